@@ -1,0 +1,96 @@
+"""Shared test fixtures: a small unit tree built through the real actions, and browser setup."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+PASSWORD = "Mat-khau-thu-nghiem-2026"
+
+
+@dataclass
+class Tree:
+    """Ministry → region → province → two communes, with people in each."""
+
+    ministry: Any
+    region: Any
+    province: Any
+    other_province: Any
+    commune_a: Any
+    commune_b: Any
+    ministry_admin: Any
+    ministry_clerk: Any
+    province_commander: Any
+    clerk_a: Any
+    commander_a: Any
+    clerk_b: Any
+
+
+@pytest.fixture
+def tree(db: Any) -> Tree:
+    from tiendon.units.actions import do_create_person, do_create_unit
+    from tiendon.units.models import Clearance, CommuneType, Role, UnitKind
+
+    ministry = do_create_unit(code="BQP", name="Bộ Quốc phòng", kind=UnitKind.MINISTRY,
+                              parent=None, abbreviation="BQP")
+    region = do_create_unit(code="QK4", name="Quân khu 4", kind=UnitKind.MILITARY_REGION,
+                            parent=ministry, abbreviation="QK4")
+    province = do_create_unit(code="38", name="Bộ Chỉ huy Quân sự tỉnh Thanh Hóa",
+                              short_name="Thanh Hóa", kind=UnitKind.PROVINCIAL_COMMAND,
+                              parent=region, abbreviation="BCHQS")
+    other_province = do_create_unit(code="40", name="Bộ Chỉ huy Quân sự tỉnh Nghệ An",
+                                    short_name="Nghệ An", kind=UnitKind.PROVINCIAL_COMMAND,
+                                    parent=region, abbreviation="BCHQS")
+    commune_a = do_create_unit(code="14797", name="Ban Chỉ huy Quân sự xã Đông Tiến",
+                               short_name="Đông Tiến", kind=UnitKind.COMMUNE_BOARD,
+                               commune_type=CommuneType.XA, parent=province, abbreviation="BCHQS")
+    commune_b = do_create_unit(code="16681", name="Ban Chỉ huy Quân sự phường Trường Vinh",
+                               short_name="Trường Vinh", kind=UnitKind.COMMUNE_BOARD,
+                               commune_type=CommuneType.PHUONG, parent=other_province,
+                               abbreviation="BCHQS")
+
+    def person(username: str, name: str, unit: Any, role: str, **extra: Any) -> Any:
+        return do_create_person(username=username, full_name=name, unit=unit, role=role,
+                                password=PASSWORD, **extra)
+
+    return Tree(
+        ministry=ministry,
+        region=region,
+        province=province,
+        other_province=other_province,
+        commune_a=commune_a,
+        commune_b=commune_b,
+        ministry_admin=person("qt.bqp", "Nguyễn Văn Quản", ministry, Role.ADMIN,
+                              clearance=Clearance.TOI_MAT),
+        ministry_clerk=person("vt.bqp", "Trần Thị Thư", ministry, Role.CLERK),
+        province_commander=person("ch.thanhhoa", "Lê Văn Chỉ", province, Role.COMMANDER,
+                                  rank="Đại tá", position="Chỉ huy trưởng",
+                                  clearance=Clearance.MAT),
+        clerk_a=person("vt.dongtien", "Phạm Thị Ánh", commune_a, Role.CLERK),
+        commander_a=person("ch.dongtien", "Hoàng Văn Đức", commune_a, Role.COMMANDER,
+                           rank="Thiếu tá", position="Chỉ huy trưởng"),
+        clerk_b=person("vt.truongvinh", "Đỗ Thị Bình", commune_b, Role.CLERK),
+    )
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args: dict[str, Any]) -> dict[str, Any]:
+    """Drive Debian's Chromium; Playwright's own browser download cannot work here."""
+    return {
+        **browser_type_launch_args,
+        "executable_path": os.environ.get("TIENDON_CHROMIUM", "/usr/bin/chromium"),
+        "args": [
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--no-first-run",
+            "--disable-sync",
+            "--disable-quic",
+        ],
+    }

@@ -1,0 +1,139 @@
+"""Appending to the audit chain. Every state change in the project ends here.
+
+`do_record` appends one record; `do_record_batch` appends many under one lock, for
+high-volume events such as transport. Both join the caller's transaction, so a
+state change and its audit record commit or roll back together.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db import models, transaction
+from django.http import HttpRequest
+from django.utils import timezone
+
+from tiendon.audit.chain import RecordContent
+from tiendon.audit.models import AuditRecord, ChainHead
+
+
+@dataclass
+class AuditEntry:
+    """What happened, before it is placed in the chain."""
+
+    action: str
+    actor: Any = None  # a units.Person, or None for the system
+    unit: Any = None  # a units.Unit, or None
+    obj: models.Model | None = None
+    object_type: str = ""
+    object_id: str = ""
+    old: Any = None
+    new: Any = None
+    client_address: str | None = None
+    at: Any = field(default=None)
+
+
+def client_address(request: HttpRequest | None) -> str | None:
+    """The peer address of a request; proxies are not trusted unless configured later."""
+    if request is None:
+        return None
+    return request.META.get("REMOTE_ADDR") or None
+
+
+def _normalise(value: Any) -> Any:
+    """Plain JSON types only, so the stored value hashes the same after a round trip."""
+    if value is None:
+        return None
+    return json.loads(json.dumps(value, cls=DjangoJSONEncoder, ensure_ascii=False))
+
+
+def _build(entry: AuditEntry, seq: int, prev_hash: str, now: Any) -> AuditRecord:
+    object_type, object_id = entry.object_type, entry.object_id
+    if entry.obj is not None:
+        object_type = object_type or entry.obj._meta.label_lower
+        object_id = object_id or str(entry.obj.pk)
+    actor = entry.actor if entry.actor is not None and entry.actor.pk else None
+    unit = entry.unit
+    if unit is None and actor is not None:
+        unit = getattr(actor, "unit", None)
+    content = RecordContent(
+        seq=seq,
+        at=entry.at or now,
+        actor_id=actor.pk if actor else None,
+        actor_label=str(actor.get_username()) if actor else "",
+        unit_id=unit.pk if unit else None,
+        action=entry.action,
+        object_type=object_type,
+        object_id=object_id,
+        old=_normalise(entry.old),
+        new=_normalise(entry.new),
+        client_address=entry.client_address,
+        prev_hash=prev_hash,
+    )
+    return AuditRecord(
+        seq=content.seq,
+        at=content.at,
+        actor_id=content.actor_id,
+        actor_label=content.actor_label,
+        unit_id=content.unit_id,
+        action=content.action,
+        object_type=content.object_type,
+        object_id=content.object_id,
+        old=content.old,
+        new=content.new,
+        client_address=content.client_address,
+        prev_hash=content.prev_hash,
+        hash=content.digest(),
+    )
+
+
+def do_record_batch(entries: Iterable[AuditEntry]) -> list[AuditRecord]:
+    """Append entries in order, taking the chain-head lock once for all of them."""
+    items: Sequence[AuditEntry] = list(entries)
+    if not items:
+        return []
+    with transaction.atomic():
+        head, _ = ChainHead.objects.select_for_update().get_or_create(id=1)
+        now = timezone.now()
+        records = []
+        seq, prev = head.last_seq, head.last_hash
+        for entry in items:
+            seq += 1
+            record = _build(entry, seq, prev, now)
+            records.append(record)
+            prev = record.hash
+        AuditRecord.objects.bulk_create(records)
+        head.last_seq, head.last_hash = seq, prev
+        head.save(update_fields=["last_seq", "last_hash"])
+    return records
+
+
+def do_record(
+    action: str,
+    *,
+    actor: Any = None,
+    unit: Any = None,
+    obj: models.Model | None = None,
+    object_type: str = "",
+    object_id: str = "",
+    old: Any = None,
+    new: Any = None,
+    request: HttpRequest | None = None,
+) -> AuditRecord:
+    """Append one record: who did `action` to what, with old and new values."""
+    entry = AuditEntry(
+        action=action,
+        actor=actor,
+        unit=unit,
+        obj=obj,
+        object_type=object_type,
+        object_id=object_id,
+        old=old,
+        new=new,
+        client_address=client_address(request),
+    )
+    return do_record_batch([entry])[0]
