@@ -31,6 +31,16 @@ class Tree:
     clerk_b: Any
 
 
+@pytest.fixture(scope="session", autouse=True)
+def collected_static(django_db_blocker: Any) -> None:
+    """Pages link hashed static names (as in production), so collect them once per run."""
+    from django.conf import settings
+    from django.core.management import call_command
+
+    if not (settings.STATIC_ROOT / "staticfiles.json").exists():
+        call_command("collectstatic", interactive=False, verbosity=0)
+
+
 @pytest.fixture
 def tree(db: Any) -> Tree:
     from tiendon.units.actions import do_create_person, do_create_unit

@@ -19,7 +19,12 @@ def main(argv: list[str] | None = None) -> None:
     except ConfigError as exc:
         print(f"tiendon: configuration error: {exc}", file=sys.stderr)
         raise SystemExit(2) from None
-    execute_from_command_line(argv if argv is not None else sys.argv)
+    args = list(argv if argv is not None else sys.argv)
+    # The project's commands read better hyphenated (`tiendon seed-units`); Django's
+    # command modules cannot have hyphens in their names.
+    if len(args) > 1 and not args[1].startswith("-"):
+        args[1] = args[1].replace("-", "_")
+    execute_from_command_line(args)
 
 
 if __name__ == "__main__":

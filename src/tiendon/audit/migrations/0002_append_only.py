@@ -27,12 +27,12 @@ DROP FUNCTION IF EXISTS audit_record_is_append_only();
 
 def forbid_changes(apps, schema_editor):
     if schema_editor.connection.vendor == "postgresql":
-        schema_editor.execute(FORBID_CHANGES)
+        schema_editor.execute(FORBID_CHANGES, params=None)
 
 
 def allow_changes(apps, schema_editor):
     if schema_editor.connection.vendor == "postgresql":
-        schema_editor.execute(ALLOW_CHANGES)
+        schema_editor.execute(ALLOW_CHANGES, params=None)
 
 
 def create_head(apps, schema_editor):

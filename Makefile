@@ -1,0 +1,46 @@
+# Tiền Đồn: the two set-up commands (`make demo`, `make test`) and `make lint`.
+# They install what they lack (Debian packages as root, the venv) and skip what is done.
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+DEMO_DATA := var/demo
+export TIENDON_DATA_DIR ?= $(CURDIR)/$(DEMO_DATA)
+
+DEMO_DEBS := python3-venv fonts-liberation2
+TEST_DEBS := $(DEMO_DEBS) postgresql chromium poppler-utils softhsm2 opensc \
+	tesseract-ocr tesseract-ocr-vie
+
+.PHONY: demo test lint venv dev-venv serve messages clean
+
+$(BIN)/tiendon: pyproject.toml
+	./scripts/ensure-debs.sh $(DEMO_DEBS)
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --disable-pip-version-check -e .
+	touch $@
+
+$(VENV)/.dev-installed: pyproject.toml $(BIN)/tiendon
+	$(BIN)/pip install --quiet --disable-pip-version-check -e '.[dev]'
+	touch $@
+
+venv: $(BIN)/tiendon
+dev-venv: $(VENV)/.dev-installed
+
+demo: venv
+	TIENDON_DEBUG=1 ./scripts/demo.sh
+
+test: dev-venv
+	./scripts/ensure-debs.sh $(TEST_DEBS)
+	./scripts/run-tests.sh
+
+lint: dev-venv
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+messages: dev-venv
+	cd src/tiendon && ../../$(BIN)/tiendon makemessages -l vi --no-obsolete --no-location
+	$(BIN)/python scripts/compile_messages.py
+
+clean:
+	rm -rf $(VENV) var

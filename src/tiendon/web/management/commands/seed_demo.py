@@ -1,0 +1,102 @@
+"""`tiendon seed-demo`: the real unit hierarchy plus demo accounts, their logins printed.
+
+Safe to run again: units are seeded idempotently and existing accounts are kept as they are.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandParser
+from django.db import transaction
+
+from tiendon.units.actions import do_create_person
+from tiendon.units.models import Clearance, Person, Role, Unit
+from tiendon.units.seed import seed_units
+
+DEMO_PASSWORD = "TienDon-demo-2026"  # noqa: S105  (printed for the demo; never a real account)
+
+
+@dataclass(frozen=True)
+class DemoAccount:
+    username: str
+    full_name: str
+    unit_code: str
+    role: str
+    rank: str
+    position: str
+    clearance: int = Clearance.NONE
+
+
+DEMO_ACCOUNTS = [
+    DemoAccount("quantri.bqp", "Nguyễn Quốc Trị", "BQP", Role.ADMIN, "Trung tá",
+                "Trợ lý công nghệ thông tin", Clearance.TOI_MAT),
+    DemoAccount("vanthu.bqp", "Trần Thị Hồng Nhung", "BQP", Role.CLERK, "Thiếu tá",
+                "Văn thư Văn phòng Bộ Quốc phòng", Clearance.TOI_MAT),
+    DemoAccount("chihuy.bqp", "Lê Đức Thắng", "BQP", Role.COMMANDER, "Thượng tướng",
+                "Thứ trưởng", Clearance.TUYET_MAT),
+    DemoAccount("vanthu.thanhhoa", "Phạm Thị Thu Hà", "38", Role.CLERK, "Đại úy",
+                "Văn thư Bộ Chỉ huy", Clearance.MAT),
+    DemoAccount("chihuy.thanhhoa", "Hoàng Văn Dũng", "38", Role.COMMANDER, "Đại tá",
+                "Chỉ huy trưởng", Clearance.TOI_MAT),
+    DemoAccount("vanthu.muonglat", "Lò Thị Ánh", "14845", Role.CLERK, "",
+                "Văn thư Ban Chỉ huy Quân sự xã"),
+    DemoAccount("chihuy.muonglat", "Hà Văn Đức", "14845", Role.COMMANDER, "Thiếu tá",
+                "Chỉ huy trưởng Ban Chỉ huy Quân sự xã", Clearance.MAT),
+]
+
+
+class Command(BaseCommand):
+    help = "Seed the unit hierarchy and the demo accounts (prints their logins)."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument(
+            "--accounts-only", action="store_true", help="only print the demo accounts"
+        )
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        if not options["accounts_only"]:
+            seed_units(stdout=self.stdout)
+            created = self._create_accounts()
+            self.stdout.write(f"demo accounts created: {created}")
+        self._print_accounts()
+
+    @transaction.atomic
+    def _create_accounts(self) -> int:
+        created = 0
+        units = Unit.objects.in_bulk([a.unit_code for a in DEMO_ACCOUNTS], field_name="code")
+        existing = set(
+            Person.objects.filter(username__in=[a.username for a in DEMO_ACCOUNTS]).values_list(
+                "username", flat=True
+            )
+        )
+        for account in DEMO_ACCOUNTS:
+            if account.username in existing:
+                continue
+            do_create_person(
+                username=account.username,
+                full_name=account.full_name,
+                unit=units[account.unit_code],
+                role=account.role,
+                rank=account.rank,
+                position=account.position,
+                clearance=account.clearance,
+                password=DEMO_PASSWORD,
+                check_password=False,
+            )
+            created += 1
+        return created
+
+    def _print_accounts(self) -> None:
+        units = Unit.objects.in_bulk([a.unit_code for a in DEMO_ACCOUNTS], field_name="code")
+        self.stdout.write("")
+        self.stdout.write(f"Demo accounts (password for all: {DEMO_PASSWORD}):")
+        for account in DEMO_ACCOUNTS:
+            unit = units.get(account.unit_code)
+            role = Role(account.role).label
+            self.stdout.write(f"  {account.username:<18} {role:<32} {unit.name if unit else '?'}")
+        self.stdout.write(
+            "  (the administrator enrols a TOTP second factor at first login: any authenticator "
+            "app, or `oathtool --totp -b SECRET`)"
+        )

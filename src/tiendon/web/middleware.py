@@ -1,0 +1,46 @@
+"""Turning scope and permission refusals into audited 404/403 answers, in one place."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse, HttpResponseNotFound
+from django.template import loader
+
+from tiendon.audit.actions import do_record
+from tiendon.errors import OutOfScope
+
+
+class DenialAuditMiddleware:
+    """Audits every refusal; OutOfScope answers 404 so other units' objects stay invisible."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        return self.get_response(request)
+
+    def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
+        actor = request.user if request.user.is_authenticated else None
+        if isinstance(exception, OutOfScope):
+            do_record(
+                "permission.denied",
+                actor=actor,
+                object_type=exception.object_type,
+                object_id=exception.object_id[:64],
+                new={"path": request.path[:300], "reason": "out_of_scope"},
+                request=request,
+            )
+            body = loader.render_to_string("404.html", {"request_path": request.path}, request)
+            return HttpResponseNotFound(body)
+        if isinstance(exception, PermissionDenied):
+            do_record(
+                "permission.denied",
+                actor=actor,
+                object_type="url",
+                object_id=request.path[:64],
+                new={"path": request.path[:300], "reason": str(exception)[:200] or "forbidden"},
+                request=request,
+            )
+        return None
