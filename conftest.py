@@ -46,27 +46,55 @@ def tree(db: Any) -> Tree:
     from tiendon.units.actions import do_create_person, do_create_unit
     from tiendon.units.models import Clearance, CommuneType, Role, UnitKind
 
-    ministry = do_create_unit(code="BQP", name="Bộ Quốc phòng", kind=UnitKind.MINISTRY,
-                              parent=None, abbreviation="BQP")
-    region = do_create_unit(code="QK4", name="Quân khu 4", kind=UnitKind.MILITARY_REGION,
-                            parent=ministry, abbreviation="QK4")
-    province = do_create_unit(code="38", name="Bộ Chỉ huy Quân sự tỉnh Thanh Hóa",
-                              short_name="Thanh Hóa", kind=UnitKind.PROVINCIAL_COMMAND,
-                              parent=region, abbreviation="BCHQS")
-    other_province = do_create_unit(code="40", name="Bộ Chỉ huy Quân sự tỉnh Nghệ An",
-                                    short_name="Nghệ An", kind=UnitKind.PROVINCIAL_COMMAND,
-                                    parent=region, abbreviation="BCHQS")
-    commune_a = do_create_unit(code="14797", name="Ban Chỉ huy Quân sự xã Đông Tiến",
-                               short_name="Đông Tiến", kind=UnitKind.COMMUNE_BOARD,
-                               commune_type=CommuneType.XA, parent=province, abbreviation="BCHQS")
-    commune_b = do_create_unit(code="16681", name="Ban Chỉ huy Quân sự phường Trường Vinh",
-                               short_name="Trường Vinh", kind=UnitKind.COMMUNE_BOARD,
-                               commune_type=CommuneType.PHUONG, parent=other_province,
-                               abbreviation="BCHQS")
+    ministry = do_create_unit(
+        code="BQP", name="Bộ Quốc phòng", kind=UnitKind.MINISTRY, parent=None, abbreviation="BQP"
+    )
+    region = do_create_unit(
+        code="QK4",
+        name="Quân khu 4",
+        kind=UnitKind.MILITARY_REGION,
+        parent=ministry,
+        abbreviation="QK4",
+    )
+    province = do_create_unit(
+        code="38",
+        name="Bộ Chỉ huy Quân sự tỉnh Thanh Hóa",
+        short_name="Thanh Hóa",
+        kind=UnitKind.PROVINCIAL_COMMAND,
+        parent=region,
+        abbreviation="BCHQS",
+    )
+    other_province = do_create_unit(
+        code="40",
+        name="Bộ Chỉ huy Quân sự tỉnh Nghệ An",
+        short_name="Nghệ An",
+        kind=UnitKind.PROVINCIAL_COMMAND,
+        parent=region,
+        abbreviation="BCHQS",
+    )
+    commune_a = do_create_unit(
+        code="14797",
+        name="Ban Chỉ huy Quân sự xã Đông Tiến",
+        short_name="Đông Tiến",
+        kind=UnitKind.COMMUNE_BOARD,
+        commune_type=CommuneType.XA,
+        parent=province,
+        abbreviation="BCHQS",
+    )
+    commune_b = do_create_unit(
+        code="16681",
+        name="Ban Chỉ huy Quân sự phường Trường Vinh",
+        short_name="Trường Vinh",
+        kind=UnitKind.COMMUNE_BOARD,
+        commune_type=CommuneType.PHUONG,
+        parent=other_province,
+        abbreviation="BCHQS",
+    )
 
     def person(username: str, name: str, unit: Any, role: str, **extra: Any) -> Any:
-        return do_create_person(username=username, full_name=name, unit=unit, role=role,
-                                password=PASSWORD, **extra)
+        return do_create_person(
+            username=username, full_name=name, unit=unit, role=role, password=PASSWORD, **extra
+        )
 
     return Tree(
         ministry=ministry,
@@ -75,15 +103,28 @@ def tree(db: Any) -> Tree:
         other_province=other_province,
         commune_a=commune_a,
         commune_b=commune_b,
-        ministry_admin=person("qt.bqp", "Nguyễn Văn Quản", ministry, Role.ADMIN,
-                              clearance=Clearance.TOI_MAT),
+        ministry_admin=person(
+            "qt.bqp", "Nguyễn Văn Quản", ministry, Role.ADMIN, clearance=Clearance.TOI_MAT
+        ),
         ministry_clerk=person("vt.bqp", "Trần Thị Thư", ministry, Role.CLERK),
-        province_commander=person("ch.thanhhoa", "Lê Văn Chỉ", province, Role.COMMANDER,
-                                  rank="Đại tá", position="Chỉ huy trưởng",
-                                  clearance=Clearance.MAT),
+        province_commander=person(
+            "ch.thanhhoa",
+            "Lê Văn Chỉ",
+            province,
+            Role.COMMANDER,
+            rank="Đại tá",
+            position="Chỉ huy trưởng",
+            clearance=Clearance.MAT,
+        ),
         clerk_a=person("vt.dongtien", "Phạm Thị Ánh", commune_a, Role.CLERK),
-        commander_a=person("ch.dongtien", "Hoàng Văn Đức", commune_a, Role.COMMANDER,
-                           rank="Thiếu tá", position="Chỉ huy trưởng"),
+        commander_a=person(
+            "ch.dongtien",
+            "Hoàng Văn Đức",
+            commune_a,
+            Role.COMMANDER,
+            rank="Thiếu tá",
+            position="Chỉ huy trưởng",
+        ),
         clerk_b=person("vt.truongvinh", "Đỗ Thị Bình", commune_b, Role.CLERK),
     )
 

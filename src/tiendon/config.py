@@ -82,12 +82,19 @@ def database_config(data_dir: Path) -> dict[str, Any]:
             "NAME": str(data_dir / "tiendon.sqlite3"),
             "OPTIONS": {"timeout": 20, "transaction_mode": "IMMEDIATE"},
         }
-    scheme = urlsplit(url).scheme
+    parts = urlsplit(url)
+    scheme = parts.scheme
     if scheme not in SUPPORTED_DB_SCHEMES:
         raise ConfigError(
             f"DATABASE_URL has scheme {scheme or '(none)'!r}; expected one of "
             "sqlite:///PATH or postgresql://USER@HOST:PORT/NAME"
         )
+    try:
+        parts.port  # noqa: B018  (raises on a port that is not a number)
+    except ValueError:
+        raise ConfigError(
+            f"DATABASE_URL has a port that is not a number: {parts.netloc!r}"
+        ) from None
     try:
         config: dict[str, Any] = dict(dj_database_url.parse(url, conn_max_age=60))
     except (ValueError, KeyError) as exc:
@@ -99,8 +106,4 @@ def database_config(data_dir: Path) -> dict[str, Any]:
         config["CONN_MAX_AGE"] = 0
     elif not config.get("NAME"):
         raise ConfigError("DATABASE_URL names no database: postgresql://USER@HOST:PORT/NAME")
-    else:
-        port = config.get("PORT")
-        if port not in (None, "") and not str(port).isdigit():
-            raise ConfigError(f"DATABASE_URL has a port that is not a number: {port!r}")
     return config

@@ -20,6 +20,9 @@ class ChainHead(models.Model):
     class Meta:
         verbose_name = _("audit chain head")
 
+    def __str__(self) -> str:
+        return f"head at #{self.last_seq}"
+
 
 class AuditRecord(models.Model):
     seq = models.BigIntegerField(unique=True, verbose_name=_("sequence"))

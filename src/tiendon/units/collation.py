@@ -12,7 +12,7 @@ from typing import Any
 
 from django.db.backends.signals import connection_created
 from django.db.models import F
-from django.db.models.expressions import Expression
+from django.db.models.expressions import Combinable
 from django.db.models.functions import Collate
 from django.dispatch import receiver
 
@@ -67,7 +67,7 @@ def _register_sqlite_collation(sender: Any, connection: Any, **kwargs: Any) -> N
         connection.connection.create_collation(SQLITE_COLLATION, _compare)
 
 
-def vi_collate(field: str, vendor: str) -> Expression:
+def vi_collate(field: str, vendor: str) -> Combinable:
     """`field` under the Vietnamese collation of the given database vendor."""
     if vendor == "postgresql":
         return Collate(F(field), POSTGRES_COLLATION)

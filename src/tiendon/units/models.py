@@ -86,7 +86,9 @@ class Unit(models.Model):
                 fields=["org_id"], condition=~models.Q(org_id=""), name="unit_org_id_unique"
             ),
             models.CheckConstraint(
-                condition=models.Q(kind="commune_board", commune_type__in=["xa", "phuong", "dac_khu"])
+                condition=models.Q(
+                    kind="commune_board", commune_type__in=["xa", "phuong", "dac_khu"]
+                )
                 | (~models.Q(kind="commune_board") & models.Q(commune_type="")),
                 name="unit_commune_type_matches_kind",
             ),
@@ -131,9 +133,7 @@ class Clearance(models.IntegerChoices):
 class PersonManager(BaseUserManager["Person"]):
     use_in_migrations = True
 
-    def create_user(
-        self, username: str, password: str | None = None, **extra: object
-    ) -> Person:
+    def create_user(self, username: str, password: str | None = None, **extra: object) -> Person:
         person = self.model(username=username, **extra)
         person.set_password(password)
         person.save(using=self._db)
@@ -177,7 +177,7 @@ class Person(AbstractBaseUser):
     totp_confirmed_at = models.DateTimeField(null=True, blank=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
 
-    objects: ClassVar[PersonManager] = PersonManager()  # type: ignore[assignment]
+    objects: ClassVar[PersonManager] = PersonManager()
 
     USERNAME_FIELD = "username"
     REQUIRED_FIELDS: ClassVar[list[str]] = ["full_name"]
@@ -223,13 +223,14 @@ class PersonMove(models.Model):
     from_unit = models.ForeignKey(Unit, on_delete=models.PROTECT, related_name="+")
     to_unit = models.ForeignKey(Unit, on_delete=models.PROTECT, related_name="+")
     moved_at = models.DateTimeField(auto_now_add=True)
-    moved_by = models.ForeignKey(
-        Person, null=True, on_delete=models.PROTECT, related_name="+"
-    )
+    moved_by = models.ForeignKey(Person, null=True, on_delete=models.PROTECT, related_name="+")
     note = models.CharField(max_length=500, blank=True)
 
     class Meta:
         ordering = ["moved_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.person_id}: {self.from_unit_id} → {self.to_unit_id}"
 
 
 class LoginThrottle(models.Model):
@@ -249,3 +250,6 @@ class LoginThrottle(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["scope", "key"], name="login_throttle_unique")
         ]
+
+    def __str__(self) -> str:
+        return f"{self.scope}:{self.key} ({self.failures})"

@@ -137,7 +137,7 @@ def test_concurrent_appends_from_several_connections_keep_the_chain_whole():
         try:
             for i in range(20):
                 do_record("test.concurrent", object_type="worker", object_id=f"{k}-{i}")
-        except BaseException as exc:  # noqa: BLE001  (reported to the main thread)
+        except BaseException as exc:
             errors.append(exc)
         finally:
             connection.close()

@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
 from conftest import PASSWORD
+
 from tiendon.audit.models import AuditRecord
 
 ARTIFACTS = Path("test-artifacts/screenshots")

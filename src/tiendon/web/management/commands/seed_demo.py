@@ -30,20 +30,63 @@ class DemoAccount:
 
 
 DEMO_ACCOUNTS = [
-    DemoAccount("quantri.bqp", "Nguyễn Quốc Trị", "BQP", Role.ADMIN, "Trung tá",
-                "Trợ lý công nghệ thông tin", Clearance.TOI_MAT),
-    DemoAccount("vanthu.bqp", "Trần Thị Hồng Nhung", "BQP", Role.CLERK, "Thiếu tá",
-                "Văn thư Văn phòng Bộ Quốc phòng", Clearance.TOI_MAT),
-    DemoAccount("chihuy.bqp", "Lê Đức Thắng", "BQP", Role.COMMANDER, "Thượng tướng",
-                "Thứ trưởng", Clearance.TUYET_MAT),
-    DemoAccount("vanthu.thanhhoa", "Phạm Thị Thu Hà", "38", Role.CLERK, "Đại úy",
-                "Văn thư Bộ Chỉ huy", Clearance.MAT),
-    DemoAccount("chihuy.thanhhoa", "Hoàng Văn Dũng", "38", Role.COMMANDER, "Đại tá",
-                "Chỉ huy trưởng", Clearance.TOI_MAT),
-    DemoAccount("vanthu.muonglat", "Lò Thị Ánh", "14845", Role.CLERK, "",
-                "Văn thư Ban Chỉ huy Quân sự xã"),
-    DemoAccount("chihuy.muonglat", "Hà Văn Đức", "14845", Role.COMMANDER, "Thiếu tá",
-                "Chỉ huy trưởng Ban Chỉ huy Quân sự xã", Clearance.MAT),
+    DemoAccount(
+        "quantri.bqp",
+        "Nguyễn Quốc Trị",
+        "BQP",
+        Role.ADMIN,
+        "Trung tá",
+        "Trợ lý công nghệ thông tin",
+        Clearance.TOI_MAT,
+    ),
+    DemoAccount(
+        "vanthu.bqp",
+        "Trần Thị Hồng Nhung",
+        "BQP",
+        Role.CLERK,
+        "Thiếu tá",
+        "Văn thư Văn phòng Bộ Quốc phòng",
+        Clearance.TOI_MAT,
+    ),
+    DemoAccount(
+        "chihuy.bqp",
+        "Lê Đức Thắng",
+        "BQP",
+        Role.COMMANDER,
+        "Thượng tướng",
+        "Thứ trưởng",
+        Clearance.TUYET_MAT,
+    ),
+    DemoAccount(
+        "vanthu.thanhhoa",
+        "Phạm Thị Thu Hà",
+        "38",
+        Role.CLERK,
+        "Đại úy",
+        "Văn thư Bộ Chỉ huy",
+        Clearance.MAT,
+    ),
+    DemoAccount(
+        "chihuy.thanhhoa",
+        "Hoàng Văn Dũng",
+        "38",
+        Role.COMMANDER,
+        "Đại tá",
+        "Chỉ huy trưởng",
+        Clearance.TOI_MAT,
+    ),
+    DemoAccount(
+        "vanthu.muonglat", "Lò Thị Ánh", "14845", Role.CLERK, "", "Văn thư Ban Chỉ huy Quân sự xã"
+    ),
+    DemoAccount(
+        "chihuy.muonglat",
+        "Hà Văn Đức",
+        "14845",
+        Role.COMMANDER,
+        "Thiếu tá",
+        "Chỉ huy trưởng Ban Chỉ huy Quân sự xã",
+        Clearance.MAT,
+    ),
 ]
 
 
