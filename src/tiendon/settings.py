@@ -18,7 +18,9 @@ DATA_DIR = prepare_data_dir()
 SECRET_KEY = load_secret_key(DATA_DIR)
 DEBUG = env_flag("TIENDON_DEBUG", default=False)
 
-ALLOWED_HOSTS = [h for h in os.environ.get("TIENDON_ALLOWED_HOSTS", "127.0.0.1,localhost").split(",") if h]
+ALLOWED_HOSTS = [
+    h for h in os.environ.get("TIENDON_ALLOWED_HOSTS", "127.0.0.1,localhost").split(",") if h
+]
 CSRF_TRUSTED_ORIGINS = [
     o for o in os.environ.get("TIENDON_CSRF_TRUSTED_ORIGINS", "").split(",") if o
 ]

@@ -92,7 +92,11 @@ def do_create_unit(
     unit.save(update_fields=["path", "depth"])
     if audit:
         do_record(
-            "unit.created", actor=actor, unit=unit, obj=unit, new=_unit_snapshot(unit),
+            "unit.created",
+            actor=actor,
+            unit=unit,
+            obj=unit,
+            new=_unit_snapshot(unit),
             request=request,
         )
     return unit
@@ -143,7 +147,12 @@ def do_move_unit(
         depth=F("depth") + (new_path.count("/") - old_path.count("/")),
     )
     do_record(
-        "unit.moved", actor=actor, unit=unit, obj=unit, old=old, new=_unit_snapshot(unit),
+        "unit.moved",
+        actor=actor,
+        unit=unit,
+        obj=unit,
+        old=old,
+        new=_unit_snapshot(unit),
         request=request,
     )
     return unit
@@ -182,7 +191,11 @@ def do_create_person(
         person.set_unusable_password()
     person.save()
     do_record(
-        "person.created", actor=actor, unit=unit, obj=person, new=_person_snapshot(person),
+        "person.created",
+        actor=actor,
+        unit=unit,
+        obj=person,
+        new=_person_snapshot(person),
         request=request,
     )
     return person
@@ -212,8 +225,15 @@ def do_update_person(
     if new == old:
         return person
     person.save()
-    do_record("person.updated", actor=actor, obj=person, unit=person.unit, old=old, new=new,
-              request=request)
+    do_record(
+        "person.updated",
+        actor=actor,
+        obj=person,
+        unit=person.unit,
+        old=old,
+        new=new,
+        request=request,
+    )
     return person
 
 
@@ -267,8 +287,9 @@ def do_change_own_password(
     person: Person, old_password: str, new_password: str, *, request: HttpRequest | None = None
 ) -> None:
     if not person.check_password(old_password):
-        raise InvalidInput("the current password is wrong", code="wrong_password",
-                           field="old_password")
+        raise InvalidInput(
+            "the current password is wrong", code="wrong_password", field="old_password"
+        )
     _validate_password(new_password, person)
     person.set_password(new_password)
     person.save(update_fields=["password"])
