@@ -8,8 +8,6 @@ from typing import Any
 
 import pytest
 
-os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-
 PASSWORD = "Mat-khau-thu-nghiem-2026"
 
 
@@ -29,16 +27,6 @@ class Tree:
     clerk_a: Any
     commander_a: Any
     clerk_b: Any
-
-
-@pytest.fixture(scope="session", autouse=True)
-def collected_static(django_db_blocker: Any) -> None:
-    """Pages link hashed static names (as in production), so collect them once per run."""
-    from django.conf import settings
-    from django.core.management import call_command
-
-    if not (settings.STATIC_ROOT / "staticfiles.json").exists():
-        call_command("collectstatic", interactive=False, verbosity=0)
 
 
 @pytest.fixture
@@ -73,18 +61,18 @@ def tree(db: Any) -> Tree:
         abbreviation="BCHQS",
     )
     commune_a = do_create_unit(
-        code="14797",
-        name="Ban Chỉ huy Quân sự xã Đông Tiến",
-        short_name="Đông Tiến",
+        code="15853",
+        name="Ban Chỉ huy Quân sự phường Đông Tiến",
+        short_name="Phường Đông Tiến",
         kind=UnitKind.COMMUNE_BOARD,
-        commune_type=CommuneType.XA,
+        commune_type=CommuneType.PHUONG,
         parent=province,
         abbreviation="BCHQS",
     )
     commune_b = do_create_unit(
-        code="16681",
+        code="16690",
         name="Ban Chỉ huy Quân sự phường Trường Vinh",
-        short_name="Trường Vinh",
+        short_name="Phường Trường Vinh",
         kind=UnitKind.COMMUNE_BOARD,
         commune_type=CommuneType.PHUONG,
         parent=other_province,

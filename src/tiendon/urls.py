@@ -10,4 +10,3 @@ urlpatterns = [
     path("", include("tiendon.units.urls")),
     path("", include("tiendon.web.urls")),
 ]
-

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse, HttpResponseNotFound
+from django.middleware.locale import LocaleMiddleware
 from django.template import loader
+from django.utils import translation
 
 from tiendon.audit.actions import do_record
 from tiendon.errors import OutOfScope
@@ -44,3 +47,18 @@ class DenialAuditMiddleware:
                 request=request,
             )
         return None
+
+
+class VietnameseFirstLocaleMiddleware(LocaleMiddleware):
+    """Vietnamese unless the person chose otherwise (the language cookie).
+
+    Many of the ministry's computers run English-language browsers; their Accept-Language
+    header must not switch a Vietnamese system to English.
+    """
+
+    def process_request(self, request: HttpRequest) -> None:
+        chosen = request.COOKIES.get(settings.LANGUAGE_COOKIE_NAME, "")
+        supported = {code for code, _name in settings.LANGUAGES}
+        language = chosen if chosen in supported else settings.LANGUAGE_CODE
+        translation.activate(language)
+        request.LANGUAGE_CODE = language

@@ -9,8 +9,22 @@ from tiendon.units.collation import vi_sort_key
 from tiendon.units.models import Unit, UnitKind
 from tiendon.units.queries import order_units_vi
 
-VIETNAMESE_ORDER = ["An Giang", "Ân Thi", "Bắc Ninh", "Cà Mau", "Da", "Dương", "Đà Nẵng", "Điện Biên",
-                    "Hà Nội", "Hạ Long", "Ô Môn", "Ơn", "Uông Bí", "Ứng Hòa"]
+VIETNAMESE_ORDER = [
+    "An Giang",
+    "Ân Thi",
+    "Bắc Ninh",
+    "Cà Mau",
+    "Da",
+    "Dương",
+    "Đà Nẵng",
+    "Điện Biên",
+    "Hạ Long",
+    "Hà Nội",
+    "Ô Môn",
+    "Ơn",
+    "Uông Bí",
+    "Ứng Hòa",
+]
 
 
 def test_sort_key_puts_d_stroke_after_d_and_tones_after_letters():

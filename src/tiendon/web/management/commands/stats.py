@@ -1,0 +1,107 @@
+"""`tiendon stats [--json]`: counts of units, commune boards, people and audit records.
+
+Each section is one function in SECTIONS; a later feature adds its figures by appending
+a `Section` there (name, title, function returning a dict of counts or a single count).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandParser
+from django.db.models import Count
+from django.utils.functional import Promise
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from tiendon.audit.models import AuditRecord
+from tiendon.units.models import CommuneType, Person, Role, Unit, UnitKind
+
+Figures = dict[str, int] | int
+
+
+def _count_by(queryset: Any, field_name: str, keys: list[str]) -> dict[str, int]:
+    """Counts per value of `field_name`, every key present (zero included)."""
+    counts = dict(
+        queryset.order_by()
+        .values_list(field_name)
+        .annotate(n=Count("pk"))
+        .values_list(field_name, "n")
+    )
+    return {key: counts.get(key, 0) for key in keys}
+
+
+def units_by_kind() -> dict[str, int]:
+    return _count_by(Unit.objects.all(), "kind", list(UnitKind.values))
+
+
+def commune_boards() -> dict[str, int]:
+    boards = Unit.objects.filter(kind=UnitKind.COMMUNE_BOARD)
+    counts = _count_by(boards, "commune_type", list(CommuneType.values))
+    return {**counts, "total": sum(counts.values())}
+
+
+def people_by_role() -> dict[str, int]:
+    counts = _count_by(Person.objects.all(), "role", list(Role.values))
+    return {**counts, "total": sum(counts.values())}
+
+
+def audit_records() -> int:
+    return AuditRecord.objects.count()
+
+
+@dataclass(frozen=True)
+class Section:
+    name: str  # the key in the JSON output
+    title: str | Promise  # heading of the table
+    figures: Callable[[], Figures]
+    labels: dict[str, Any] | None = None  # row labels for the table, by key
+
+
+SECTIONS: list[Section] = [
+    Section("units", gettext_lazy("Units by kind"), units_by_kind, dict(UnitKind.choices)),
+    Section(
+        "commune_boards",
+        gettext_lazy("Commune boards"),
+        commune_boards,
+        {**dict(CommuneType.choices), "total": gettext_lazy("Total")},
+    ),
+    Section(
+        "people",
+        gettext_lazy("People by role"),
+        people_by_role,
+        {**dict(Role.choices), "total": gettext_lazy("Total")},
+    ),
+    Section("audit_records", gettext_lazy("Audit records"), audit_records),
+]
+
+
+def collect() -> dict[str, Figures]:
+    return {section.name: section.figures() for section in SECTIONS}
+
+
+class Command(BaseCommand):
+    help = "Print counts of units, commune boards, people and audit records."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--json", action="store_true", help="print one JSON object")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        if options["json"]:
+            self.stdout.write(json.dumps(collect(), ensure_ascii=False, indent=2))
+            return
+        for section in SECTIONS:
+            figures = section.figures()
+            if isinstance(figures, int):
+                self.stdout.write(f"{section.title}: {figures}")
+                continue
+            self.stdout.write(str(section.title))
+            labels = section.labels or {}
+            rows = [(str(labels.get(key, key)), value) for key, value in figures.items()]
+            width = max(len(label) for label, _value in rows)
+            for label, value in rows:
+                self.stdout.write(f"  {label.ljust(width)}  {value:>7}")
+        self.stdout.write(_("(machine-readable: tiendon stats --json)"))
