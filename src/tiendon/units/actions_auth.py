@@ -19,7 +19,6 @@ from django.http import HttpRequest
 from django.utils import timezone
 
 from tiendon.audit.actions import do_record
-from tiendon.audit.models import AuditRecord
 from tiendon.errors import InvalidInput
 from tiendon.units import auth
 from tiendon.units.actions import do_create_person
@@ -192,28 +191,6 @@ class TotpResult(enum.Enum):
     REUSED = "totp_reused"
 
 
-def last_used_totp_step(person: Person) -> int | None:
-    """The time step of the last code this person used successfully.
-
-    It is read from the audit log, which records the step of every accepted code
-    ("auth.login" and "auth.totp_enrolled"): the log is append-only, so a replayed
-    code cannot be made fresh by editing a counter.
-    """
-    values = (
-        AuditRecord.objects.filter(
-            object_type=PERSON_TYPE,
-            object_id=str(person.pk),
-            action__in=["auth.login", "auth.totp_enrolled"],
-        )
-        .order_by("-seq")
-        .values_list("new", flat=True)[:20]
-    )
-    for new in values:
-        if isinstance(new, dict) and isinstance(new.get("totp_step"), int):
-            return int(new["totp_step"])
-    return None
-
-
 @transaction.atomic
 def do_login_with_totp(person: Person, code: str, *, request: HttpRequest) -> TotpResult:
     """Second login step: accept a fresh code once, audit the completed login."""
@@ -222,9 +199,10 @@ def do_login_with_totp(person: Person, code: str, *, request: HttpRequest) -> To
     step = auth.matching_step(person.totp_secret, code)
     if step is None:
         return TotpResult.WRONG
-    last = last_used_totp_step(person)
-    if last is not None and step <= last:
+    if person.totp_last_step is not None and step <= person.totp_last_step:
         return TotpResult.REUSED
+    person.totp_last_step = step
+    person.save(update_fields=["totp_last_step"])
     do_login_succeeded(person, request=request, second_factor="totp", totp_step=step)
     return TotpResult.ACCEPTED
 
@@ -239,7 +217,8 @@ def do_confirm_totp(person: Person, secret: str, code: str, *, request: HttpRequ
     replaced = person.has_totp
     person.totp_secret = secret
     person.totp_confirmed_at = timezone.now()
-    person.save(update_fields=["totp_secret", "totp_confirmed_at"])
+    person.totp_last_step = step
+    person.save(update_fields=["totp_secret", "totp_confirmed_at", "totp_last_step"])
     do_record(
         "auth.totp_enrolled",
         actor=person,
@@ -257,7 +236,8 @@ def do_reset_totp(person: Person, *, actor: Person, request: HttpRequest | None 
     had = person.has_totp
     person.totp_secret = ""
     person.totp_confirmed_at = None
-    person.save(update_fields=["totp_secret", "totp_confirmed_at"])
+    person.totp_last_step = None
+    person.save(update_fields=["totp_secret", "totp_confirmed_at", "totp_last_step"])
     do_record(
         "auth.totp_reset",
         actor=actor,

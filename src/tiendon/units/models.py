@@ -175,6 +175,8 @@ class Person(AbstractBaseUser):
     is_active = models.BooleanField(default=True, verbose_name=_("active"))
     totp_secret = models.CharField(max_length=64, blank=True, editable=False)
     totp_confirmed_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # The time step of the last code accepted, so a code cannot be spent twice.
+    totp_last_step = models.BigIntegerField(null=True, blank=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
 
     objects: ClassVar[PersonManager] = PersonManager()
