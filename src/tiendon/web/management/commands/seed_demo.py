@@ -10,6 +10,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
 from django.db import transaction
+from django.utils.translation import gettext as _
 
 from tiendon.units.actions import do_create_person
 from tiendon.units.models import Clearance, Person, Role, Unit
@@ -102,7 +103,7 @@ class Command(BaseCommand):
         if not options["accounts_only"]:
             seed_units(stdout=self.stdout)
             created = self._create_accounts()
-            self.stdout.write(f"demo accounts created: {created}")
+            self.stdout.write(_("Demo accounts created: %(n)d") % {"n": created})
         self._print_accounts()
 
     @transaction.atomic
@@ -134,12 +135,16 @@ class Command(BaseCommand):
     def _print_accounts(self) -> None:
         units = Unit.objects.in_bulk([a.unit_code for a in DEMO_ACCOUNTS], field_name="code")
         self.stdout.write("")
-        self.stdout.write(f"Demo accounts (password for all: {DEMO_PASSWORD}):")
+        self.stdout.write(
+            _("Demo accounts (password for all: %(password)s):") % {"password": DEMO_PASSWORD}
+        )
         for account in DEMO_ACCOUNTS:
             unit = units.get(account.unit_code)
             role = Role(account.role).label
             self.stdout.write(f"  {account.username:<18} {role:<32} {unit.name if unit else '?'}")
         self.stdout.write(
-            "  (the administrator enrols a TOTP second factor at first login: any authenticator "
-            "app, or `oathtool --totp -b SECRET`)"
+            _(
+                "  (the administrator enrols a TOTP second factor at first login: any "
+                "authenticator app, or `oathtool --totp -b SECRET`)"
+            )
         )
