@@ -101,7 +101,7 @@ def test_every_bad_row_is_named_with_its_column(tree: Any, tmp_path: Path) -> No
         + "X1,,bogus,BQP,,\n"
         + "X2,Ban X,commune_board,38,BCHQS,\n"
         + "X3,Cục Y,ministry_agency,BQP,CY,12345\n"
-        + "X4,Cục Z,ministry_agency,14797,CZ,\n"
+        + "X4,Cục Z,ministry_agency,15853,CZ,\n"
         + "BQP,Bộ Quốc phòng mới,ministry,,BQP,\n",
     )
     _message, err = refused(path)
