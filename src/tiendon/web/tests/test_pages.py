@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pytest
 from django.urls import reverse
@@ -87,3 +88,19 @@ def test_english_is_available(client, tree):
     page = client.get(reverse("home")).content.decode()
     assert 'lang="en"' in page
     assert "Log out" in page
+
+
+@pytest.mark.django_db
+def test_home_page_first_load_stays_under_200_kb_with_nothing_from_outside(client, tree):
+    from django.contrib.staticfiles import finders
+
+    _login(client, tree.province_commander)
+    html = client.get(reverse("home")).content.decode()
+    total = len(html.encode())
+    for url in re.findall(r'(?:href|src)="([^"]+)"', html):
+        assert not url.startswith(("http:", "https:", "//")), f"external resource {url}"
+        if url.startswith("/static/"):
+            path = finders.find(url.removeprefix("/static/"))
+            assert path, f"missing static file {url}"
+            total += Path(path).stat().st_size
+    assert total < 200 * 1024
