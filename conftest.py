@@ -117,6 +117,29 @@ def tree(db: Any) -> Tree:
     )
 
 
+@pytest.fixture
+def fast_hashing(settings: Any) -> None:
+    """Argon2 is slow by design; tests that are not about hashing use MD5."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+def log_in_with_totp(client: Any, person: Any) -> Any:
+    """Enrol `person` in TOTP and log the test client in with password and code."""
+    from django.test import RequestFactory
+    from django.urls import reverse
+
+    from tiendon.units import auth
+    from tiendon.units.actions_auth import do_confirm_totp
+
+    secret = auth.new_totp_secret()
+    step = auth.current_step()
+    request = RequestFactory().get("/")
+    do_confirm_totp(person, secret, auth.code_for_step(secret, step), request=request)
+    client.post(reverse("login"), {"username": person.username, "password": PASSWORD})
+    client.post(reverse("login_verify"), {"code": auth.code_for_step(secret, step + 1)})
+    return client
+
+
 @pytest.fixture(scope="session")
 def browser_type_launch_args(browser_type_launch_args: dict[str, Any]) -> dict[str, Any]:
     """Drive Debian's Chromium; Playwright's own browser download cannot work here."""

@@ -22,10 +22,7 @@ from tiendon.units.models import LoginThrottle, Role
 
 WRONG = "not-the-password-123"
 
-
-@pytest.fixture(autouse=True)
-def fast_hashing(settings: Any) -> None:
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+pytestmark = pytest.mark.usefixtures("fast_hashing")
 
 
 def post_login(client: Any, username: str, password: str, **extra: Any) -> Any:

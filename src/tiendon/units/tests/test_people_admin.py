@@ -5,35 +5,22 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from conftest import PASSWORD
-from django.test import RequestFactory
+from conftest import PASSWORD, log_in_with_totp
 from django.urls import reverse
 
 from tiendon.audit.models import AuditRecord
-from tiendon.units import auth
-from tiendon.units.actions_auth import do_confirm_totp
 from tiendon.units.models import Person
 
 NEW_PASSWORD = "Mat-khau-dat-lai-2026"
 
-
-@pytest.fixture(autouse=True)
-def fast_hashing(settings: Any) -> None:
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+pytestmark = pytest.mark.usefixtures("fast_hashing")
 
 
 @pytest.fixture
 def admin_client(client: Any, tree: Any) -> Any:
     """The ministry administrator, logged in with password and TOTP."""
     admin = tree.ministry_admin
-    secret = auth.new_totp_secret()
-    step = auth.current_step()
-    do_confirm_totp(
-        admin, secret, auth.code_for_step(secret, step), request=RequestFactory().get("/")
-    )
-    client.post(reverse("login"), {"username": admin.username, "password": PASSWORD})
-    client.post(reverse("login_verify"), {"code": auth.code_for_step(secret, step + 1)})
-    return client
+    return log_in_with_totp(client, admin)
 
 
 def test_admin_sees_the_people_of_a_unit(admin_client: Any, tree: Any) -> None:

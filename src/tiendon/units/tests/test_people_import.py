@@ -8,24 +8,19 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import PASSWORD
+from conftest import PASSWORD, log_in_with_totp
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import CommandError, call_command
-from django.test import RequestFactory
 from django.urls import reverse
 from openpyxl import Workbook
 
 from tiendon.audit.models import AuditRecord
 from tiendon.units import auth
-from tiendon.units.actions_auth import do_confirm_totp
 from tiendon.units.models import Clearance, Person, Role
 
 HEADER = ["unit_code", "username", "full_name", "rank", "position", "role", "clearance"]
 
-
-@pytest.fixture(autouse=True)
-def fast_hashing(settings: Any) -> None:
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+pytestmark = pytest.mark.usefixtures("fast_hashing")
 
 
 def good_rows(tree: Any) -> list[list[str]]:
@@ -238,14 +233,7 @@ def test_a_50_mb_file_is_refused_before_reading(tree: Any, tmp_path: Path) -> No
 @pytest.fixture
 def admin_client(client: Any, tree: Any) -> Any:
     admin = tree.ministry_admin
-    secret = auth.new_totp_secret()
-    step = auth.current_step()
-    do_confirm_totp(
-        admin, secret, auth.code_for_step(secret, step), request=RequestFactory().get("/")
-    )
-    client.post(reverse("login"), {"username": admin.username, "password": PASSWORD})
-    client.post(reverse("login_verify"), {"code": auth.code_for_step(secret, step + 1)})
-    return client
+    return log_in_with_totp(client, admin)
 
 
 def test_upload_page_imports_and_shows_the_one_time_passwords_once(

@@ -5,20 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from conftest import PASSWORD
-from django.test import RequestFactory
+from conftest import PASSWORD, log_in_with_totp
 from django.urls import reverse
 
 from tiendon.audit.models import AuditRecord
-from tiendon.units import auth
 from tiendon.units.actions import do_create_person
-from tiendon.units.actions_auth import do_confirm_totp
 from tiendon.units.models import Person, Role
 
-
-@pytest.fixture(autouse=True)
-def fast_hashing(settings: Any) -> None:
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+pytestmark = pytest.mark.usefixtures("fast_hashing")
 
 
 @pytest.fixture
@@ -30,14 +24,7 @@ def commune_a_admin(client: Any, tree: Any) -> Any:
         role=Role.ADMIN,
         password=PASSWORD,
     )
-    secret = auth.new_totp_secret()
-    step = auth.current_step()
-    do_confirm_totp(
-        admin, secret, auth.code_for_step(secret, step), request=RequestFactory().get("/")
-    )
-    client.post(reverse("login"), {"username": admin.username, "password": PASSWORD})
-    client.post(reverse("login_verify"), {"code": auth.code_for_step(secret, step + 1)})
-    return client
+    return log_in_with_totp(client, admin)
 
 
 def test_commune_a_admin_sees_commune_a_people(commune_a_admin: Any, tree: Any) -> None:

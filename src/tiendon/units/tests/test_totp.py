@@ -14,10 +14,7 @@ from tiendon.units import auth
 from tiendon.units.actions_auth import do_confirm_totp
 from tiendon.units.models import Person
 
-
-@pytest.fixture(autouse=True)
-def fast_hashing(settings: Any) -> None:
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+pytestmark = pytest.mark.usefixtures("fast_hashing")
 
 
 def enrol(person: Person) -> str:
