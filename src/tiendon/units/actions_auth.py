@@ -55,6 +55,13 @@ def _count_failure(scope: str, key: str, now: datetime) -> tuple[LoginThrottle, 
     return row, newly_locked
 
 
+def _audit_target(person: Person | None, typed: str) -> dict[str, Any]:
+    """Audit a login attempt against the person, or against the name typed if none exists."""
+    if person is not None:
+        return {"obj": person, "unit": person.unit}
+    return {"object_type": PERSON_TYPE, "object_id": typed}
+
+
 @transaction.atomic
 def do_login_failed(
     *, username: str, person: Person | None, request: HttpRequest, reason: str
@@ -67,11 +74,7 @@ def do_login_failed(
     now = timezone.now()
     address = auth.client_key(request)
     typed = _typed_username(username)
-    target: dict[str, Any] = (
-        {"obj": person, "unit": person.unit}
-        if person is not None
-        else {"object_type": PERSON_TYPE, "object_id": typed}
-    )
+    target = _audit_target(person, typed)
     do_record(
         "auth.login_failed", new={"username": typed, "reason": reason}, request=request, **target
     )
@@ -104,11 +107,7 @@ def do_login_refused(
 ) -> None:
     """Audit an attempt made while the account or address is locked (not counted again)."""
     typed = _typed_username(username)
-    target: dict[str, Any] = (
-        {"obj": person, "unit": person.unit}
-        if person is not None
-        else {"object_type": PERSON_TYPE, "object_id": typed}
-    )
+    target = _audit_target(person, typed)
     do_record(
         "auth.login_failed",
         new={"username": typed, "reason": f"{lock.scope}_locked", "until": lock.until},
