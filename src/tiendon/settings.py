@@ -11,7 +11,7 @@ from pathlib import Path
 
 from django.utils.translation import gettext_lazy as _
 
-from tiendon.config import database_config, env_flag, load_secret_key, prepare_data_dir
+from tiendon.config import ConfigError, database_config, env_flag, load_secret_key, prepare_data_dir
 
 BASE_DIR = Path(__file__).resolve().parent
 DATA_DIR = prepare_data_dir()
@@ -37,6 +37,7 @@ INSTALLED_APPS = [
     "django_htmx",
     "tiendon.audit",
     "tiendon.units",
+    "tiendon.pki",
 ]
 
 MIDDLEWARE = [
@@ -140,6 +141,17 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 
 TIENDON_NODE_NAME = os.environ.get("TIENDON_NODE_NAME", "tiendon")
+# Public base URL of this node: CRL distribution points and the certificate directory.
+TIENDON_PUBLIC_URL = os.environ.get("TIENDON_PUBLIC_URL", "http://127.0.0.1:8000").rstrip("/")
+# Where new unit and personal signing keys are made: "software" or "pkcs11".
+TIENDON_KEYSTORE = os.environ.get("TIENDON_KEYSTORE", "software")
+if TIENDON_KEYSTORE not in ("software", "pkcs11"):
+    raise ConfigError(f"TIENDON_KEYSTORE={TIENDON_KEYSTORE!r}: use 'software' or 'pkcs11'")
+TIENDON_PKCS11_LIB = os.environ.get("TIENDON_PKCS11_LIB", "/usr/lib/softhsm/libsofthsm2.so")
+TIENDON_PKCS11_TOKEN_LABEL = os.environ.get("TIENDON_PKCS11_TOKEN_LABEL", "")
+# Extra trust anchors (e.g. a government CA) and their CRLs: PEM/DER files, ':'-separated.
+TIENDON_TRUST_ANCHORS = [p for p in os.environ.get("TIENDON_TRUST_ANCHORS", "").split(":") if p]
+TIENDON_EXTERNAL_CRLS = [p for p in os.environ.get("TIENDON_EXTERNAL_CRLS", "").split(":") if p]
 
 LOGGING = {
     "version": 1,
