@@ -118,6 +118,14 @@ def tree(db: Any) -> Tree:
 
 
 @pytest.fixture
+def pki(db: Any) -> Any:
+    """The node's root and issuing CAs (root key in the software keystore, as in the demo)."""
+    from tiendon.pki.actions import do_init_pki
+
+    return do_init_pki()
+
+
+@pytest.fixture
 def fast_hashing(settings: Any) -> None:
     """Argon2 is slow by design; tests that are not about hashing use MD5."""
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# make test: the whole suite on SQLite, then on a throwaway PostgreSQL cluster with the
-# PostgreSQL-only checks and the browser tests. Exits non-zero on any failure.
+# make test: the suite on SQLite (with the CLI tests, which run their own SQLite nodes), then
+# on a throwaway PostgreSQL cluster with the PostgreSQL-only checks and the browser tests.
+# Exits non-zero on any failure.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bin=$PWD/.venv/bin
@@ -21,4 +22,4 @@ unset DATABASE_URL
 echo "== pass 2: PostgreSQL (with PostgreSQL-only and browser tests) =="
 DATABASE_URL=$(scripts/pg-cluster.sh start "$work/pg")
 export DATABASE_URL
-"$bin/pytest" -q --output=test-artifacts/playwright --screenshot=only-on-failure "$@"
+"$bin/pytest" -q -m "not cli" --output=test-artifacts/playwright --screenshot=only-on-failure "$@"

@@ -8,3 +8,5 @@ import os
 
 os.environ.setdefault("TIENDON_STATIC_MANIFEST", "0")
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+# A fixed node secret for the test keystore (production reads it from outside the data dir).
+os.environ.setdefault("TIENDON_NODE_SECRET", "test-node-secret-not-for-production-0123456789")

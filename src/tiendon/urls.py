@@ -8,5 +8,6 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin_site.urls),
     path("", include("tiendon.units.urls")),
+    path("", include("tiendon.pki.urls")),
     path("", include("tiendon.web.urls")),
 ]

@@ -152,7 +152,9 @@ class SoftwareKeystore(Keystore):
     def private_key(self, key: StoredKey) -> ec.EllipticCurvePrivateKey:
         """The key itself: for the CA's certificate signing and for HPKE decryption only."""
         if key.keystore != self.kind or key.encrypted_private is None:
-            raise KeystoreError(f"key {key.pk} is not in the software keystore", code="not_software")
+            raise KeystoreError(
+                f"key {key.pk} is not in the software keystore", code="not_software"
+            )
         blob = bytes(key.encrypted_private)
         try:
             pkcs8 = self._aead.decrypt(blob[:_NONCE_BYTES], blob[_NONCE_BYTES:], self._aad(key))

@@ -68,8 +68,12 @@ class StoredKey(models.Model):
         constraints = [
             models.CheckConstraint(
                 condition=(
-                    models.Q(keystore="software", encrypted_private__isnull=False, token__isnull=True)
-                    | models.Q(keystore="pkcs11", encrypted_private__isnull=True, token__isnull=False)
+                    models.Q(
+                        keystore="software", encrypted_private__isnull=False, token__isnull=True
+                    )
+                    | models.Q(
+                        keystore="pkcs11", encrypted_private__isnull=True, token__isnull=False
+                    )
                 ),
                 name="stored_key_material_matches_keystore",
             )
@@ -92,6 +96,9 @@ class CertificateAuthority(models.Model):
     )
     certificate_der = models.BinaryField()
     fingerprint = models.CharField(max_length=64, unique=True)
+    # Subject key identifier (hex): names the CA in URLs (its CRL distribution point).
+    key_identifier = models.CharField(max_length=64, unique=True)
+    # Null for a root whose key was written to an offline folder, and for external CAs.
     key = models.OneToOneField(
         StoredKey, null=True, blank=True, on_delete=models.PROTECT, related_name="authority"
     )
@@ -167,7 +174,9 @@ class Certificate(models.Model):
 class Crl(models.Model):
     """Every CRL a CA published, newest by `number`; served at the distribution point."""
 
-    authority = models.ForeignKey(CertificateAuthority, on_delete=models.PROTECT, related_name="crls")
+    authority = models.ForeignKey(
+        CertificateAuthority, on_delete=models.PROTECT, related_name="crls"
+    )
     number = models.PositiveBigIntegerField()
     this_update = models.DateTimeField()
     next_update = models.DateTimeField()

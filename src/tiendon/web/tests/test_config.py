@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 TIENDON = str(Path(sys.executable).with_name("tiendon"))
+pytestmark = pytest.mark.cli
 
 
 def _run(env_changes: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:

@@ -1,0 +1,611 @@
+"""Every change to the node's PKI: CA set-up, issuance, rotation, revocation, CRLs.
+
+Each action runs in one transaction and writes its audit records, so a key is never
+stored without its certificate, nor a certificate without its key.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from django.db import transaction
+from django.db.models import Q, QuerySet
+from django.http import HttpRequest
+from django.utils import timezone
+
+from tiendon.audit.actions import AuditEntry, client_address, do_record, do_record_batch
+from tiendon.pki import x509build
+from tiendon.pki.errors import PkiError
+from tiendon.pki.issuer import Issuer, crl_url, current_issuer
+from tiendon.pki.keystore import Keystore, SoftwareKeystore, node_keystore
+from tiendon.pki.models import (
+    Certificate,
+    CertificateAuthority,
+    CertPurpose,
+    Crl,
+    KeyAlgorithm,
+    RevocationReason,
+    StoredKey,
+    Token,
+)
+from tiendon.units.models import Person, Unit
+
+ROOT_CRL_LIFETIME = dt.timedelta(days=365)
+
+
+def fingerprint(der: bytes) -> str:
+    return hashlib.sha256(der).hexdigest()
+
+
+def _ski(public: ec.EllipticCurvePublicKey) -> str:
+    return x509.SubjectKeyIdentifier.from_public_key(public).digest.hex()
+
+
+def _save_authority(
+    *,
+    name: str,
+    kind: str,
+    cert: x509.Certificate,
+    key: StoredKey | None,
+    parent: CertificateAuthority | None,
+) -> CertificateAuthority:
+    der = cert.public_bytes(serialization.Encoding.DER)
+    if key is not None:
+        key.save()
+    public = cert.public_key()
+    assert isinstance(public, ec.EllipticCurvePublicKey)
+    return CertificateAuthority.objects.create(
+        name=name,
+        kind=kind,
+        parent=parent,
+        certificate_der=der,
+        fingerprint=fingerprint(der),
+        key_identifier=_ski(public),
+        key=key,
+    )
+
+
+@dataclass(frozen=True)
+class InitResult:
+    root: CertificateAuthority
+    issuing: CertificateAuthority
+    root_key_file: Path | None
+
+
+@transaction.atomic
+def do_init_pki(
+    *,
+    root_name: str = "Tiền Đồn Root CA",
+    issuing_name: str = "Tiền Đồn Issuing CA",
+    root_key_out: Path | None = None,
+    passphrase: bytes | None = None,
+    actor: Person | None = None,
+) -> InitResult:
+    """Create the root CA and this node's issuing CA, and publish both CRLs.
+
+    With `root_key_out`, the root key is written there (encrypted with `passphrase`) and
+    not kept on the node; without it (demo), it stays in the software keystore.
+    """
+    if CertificateAuthority.objects.filter(kind=CertificateAuthority.Kind.ROOT).exists():
+        raise PkiError("this node's PKI is already initialised", code="already_initialised")
+    if root_key_out is not None and not passphrase:
+        raise PkiError("an offline root key needs a passphrase", code="passphrase_missing")
+    now = timezone.now()
+    keystore = SoftwareKeystore()
+    root_private = ec.generate_private_key(ec.SECP256R1())
+    root_cert = x509build.build_root(root_name, root_private, now)
+    root_stored = None
+    written = None
+    if root_key_out is not None:
+        written = _write_offline_root(root_key_out, root_private, root_cert, passphrase or b"")
+    else:
+        root_stored = keystore.import_private_key(KeyAlgorithm.EC_P256_SIGN, root_private)
+    root = _save_authority(
+        name=root_name,
+        kind=CertificateAuthority.Kind.ROOT,
+        cert=root_cert,
+        key=root_stored,
+        parent=None,
+    )
+    issuing_stored = keystore.generate_signing_key(label="issuing-ca")
+    issuing_private = keystore.private_key(issuing_stored)
+    issuing_cert = x509build.build_issuing(
+        issuing_name,
+        issuing_private.public_key(),
+        root_cert,
+        root_private,
+        crl_url(root.key_identifier),
+        now,
+    )
+    issuing = _save_authority(
+        name=issuing_name,
+        kind=CertificateAuthority.Kind.ISSUING,
+        cert=issuing_cert,
+        key=issuing_stored,
+        parent=root,
+    )
+    _publish_crl(root, root_cert, root_private, now, lifetime=ROOT_CRL_LIFETIME)
+    _publish_crl(issuing, issuing_cert, issuing_private, now)
+    do_record(
+        "pki.initialised",
+        actor=actor,
+        obj=root,
+        new={
+            "root": root.fingerprint,
+            "issuing": issuing.fingerprint,
+            "root_key": "offline" if written else "software keystore",
+        },
+    )
+    return InitResult(root=root, issuing=issuing, root_key_file=written)
+
+
+def _write_offline_root(
+    folder: Path, private: ec.EllipticCurvePrivateKey, cert: x509.Certificate, passphrase: bytes
+) -> Path:
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        key_file = folder / "root-key.pem"
+        if key_file.exists():
+            raise PkiError(f"{key_file} already exists; refusing to overwrite it", code="exists")
+        pem = private.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.BestAvailableEncryption(passphrase),
+        )
+        fd = key_file.open("xb")
+        with fd:
+            fd.write(pem)
+        key_file.chmod(0o600)
+        (folder / "root-cert.pem").write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    except OSError as exc:
+        raise PkiError(f"cannot write the root key to {folder}: {exc.strerror}", code="io") from exc
+    return key_file
+
+
+def load_offline_root_key(path: Path, passphrase: bytes) -> ec.EllipticCurvePrivateKey:
+    """The root key from its offline file; a wrong passphrase or bad file gets its own code."""
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise PkiError(f"cannot read {path}: {exc.strerror}", code="io") from exc
+    try:
+        private = serialization.load_pem_private_key(data, password=passphrase)
+    except TypeError as exc:
+        raise PkiError(
+            f"{path} is encrypted: give its passphrase", code="passphrase_missing"
+        ) from exc
+    except ValueError as exc:
+        text = str(exc).lower()
+        if "password" in text or "decrypt" in text or "bad decrypt" in text:
+            raise PkiError(f"wrong passphrase for {path}", code="wrong_passphrase") from exc
+        raise PkiError(f"{path} is not a PEM private key", code="malformed_key") from exc
+    if not isinstance(private, ec.EllipticCurvePrivateKey):
+        raise PkiError(f"{path} does not hold an EC key", code="malformed_key")
+    return private
+
+
+@transaction.atomic
+def do_publish_root_crl(
+    root_key: ec.EllipticCurvePrivateKey, *, actor: Person | None = None
+) -> Crl:
+    """Re-sign the root's CRL with its offline key (brought to the node for the occasion)."""
+    root = CertificateAuthority.objects.select_for_update().get(
+        kind=CertificateAuthority.Kind.ROOT, is_active=True
+    )
+    cert = x509.load_der_x509_certificate(bytes(root.certificate_der))
+    if _ski(root_key.public_key()) != root.key_identifier:
+        raise PkiError("that key does not belong to this node's root CA", code="wrong_key")
+    crl = _publish_crl(root, cert, root_key, timezone.now(), lifetime=ROOT_CRL_LIFETIME)
+    do_record("pki.crl_published", actor=actor, obj=root, new={"number": crl.number})
+    return crl
+
+
+def _publish_crl(
+    authority: CertificateAuthority,
+    cert: x509.Certificate,
+    private: ec.EllipticCurvePrivateKey,
+    now: dt.datetime,
+    lifetime: dt.timedelta = x509build.CRL_LIFETIME,
+) -> Crl:
+    """Sign and store the next CRL of `authority` (caller holds the transaction)."""
+    locked = CertificateAuthority.objects.select_for_update().get(pk=authority.pk)
+    locked.crl_number += 1
+    locked.save(update_fields=["crl_number"])
+    authority.crl_number = locked.crl_number
+    revoked = [
+        x509build.RevokedEntry(
+            serial=int(row.serial, 16),
+            revoked_at=row.revoked_at or now,
+            reason=x509.ReasonFlags[_REASON_FLAG[row.revocation_reason]],
+        )
+        for row in Certificate.objects.filter(
+            issuer=authority, state=Certificate.State.REVOKED
+        ).only("serial", "revoked_at", "revocation_reason")
+    ]
+    built = x509build.build_crl(
+        issuer_cert=cert,
+        issuer_key=private,
+        number=locked.crl_number,
+        revoked=revoked,
+        now=now,
+        lifetime=lifetime,
+    )
+    return Crl.objects.create(
+        authority=authority,
+        number=locked.crl_number,
+        this_update=built.last_update_utc,
+        next_update=built.next_update_utc or now + lifetime,
+        crl_der=built.public_bytes(serialization.Encoding.DER),
+    )
+
+
+_REASON_FLAG = {
+    RevocationReason.UNSPECIFIED: "unspecified",
+    RevocationReason.KEY_COMPROMISE: "key_compromise",
+    RevocationReason.AFFILIATION_CHANGED: "affiliation_changed",
+    RevocationReason.SUPERSEDED: "superseded",
+    RevocationReason.CESSATION_OF_OPERATION: "cessation_of_operation",
+    "": "unspecified",
+}
+
+
+def ensure_fresh_crl(authority: CertificateAuthority) -> Crl:
+    """The CA's newest CRL, re-signed first when more than half its lifetime has passed.
+
+    Only for CAs whose key the node holds; an offline root's CRL is renewed by hand
+    (`tiendon pki root-crl`).
+    """
+    latest = authority.crls.order_by("-number").first()
+    now = timezone.now()
+    if latest is not None:
+        half = (latest.next_update - latest.this_update) / 2
+        if authority.key_id is None or now < latest.this_update + half:
+            return latest
+    issuer = Issuer(authority)
+    with transaction.atomic():
+        return _publish_crl(authority, issuer.certificate, issuer.private_key, now)
+
+
+def _snapshot(cert: Certificate) -> dict[str, object]:
+    return {
+        "serial": cert.serial,
+        "purpose": cert.purpose,
+        "unit": cert.unit.code,
+        "person": cert.person.username if cert.person_id and cert.person else None,
+        "keystore": cert.key.keystore,
+        "token": cert.key.token.serial if cert.key.token_id and cert.key.token else None,
+        "not_after": cert.not_after.isoformat(),
+    }
+
+
+def _issue(
+    issuer: Issuer,
+    *,
+    key: StoredKey,
+    purpose: str,
+    unit: Unit,
+    person: Person | None,
+    subject: x509build.SubjectInfo,
+    now: dt.datetime,
+    lifetime: dt.timedelta = x509build.END_ENTITY_LIFETIME,
+    not_before: dt.datetime | None = None,
+) -> Certificate:
+    """Sign a certificate for `key` and build (unsaved) its row."""
+    public = serialization.load_der_public_key(bytes(key.public_key_der))
+    assert isinstance(public, ec.EllipticCurvePublicKey)
+    built = x509build.build_end_entity(
+        subject=subject,
+        public=public,
+        purpose="encryption" if purpose == CertPurpose.UNIT_ENCRYPTION else "signing",
+        issuer_cert=issuer.certificate,
+        issuer_key=issuer.private_key,
+        crl_url=issuer.crl_url,
+        now=now,
+        lifetime=lifetime,
+        not_before=not_before,
+    )
+    der = built.public_bytes(serialization.Encoding.DER)
+    return Certificate(
+        serial=f"{built.serial_number:x}",
+        fingerprint=fingerprint(der),
+        issuer=issuer.authority,
+        purpose=purpose,
+        unit=unit,
+        person=person,
+        key=key,
+        certificate_der=der,
+        subject=built.subject.rfc4514_string()[:500],
+        not_before=built.not_valid_before_utc,
+        not_after=built.not_valid_after_utc,
+    )
+
+
+def current_certificates(**filters: object) -> QuerySet[Certificate]:
+    """Certificates in use: valid state and not replaced by a newer pair (rotation)."""
+    return Certificate.objects.filter(
+        state=Certificate.State.VALID, superseded_at__isnull=True, **filters
+    )
+
+
+def _supersede(
+    unit: Unit, purposes: Sequence[str], person: Person | None, now: dt.datetime
+) -> None:
+    current_certificates(unit=unit, person=person, purpose__in=purposes).update(superseded_at=now)
+
+
+def _unit_subject(unit: Unit) -> x509build.SubjectInfo:
+    return x509build.SubjectInfo(common_name=unit.name, unit_code=unit.code, unit_name=unit.name)
+
+
+def issue_unit_certificates(
+    issuer: Issuer,
+    unit: Unit,
+    *,
+    signing_keystore: Keystore,
+    token: Token | None = None,
+    now: dt.datetime | None = None,
+    lifetime: dt.timedelta = x509build.END_ENTITY_LIFETIME,
+    not_before: dt.datetime | None = None,
+) -> list[Certificate]:
+    """Keys and certificates for one unit, unsaved (the caller saves and audits them)."""
+    now = now or timezone.now()
+    signing_key = signing_keystore.generate_signing_key(label=f"unit-{unit.code}", token=token)
+    encryption_key = _software(signing_keystore).generate_hpke_key()
+    subject = _unit_subject(unit)
+    certs = [
+        _issue(
+            issuer,
+            key=signing_key,
+            purpose=CertPurpose.UNIT_SIGNING,
+            unit=unit,
+            person=None,
+            subject=subject,
+            now=now,
+            lifetime=lifetime,
+            not_before=not_before,
+        ),
+        _issue(
+            issuer,
+            key=encryption_key,
+            purpose=CertPurpose.UNIT_ENCRYPTION,
+            unit=unit,
+            person=None,
+            subject=subject,
+            now=now,
+            lifetime=lifetime,
+            not_before=not_before,
+        ),
+    ]
+    return certs
+
+
+def _software(keystore: Keystore) -> SoftwareKeystore:
+    """HPKE keys always live in the software keystore (docs/adr/0005)."""
+    if isinstance(keystore, SoftwareKeystore):
+        return keystore
+    return SoftwareKeystore()
+
+
+def _save_issued(certs: Iterable[Certificate]) -> None:
+    for cert in certs:
+        cert.key.save()
+        cert.key_id = cert.key.pk
+        cert.save()
+
+
+@transaction.atomic
+def do_issue_unit_keys(
+    unit: Unit,
+    *,
+    signing_keystore: Keystore | None = None,
+    token: Token | None = None,
+    actor: Person | None = None,
+    request: HttpRequest | None = None,
+    lifetime: dt.timedelta = x509build.END_ENTITY_LIFETIME,
+    not_before: dt.datetime | None = None,
+) -> list[Certificate]:
+    """Issue (or rotate) a unit's signing and encryption keys with their certificates.
+
+    Earlier certificates stay valid but are marked superseded, so their encryption keys
+    still open what was sent to them.
+    """
+    issuer = current_issuer()
+    keystore = signing_keystore or node_keystore()
+    now = timezone.now()
+    certs = issue_unit_certificates(
+        issuer,
+        unit,
+        signing_keystore=keystore,
+        token=token,
+        now=now,
+        lifetime=lifetime,
+        not_before=not_before,
+    )
+    _supersede(unit, [CertPurpose.UNIT_SIGNING, CertPurpose.UNIT_ENCRYPTION], None, now)
+    _save_issued(certs)
+    do_record_batch(
+        AuditEntry(
+            action="pki.certificate_issued",
+            actor=actor,
+            unit=unit,
+            obj=cert,
+            new=_snapshot(cert),
+            client_address=client_address(request),
+        )
+        for cert in certs
+    )
+    return certs
+
+
+@transaction.atomic
+def do_issue_person_key(
+    person: Person,
+    *,
+    keystore: Keystore | None = None,
+    token: Token | None = None,
+    actor: Person | None = None,
+    request: HttpRequest | None = None,
+) -> Certificate:
+    """A personal signing certificate naming the person, their position and unit."""
+    issuer = current_issuer()
+    keystore = keystore or node_keystore()
+    now = timezone.now()
+    key = keystore.generate_signing_key(label=f"person-{person.username}", token=token)
+    subject = x509build.SubjectInfo(
+        common_name=person.full_name,
+        unit_code=person.unit.code,
+        unit_name=person.unit.name,
+        title=person.acting_position or person.position,
+        person_id=person.username,
+    )
+    cert = _issue(
+        issuer,
+        key=key,
+        purpose=CertPurpose.PERSON_SIGNING,
+        unit=person.unit,
+        person=person,
+        subject=subject,
+        now=now,
+    )
+    _supersede(person.unit, [CertPurpose.PERSON_SIGNING], person, now)
+    _save_issued([cert])
+    do_record(
+        "pki.certificate_issued",
+        actor=actor,
+        unit=person.unit,
+        obj=cert,
+        new=_snapshot(cert),
+        request=request,
+    )
+    return cert
+
+
+def units_lacking_keys() -> QuerySet[Unit]:
+    """Units without a current signing or a current encryption certificate."""
+    signing = current_certificates(purpose=CertPurpose.UNIT_SIGNING, person=None)
+    encryption = current_certificates(purpose=CertPurpose.UNIT_ENCRYPTION, person=None)
+    return Unit.objects.filter(is_active=True).exclude(
+        Q(pk__in=signing.values("unit_id")) & Q(pk__in=encryption.values("unit_id"))
+    )
+
+
+def issue_missing_unit_keys(
+    *,
+    batch_size: int = 200,
+    on_batch: Callable[[int], None] | None = None,
+    actor: Person | None = None,
+) -> int:
+    """Issue keys for every unit that lacks them, one committed batch at a time.
+
+    Resumable: an interrupted run leaves whole batches (never a key without its
+    certificate), and the next run picks up the units still lacking keys.
+    """
+    issuer = current_issuer()
+    keystore = node_keystore()
+    issuer.private_key  # noqa: B018  (open the CA key once, before the loop)
+    done = 0
+    pending = list(units_lacking_keys().order_by("path").values_list("pk", flat=True))
+    for start in range(0, len(pending), batch_size):
+        ids = pending[start : start + batch_size]
+        with transaction.atomic():
+            units = list(Unit.objects.filter(pk__in=ids))
+            now = timezone.now()
+            certs: list[Certificate] = []
+            for unit in units:
+                unit_certs = issue_unit_certificates(
+                    issuer, unit, signing_keystore=keystore, now=now
+                )
+                certs.extend(unit_certs)
+            current_certificates(
+                unit__in=units,
+                person=None,
+                purpose__in=[CertPurpose.UNIT_SIGNING, CertPurpose.UNIT_ENCRYPTION],
+            ).update(superseded_at=now)
+            StoredKey.objects.bulk_create([c.key for c in certs])
+            for cert in certs:
+                cert.key_id = cert.key.pk
+            Certificate.objects.bulk_create(certs)
+            do_record_batch(
+                AuditEntry(
+                    action="pki.certificate_issued",
+                    actor=actor,
+                    unit=c.unit,
+                    obj=c,
+                    new=_snapshot(c),
+                )
+                for c in certs
+            )
+        done += len(units)
+        if on_batch is not None:
+            on_batch(len(units))
+    return done
+
+
+@transaction.atomic
+def do_revoke_certificate(
+    cert: Certificate,
+    *,
+    reason: str,
+    actor: Person | None = None,
+    request: HttpRequest | None = None,
+    publish: bool = True,
+) -> Certificate:
+    """Revoke one certificate and (by default) publish the issuer's new CRL at once."""
+    if reason not in RevocationReason.values:
+        raise PkiError(
+            f"unknown revocation reason {reason!r}; "
+            f"use one of {', '.join(RevocationReason.values)}",
+            code="unknown_reason",
+        )
+    cert = Certificate.objects.select_for_update().select_related("unit", "key").get(pk=cert.pk)
+    if cert.state == Certificate.State.REVOKED:
+        raise PkiError(f"certificate {cert.serial} is already revoked", code="already_revoked")
+    old = {"state": cert.state}
+    cert.state = Certificate.State.REVOKED
+    cert.revoked_at = timezone.now()
+    cert.revocation_reason = reason
+    cert.save(update_fields=["state", "revoked_at", "revocation_reason"])
+    do_record(
+        "pki.certificate_revoked",
+        actor=actor,
+        unit=cert.unit,
+        obj=cert,
+        old=old,
+        new={"state": cert.state, "reason": reason, "serial": cert.serial},
+        request=request,
+    )
+    if publish:
+        do_publish_crl(cert.issuer, actor=actor)
+    return cert
+
+
+@transaction.atomic
+def do_revoke_unit(
+    unit: Unit, *, reason: str, actor: Person | None = None, request: HttpRequest | None = None
+) -> list[Certificate]:
+    """Revoke the unit's current certificates (signing and encryption) with one new CRL."""
+    certs = list(current_certificates(unit=unit, person=None))
+    if not certs:
+        raise PkiError(f"unit {unit.code} has no current certificate", code="nothing_to_revoke")
+    revoked = [
+        do_revoke_certificate(c, reason=reason, actor=actor, request=request, publish=False)
+        for c in certs
+    ]
+    for authority in {c.issuer for c in revoked}:
+        do_publish_crl(authority, actor=actor)
+    return revoked
+
+
+@transaction.atomic
+def do_publish_crl(authority: CertificateAuthority, *, actor: Person | None = None) -> Crl:
+    issuer = Issuer(CertificateAuthority.objects.select_related("key").get(pk=authority.pk))
+    crl = _publish_crl(issuer.authority, issuer.certificate, issuer.private_key, timezone.now())
+    do_record("pki.crl_published", actor=actor, obj=issuer.authority, new={"number": crl.number})
+    return crl

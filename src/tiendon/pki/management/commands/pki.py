@@ -1,0 +1,147 @@
+"""`tiendon pki …`: set up the CA, issue, export and revoke certificates."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+from tqdm import tqdm
+
+from tiendon.errors import TiendonError
+from tiendon.pki import actions
+from tiendon.pki.actions import ensure_fresh_crl
+from tiendon.pki.issuer import current_issuer
+from tiendon.pki.models import CertificateAuthority, CertPurpose, RevocationReason
+from tiendon.pki.queries import current_for_unit
+from tiendon.units.models import Person, Unit
+
+
+def _passphrase(options: dict[str, Any]) -> bytes | None:
+    if options.get("passphrase_file"):
+        try:
+            return Path(options["passphrase_file"]).read_bytes().strip()
+        except OSError as exc:
+            raise CommandError(f"cannot read the passphrase file: {exc.strerror}") from exc
+    value = os.environ.get("TIENDON_ROOT_PASSPHRASE")
+    return value.encode() if value else None
+
+
+def _pem(der: bytes) -> bytes:
+    return x509.load_der_x509_certificate(der).public_bytes(serialization.Encoding.PEM)
+
+
+class Command(BaseCommand):
+    help = "PKI: init, issue-units, issue-person, export, revoke, crl, publish-crl, root-crl"
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        sub = parser.add_subparsers(dest="subcommand", required=True)
+        init = sub.add_parser("init", help="create the root CA and this node's issuing CA")
+        init.add_argument("--root-key-out", type=Path, help="write the root key here (offline)")
+        init.add_argument("--passphrase-file", help="passphrase for the offline root key")
+        issue = sub.add_parser("issue-units", help="issue keys for units that lack them")
+        issue.add_argument("--all", action="store_true", required=True)
+        issue.add_argument("--batch-size", type=int, default=200)
+        person = sub.add_parser("issue-person", help="issue a personal signing certificate")
+        person.add_argument("username")
+        export = sub.add_parser("export", help="write cert.pem, chain.pem and crl.pem")
+        export.add_argument("--unit", required=True)
+        export.add_argument("--out", required=True, type=Path)
+        revoke = sub.add_parser("revoke", help="revoke a unit's current certificates")
+        revoke.add_argument("--unit", required=True)
+        revoke.add_argument("--reason", required=True, choices=RevocationReason.values)
+        root_crl = sub.add_parser("root-crl", help="re-sign the root CRL with the offline key")
+        root_crl.add_argument("--root-key", required=True, type=Path)
+        root_crl.add_argument("--passphrase-file")
+        sub.add_parser("publish-crl", help="publish a fresh CRL of the issuing CA now")
+        crl = sub.add_parser("crl", help="write the issuing CA's current CRL (PEM)")
+        crl.add_argument("--out", required=True, type=Path)
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        try:
+            getattr(self, "_" + options["subcommand"].replace("-", "_"))(options)
+        except TiendonError as exc:
+            raise CommandError(f"{exc.message} [{exc.code}]") from exc
+
+    def _init(self, options: dict[str, Any]) -> None:
+        result = actions.do_init_pki(
+            root_key_out=options["root_key_out"], passphrase=_passphrase(options)
+        )
+        self.stdout.write(f"root CA:    {result.root.fingerprint}")
+        self.stdout.write(f"issuing CA: {result.issuing.fingerprint}")
+        if result.root_key_file:
+            self.stdout.write(f"root key written to {result.root_key_file}: keep it offline")
+        else:
+            self.stdout.write("root key kept in the software keystore (demo set-up)")
+
+    def _issue_units(self, options: dict[str, Any]) -> None:
+        lacking = actions.units_lacking_keys().count()
+        with tqdm(total=lacking, unit="unit", file=sys.stderr, disable=lacking == 0) as bar:
+            done = actions.issue_missing_unit_keys(
+                batch_size=options["batch_size"], on_batch=bar.update
+            )
+        self.stdout.write(f"issued keys and certificates for {done} units")
+
+    def _issue_person(self, options: dict[str, Any]) -> None:
+        person = Person.objects.select_related("unit").filter(username=options["username"]).first()
+        if person is None:
+            raise CommandError(f"no person with username {options['username']!r}")
+        cert = actions.do_issue_person_key(person)
+        self.stdout.write(f"issued personal certificate {cert.serial} for {person.full_name}")
+
+    def _unit(self, code: str) -> Unit:
+        unit = Unit.objects.filter(code=code).first()
+        if unit is None:
+            raise CommandError(f"no unit with code {code!r}")
+        return unit
+
+    def _export(self, options: dict[str, Any]) -> None:
+        unit = self._unit(options["unit"])
+        cert = current_for_unit(unit).filter(purpose=CertPurpose.UNIT_SIGNING).first()
+        if cert is None:
+            raise CommandError(f"unit {unit.code} has no current signing certificate")
+        chain: list[bytes] = []
+        authority: CertificateAuthority | None = cert.issuer
+        while authority is not None:
+            chain.append(_pem(bytes(authority.certificate_der)))
+            authority = authority.parent
+        out: Path = options["out"]
+        try:
+            out.mkdir(parents=True, exist_ok=True)
+            (out / "cert.pem").write_bytes(_pem(bytes(cert.certificate_der)))
+            (out / "chain.pem").write_bytes(b"".join(chain))
+            crl = x509.load_der_x509_crl(bytes(ensure_fresh_crl(cert.issuer).crl_der))
+            (out / "crl.pem").write_bytes(crl.public_bytes(serialization.Encoding.PEM))
+        except OSError as exc:
+            raise CommandError(f"cannot write to {out}: {exc.strerror}") from exc
+        self.stdout.write(f"wrote cert.pem, chain.pem and crl.pem for {unit.code} to {out}")
+
+    def _revoke(self, options: dict[str, Any]) -> None:
+        unit = self._unit(options["unit"])
+        revoked = actions.do_revoke_unit(unit, reason=options["reason"])
+        for cert in revoked:
+            self.stdout.write(f"revoked {cert.purpose} certificate {cert.serial}")
+        self.stdout.write("a new CRL is published")
+
+    def _root_crl(self, options: dict[str, Any]) -> None:
+        passphrase = _passphrase(options)
+        key = actions.load_offline_root_key(options["root_key"], passphrase or b"")
+        crl = actions.do_publish_root_crl(key)
+        self.stdout.write(f"root CRL number {crl.number} published")
+
+    def _publish_crl(self, options: dict[str, Any]) -> None:
+        crl = actions.do_publish_crl(current_issuer().authority)
+        self.stdout.write(f"CRL number {crl.number} published")
+
+    def _crl(self, options: dict[str, Any]) -> None:
+        crl = x509.load_der_x509_crl(bytes(ensure_fresh_crl(current_issuer().authority).crl_der))
+        try:
+            options["out"].write_bytes(crl.public_bytes(serialization.Encoding.PEM))
+        except OSError as exc:
+            raise CommandError(f"cannot write {options['out']}: {exc.strerror}") from exc
+        number = crl.extensions.get_extension_for_class(x509.CRLNumber).value.crl_number
+        self.stdout.write(f"wrote CRL number {number} to {options['out']}")
