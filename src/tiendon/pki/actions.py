@@ -452,6 +452,8 @@ def do_issue_person_key(
     token: Token | None = None,
     actor: Person | None = None,
     request: HttpRequest | None = None,
+    lifetime: dt.timedelta = x509build.END_ENTITY_LIFETIME,
+    not_before: dt.datetime | None = None,
 ) -> Certificate:
     """A personal signing certificate naming the person, their position and unit."""
     issuer = current_issuer()
@@ -473,6 +475,8 @@ def do_issue_person_key(
         person=person,
         subject=subject,
         now=now,
+        lifetime=lifetime,
+        not_before=not_before,
     )
     _supersede(person.unit, [CertPurpose.PERSON_SIGNING], person, now)
     _save_issued([cert])

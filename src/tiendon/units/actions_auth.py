@@ -190,20 +190,31 @@ class TotpResult(enum.Enum):
     REUSED = "totp_reused"
 
 
+def spend_totp_code(person: Person, code: str) -> tuple[TotpResult, int | None]:
+    """Accept a fresh code once: the matching time step is recorded so it cannot be replayed.
+
+    Runs inside the caller's transaction, with the person's row locked so two requests
+    cannot both spend the same code. Used at login and to authorise each personal signature.
+    """
+    locked = Person.objects.select_for_update().get(pk=person.pk)
+    step = auth.matching_step(locked.totp_secret, code) if locked.totp_secret else None
+    if step is None:
+        return TotpResult.WRONG, None
+    if locked.totp_last_step is not None and step <= locked.totp_last_step:
+        return TotpResult.REUSED, step
+    locked.totp_last_step = step
+    locked.save(update_fields=["totp_last_step"])
+    person.totp_last_step = step
+    return TotpResult.ACCEPTED, step
+
+
 @transaction.atomic
 def do_login_with_totp(person: Person, code: str, *, request: HttpRequest) -> TotpResult:
     """Second login step: accept a fresh code once, audit the completed login."""
-    # Lock the person so two requests cannot both spend the same code.
-    person = Person.objects.select_for_update().select_related("unit").get(pk=person.pk)
-    step = auth.matching_step(person.totp_secret, code)
-    if step is None:
-        return TotpResult.WRONG
-    if person.totp_last_step is not None and step <= person.totp_last_step:
-        return TotpResult.REUSED
-    person.totp_last_step = step
-    person.save(update_fields=["totp_last_step"])
-    do_login_succeeded(person, request=request, second_factor="totp", totp_step=step)
-    return TotpResult.ACCEPTED
+    result, step = spend_totp_code(person, code)
+    if result is TotpResult.ACCEPTED:
+        do_login_succeeded(person, request=request, second_factor="totp", totp_step=step)
+    return result
 
 
 @transaction.atomic

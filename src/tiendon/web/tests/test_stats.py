@@ -53,3 +53,16 @@ def test_stats_without_json_prints_a_readable_table() -> None:
     assert "Special zone (đặc khu)" in text
     line = next(ln for ln in text.splitlines() if "Provincial military command" in ln)
     assert line.split()[-1] == "34"
+
+
+@pytest.mark.django_db
+def test_stats_counts_certificates_by_state(tree, pki):
+    from tiendon.pki.actions import do_issue_unit_keys, do_revoke_certificate
+
+    do_issue_unit_keys(tree.commune_a)
+    rotated = do_issue_unit_keys(tree.commune_a)
+    do_revoke_certificate(rotated[0], reason="keyCompromise")
+    out = StringIO()
+    call_command("stats", "--json", stdout=out)
+    figures = json.loads(out.getvalue())["certificates"]
+    assert figures == {"current": 1, "superseded": 2, "expired": 0, "revoked": 1, "total": 4}

@@ -1,4 +1,5 @@
-"""`tiendon stats [--json]`: counts of units, commune boards, people and audit records.
+"""`tiendon stats [--json]`: counts of units, commune boards, people, audit records and
+certificates.
 
 Each section is one function in SECTIONS; a later feature adds its figures by appending
 a `Section` there (name, title, function returning a dict of counts or a single count).
@@ -18,6 +19,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from tiendon.audit.models import AuditRecord
+from tiendon.pki.queries import certificates_by_state
 from tiendon.units.models import CommuneType, Person, Role, Unit, UnitKind
 
 Figures = dict[str, int] | int
@@ -76,6 +78,18 @@ SECTIONS: list[Section] = [
         {**dict(Role.choices), "total": gettext_lazy("Total")},
     ),
     Section("audit_records", gettext_lazy("Audit records"), audit_records),
+    Section(
+        "certificates",
+        gettext_lazy("Certificates by state"),
+        certificates_by_state,
+        {
+            "current": gettext_lazy("Current"),
+            "superseded": gettext_lazy("Superseded (rotated)"),
+            "expired": gettext_lazy("Expired"),
+            "revoked": gettext_lazy("Revoked"),
+            "total": gettext_lazy("Total"),
+        },
+    ),
 ]
 
 
