@@ -12,6 +12,8 @@ from django.core.management.base import BaseCommand, CommandParser
 from django.db import transaction
 from django.utils.translation import gettext as _
 
+from tiendon.pki.actions import do_init_pki, do_issue_person_key, issue_missing_unit_keys
+from tiendon.pki.models import CertificateAuthority
 from tiendon.units.actions import do_create_person
 from tiendon.units.models import Clearance, Person, Role, Unit
 from tiendon.units.seed import seed_units
@@ -104,6 +106,7 @@ class Command(BaseCommand):
             seed_units(stdout=self.stdout)
             created = self._create_accounts()
             self.stdout.write(_("Demo accounts created: %(n)d") % {"n": created})
+            self._seed_pki()
         self._print_accounts()
 
     @transaction.atomic
@@ -131,6 +134,16 @@ class Command(BaseCommand):
             )
             created += 1
         return created
+
+    def _seed_pki(self) -> None:
+        """The node's CAs (root key kept on the node: demo only) and every unit's keys."""
+        if not CertificateAuthority.objects.exists():
+            do_init_pki()
+        issued = issue_missing_unit_keys()
+        self.stdout.write(_("Units given keys and certificates: %(n)d") % {"n": issued})
+        signers = Person.objects.filter(role=Role.COMMANDER, certificates__isnull=True)
+        for person in signers.select_related("unit"):
+            do_issue_person_key(person)
 
     def _print_accounts(self) -> None:
         units = Unit.objects.in_bulk([a.unit_code for a in DEMO_ACCOUNTS], field_name="code")
