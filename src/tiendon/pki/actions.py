@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -35,6 +36,7 @@ from tiendon.pki.models import (
     StoredKey,
     Token,
 )
+from tiendon.pki.tokens import require_token_for
 from tiendon.units.models import Person, Unit
 
 ROOT_CRL_LIFETIME = dt.timedelta(days=365)
@@ -357,6 +359,19 @@ def issue_unit_certificates(
     """Keys and certificates for one unit, unsaved (the caller saves and audits them)."""
     now = now or timezone.now()
     signing_key = signing_keystore.generate_signing_key(label=f"unit-{unit.code}", token=token)
+    with _discarded_on_failure(signing_keystore, signing_key):
+        return _unit_pair(issuer, unit, signing_key, signing_keystore, now, lifetime, not_before)
+
+
+def _unit_pair(
+    issuer: Issuer,
+    unit: Unit,
+    signing_key: StoredKey,
+    signing_keystore: Keystore,
+    now: dt.datetime,
+    lifetime: dt.timedelta,
+    not_before: dt.datetime | None,
+) -> list[Certificate]:
     encryption_key = _software(signing_keystore).generate_hpke_key()
     subject = _unit_subject(unit)
     certs = [
@@ -384,6 +399,17 @@ def issue_unit_certificates(
         ),
     ]
     return certs
+
+
+@contextmanager
+def _discarded_on_failure(keystore: Keystore, key: StoredKey) -> Iterator[None]:
+    """If anything fails before the key's certificate is stored, remove the key from its token:
+    the database rolls back by itself, a token does not."""
+    try:
+        yield
+    except BaseException:
+        keystore.discard_key(key)
+        raise
 
 
 def _software(keystore: Keystore) -> SoftwareKeystore:
@@ -416,6 +442,8 @@ def do_issue_unit_keys(
     Earlier certificates stay valid but are marked superseded, so their encryption keys
     still open what was sent to them.
     """
+    if token is not None:
+        require_token_for(token, unit=unit)
     issuer = current_issuer()
     keystore = signing_keystore or node_keystore()
     now = timezone.now()
@@ -428,8 +456,10 @@ def do_issue_unit_keys(
         lifetime=lifetime,
         not_before=not_before,
     )
-    _supersede(unit, [CertPurpose.UNIT_SIGNING, CertPurpose.UNIT_ENCRYPTION], None, now)
-    _save_issued(certs)
+    signing_key = next(c.key for c in certs if c.purpose == CertPurpose.UNIT_SIGNING)
+    with _discarded_on_failure(keystore, signing_key):
+        _supersede(unit, [CertPurpose.UNIT_SIGNING, CertPurpose.UNIT_ENCRYPTION], None, now)
+        _save_issued(certs)
     do_record_batch(
         AuditEntry(
             action="pki.certificate_issued",
@@ -456,10 +486,35 @@ def do_issue_person_key(
     not_before: dt.datetime | None = None,
 ) -> Certificate:
     """A personal signing certificate naming the person, their position and unit."""
+    if token is not None:
+        require_token_for(token, unit=person.unit, person=person)
     issuer = current_issuer()
     keystore = keystore or node_keystore()
     now = timezone.now()
     key = keystore.generate_signing_key(label=f"person-{person.username}", token=token)
+    with _discarded_on_failure(keystore, key):
+        cert = _person_certificate(issuer, person, key, now, lifetime, not_before)
+        _supersede(person.unit, [CertPurpose.PERSON_SIGNING], person, now)
+        _save_issued([cert])
+    do_record(
+        "pki.certificate_issued",
+        actor=actor,
+        unit=person.unit,
+        obj=cert,
+        new=_snapshot(cert),
+        request=request,
+    )
+    return cert
+
+
+def _person_certificate(
+    issuer: Issuer,
+    person: Person,
+    key: StoredKey,
+    now: dt.datetime,
+    lifetime: dt.timedelta,
+    not_before: dt.datetime | None,
+) -> Certificate:
     subject = x509build.SubjectInfo(
         common_name=person.full_name,
         unit_code=person.unit.code,
@@ -467,7 +522,7 @@ def do_issue_person_key(
         title=person.acting_position or person.position,
         person_id=person.username,
     )
-    cert = _issue(
+    return _issue(
         issuer,
         key=key,
         purpose=CertPurpose.PERSON_SIGNING,
@@ -478,17 +533,6 @@ def do_issue_person_key(
         lifetime=lifetime,
         not_before=not_before,
     )
-    _supersede(person.unit, [CertPurpose.PERSON_SIGNING], person, now)
-    _save_issued([cert])
-    do_record(
-        "pki.certificate_issued",
-        actor=actor,
-        unit=person.unit,
-        obj=cert,
-        new=_snapshot(cert),
-        request=request,
-    )
-    return cert
 
 
 def units_lacking_keys() -> QuerySet[Unit]:

@@ -50,6 +50,12 @@ class Keystore(ABC):
     def sign(self, key: StoredKey, data: bytes) -> bytes:
         """ECDSA-SHA256 signature of `data`, DER-encoded (as X.509 and CMS expect)."""
 
+    def discard_key(self, key: StoredKey) -> None:  # noqa: B027  (a no-op unless overridden)
+        """Forget a key whose certificate could not be issued (a token keeps it otherwise).
+
+        Nothing to do for keys that live only in the unsaved row.
+        """
+
     def public_key(self, key: StoredKey) -> ec.EllipticCurvePublicKey:
         public = serialization.load_der_public_key(bytes(key.public_key_der))
         if not isinstance(public, ec.EllipticCurvePublicKey):

@@ -159,3 +159,16 @@ def test_init_twice_is_refused_and_changes_nothing(node):
     again = node["run"]("pki", "init", check=False)
     assert again.returncode != 0
     assert "[already_initialised]" in again.stderr
+
+
+def test_token_inventory_from_the_command_line(node):
+    run = node["run"]
+    assert (
+        "registered (in stock)" in run("pki", "token-register", "TK-0001", "--label", "USB").stdout
+    )
+    assert f"issued to {COMMUNE}" in run("pki", "token-issue", "TK-0001", "--unit", COMMUNE).stdout
+    elsewhere = run("pki", "token-issue", "TK-0001", "--unit", "38", check=False)
+    assert elsewhere.returncode != 0
+    assert "TK-0001" in elsewhere.stderr
+    assert "[token_already_issued]" in elsewhere.stderr
+    assert "reported lost" in run("pki", "token-lost", "TK-0001").stdout

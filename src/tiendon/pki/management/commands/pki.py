@@ -15,8 +15,9 @@ from tqdm import tqdm
 from tiendon.errors import TiendonError
 from tiendon.pki import actions
 from tiendon.pki.actions import ensure_fresh_crl
+from tiendon.pki.actions_tokens import do_issue_token, do_register_token, do_report_token_lost
 from tiendon.pki.issuer import current_issuer
-from tiendon.pki.models import CertificateAuthority, CertPurpose, RevocationReason
+from tiendon.pki.models import CertificateAuthority, CertPurpose, RevocationReason, Token
 from tiendon.pki.queries import current_for_unit
 from tiendon.units.models import Person, Unit
 
@@ -36,7 +37,10 @@ def _pem(der: bytes) -> bytes:
 
 
 class Command(BaseCommand):
-    help = "PKI: init, issue-units, issue-person, export, revoke, crl, publish-crl, root-crl"
+    help = (
+        "PKI: init, issue-units, issue-person, export, revoke, crl, publish-crl, root-crl, "
+        "token-register, token-issue, token-lost"
+    )
 
     def add_arguments(self, parser: CommandParser) -> None:
         sub = parser.add_subparsers(dest="subcommand", required=True)
@@ -58,6 +62,15 @@ class Command(BaseCommand):
         root_crl.add_argument("--root-key", required=True, type=Path)
         root_crl.add_argument("--passphrase-file")
         sub.add_parser("publish-crl", help="publish a fresh CRL of the issuing CA now")
+        register = sub.add_parser("token-register", help="add a crypto token to the inventory")
+        register.add_argument("serial")
+        register.add_argument("--label", default="")
+        give = sub.add_parser("token-issue", help="issue a token to a unit (and person)")
+        give.add_argument("serial")
+        give.add_argument("--unit", required=True)
+        give.add_argument("--person")
+        lost = sub.add_parser("token-lost", help="report a token lost: revokes its keys at once")
+        lost.add_argument("serial")
         crl = sub.add_parser("crl", help="write the issuing CA's current CRL (PEM)")
         crl.add_argument("--out", required=True, type=Path)
 
@@ -145,3 +158,27 @@ class Command(BaseCommand):
             raise CommandError(f"cannot write {options['out']}: {exc.strerror}") from exc
         number = crl.extensions.get_extension_for_class(x509.CRLNumber).value.crl_number
         self.stdout.write(f"wrote CRL number {number} to {options['out']}")
+
+    def _token(self, serial: str) -> Token:
+        token = Token.objects.select_related("unit", "person").filter(serial=serial).first()
+        if token is None:
+            raise CommandError(f"no token with serial {serial!r} in the inventory")
+        return token
+
+    def _token_register(self, options: dict[str, Any]) -> None:
+        token = do_register_token(options["serial"], label=options["label"])
+        self.stdout.write(f"token {token.serial} registered (in stock)")
+
+    def _token_issue(self, options: dict[str, Any]) -> None:
+        unit = self._unit(options["unit"])
+        person = None
+        if options["person"]:
+            person = Person.objects.filter(username=options["person"]).first()
+            if person is None:
+                raise CommandError(f"no person with username {options['person']!r}")
+        token = do_issue_token(self._token(options["serial"]), unit=unit, person=person)
+        self.stdout.write(f"token {token.serial} issued to {unit.code}")
+
+    def _token_lost(self, options: dict[str, Any]) -> None:
+        token = do_report_token_lost(self._token(options["serial"]))
+        self.stdout.write(f"token {token.serial} reported lost; its certificates are revoked")
