@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from django.db.models import QuerySet
+from django.db.models import Count, QuerySet
 from django.utils import timezone
 
 from tiendon.errors import OutOfScope
-from tiendon.pki.models import Certificate
+from tiendon.pki.models import Certificate, CertPurpose, Token
 from tiendon.units.models import Person, Unit
 from tiendon.units.queries import can_see_unit
 
@@ -58,3 +58,22 @@ def certificates_by_state() -> dict[str, int]:
         "revoked": revoked,
         "total": current + superseded + expired + revoked,
     }
+
+
+def units_with_current_certificate_on_token() -> QuerySet[Unit]:
+    """Units whose current signing certificate's key is on a token (readiness reads this)."""
+    on_token = Certificate.objects.filter(
+        person=None,
+        purpose=CertPurpose.UNIT_SIGNING,
+        state=Certificate.State.VALID,
+        superseded_at__isnull=True,
+        not_after__gt=timezone.now(),
+        key__token__isnull=False,
+        key__token__state=Token.State.ISSUED,
+    )
+    return Unit.objects.filter(pk__in=on_token.values("unit_id"))
+
+
+def tokens_by_state() -> dict[str, int]:
+    counts = dict(Token.objects.values_list("state").annotate(n=Count("id")))
+    return {state: counts.get(state, 0) for state in Token.State.values}

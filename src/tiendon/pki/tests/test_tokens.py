@@ -202,3 +202,18 @@ def test_keys_for_one_unit_cannot_go_on_a_token_issued_to_another(
     assert softhsm_token.serial in refused.value.message
     assert not Certificate.objects.filter(unit=tree.commune_b).exists()
     assert token_objects(softhsm_token) == 0  # nothing was written on the token
+
+
+def test_readiness_sees_which_units_hold_a_current_certificate_on_a_token(
+    softhsm_token: SoftHsmToken, tree: Any
+) -> None:
+    from tiendon.pki.actions import do_issue_unit_keys
+    from tiendon.pki.queries import tokens_by_state, units_with_current_certificate_on_token
+
+    token, _certs = _unit_keys_on_token(tree, softhsm_token)
+    do_issue_unit_keys(tree.commune_b)  # software keys only
+    assert list(units_with_current_certificate_on_token()) == [tree.commune_a]
+    assert tokens_by_state()["issued"] == 1
+    do_report_token_lost(token)
+    assert not units_with_current_certificate_on_token().exists()
+    assert tokens_by_state() == {"in_stock": 0, "issued": 0, "lost": 1, "revoked": 0}
