@@ -61,8 +61,7 @@ def _save_authority(
     der = cert.public_bytes(serialization.Encoding.DER)
     if key is not None:
         key.save()
-    public = cert.public_key()
-    assert isinstance(public, ec.EllipticCurvePublicKey)
+    public = _ec_public(cert)
     return CertificateAuthority.objects.create(
         name=name,
         kind=kind,
@@ -88,12 +87,15 @@ def do_init_pki(
     issuing_name: str = "Tiền Đồn Issuing CA",
     root_key_out: Path | None = None,
     passphrase: bytes | None = None,
+    national_root: tuple[x509.Certificate, ec.EllipticCurvePrivateKey] | None = None,
     actor: Person | None = None,
 ) -> InitResult:
-    """Create the root CA and this node's issuing CA, and publish both CRLs.
+    """Create this node's issuing CA under a root, and publish both CRLs.
 
-    With `root_key_out`, the root key is written there (encrypted with `passphrase`) and
-    not kept on the node; without it (demo), it stays in the software keystore.
+    The root is new, or `national_root` (one root above an issuing CA per node: its key
+    is brought to the node for this moment only and never stored). A new root's key is
+    written to `root_key_out` (encrypted with `passphrase`) and not kept on the node; without
+    it (demo), it stays in the software keystore.
     """
     if CertificateAuthority.objects.filter(kind=CertificateAuthority.Kind.ROOT).exists():
         raise PkiError("this node's PKI is already initialised", code="already_initialised")
@@ -101,14 +103,20 @@ def do_init_pki(
         raise PkiError("an offline root key needs a passphrase", code="passphrase_missing")
     now = timezone.now()
     keystore = SoftwareKeystore()
-    root_private = ec.generate_private_key(ec.SECP256R1())
-    root_cert = x509build.build_root(root_name, root_private, now)
     root_stored = None
     written = None
-    if root_key_out is not None:
-        written = _write_offline_root(root_key_out, root_private, root_cert, passphrase or b"")
+    if national_root is not None:
+        root_cert, root_private = national_root
+        if _ski(root_private.public_key()) != _ski(_ec_public(root_cert)):
+            raise PkiError("the root key does not match the root certificate", code="wrong_key")
+        root_name = root_cert.subject.rfc4514_string()[:200]
     else:
-        root_stored = keystore.import_private_key(KeyAlgorithm.EC_P256_SIGN, root_private)
+        root_private = ec.generate_private_key(ec.SECP256R1())
+        root_cert = x509build.build_root(root_name, root_private, now)
+        if root_key_out is not None:
+            written = _write_offline_root(root_key_out, root_private, root_cert, passphrase or b"")
+        else:
+            root_stored = keystore.import_private_key(KeyAlgorithm.EC_P256_SIGN, root_private)
     root = _save_authority(
         name=root_name,
         kind=CertificateAuthority.Kind.ROOT,
@@ -142,10 +150,18 @@ def do_init_pki(
         new={
             "root": root.fingerprint,
             "issuing": issuing.fingerprint,
-            "root_key": "offline" if written else "software keystore",
+            "root_key": "software keystore" if root_stored else "offline",
+            "national_root": national_root is not None,
         },
     )
     return InitResult(root=root, issuing=issuing, root_key_file=written)
+
+
+def _ec_public(cert: x509.Certificate) -> ec.EllipticCurvePublicKey:
+    public = cert.public_key()
+    if not isinstance(public, ec.EllipticCurvePublicKey):
+        raise PkiError("only EC P-256 CAs are supported", code="wrong_key_type")
+    return public
 
 
 def _write_offline_root(
@@ -191,6 +207,22 @@ def load_offline_root_key(path: Path, passphrase: bytes) -> ec.EllipticCurvePriv
     if not isinstance(private, ec.EllipticCurvePrivateKey):
         raise PkiError(f"{path} does not hold an EC key", code="malformed_key")
     return private
+
+
+def load_certificate_file(path: Path) -> x509.Certificate:
+    """A PEM or DER certificate file; a malformed one is refused with its own code."""
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise PkiError(f"cannot read {path}: {exc.strerror}", code="io") from exc
+    try:
+        if b"-----BEGIN" in data:
+            return x509.load_pem_x509_certificate(data)
+        return x509.load_der_x509_certificate(data)
+    except ValueError as exc:
+        raise PkiError(
+            f"{path} is not a PEM or DER certificate", code="malformed_certificate"
+        ) from exc
 
 
 @transaction.atomic

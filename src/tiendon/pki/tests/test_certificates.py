@@ -237,3 +237,31 @@ def test_an_unknown_revocation_reason_changes_nothing(tree, pki):
     assert refused.value.code == "unknown_reason"
     cert.refresh_from_db()
     assert cert.state == Certificate.State.VALID
+
+
+def test_a_node_can_stand_under_an_existing_national_root_without_keeping_its_key(tree):
+    from tiendon.pki.actions import do_init_pki
+    from tiendon.pki.models import CertificateAuthority
+
+    national_key = ec.generate_private_key(ec.SECP256R1())
+    national = x509build.build_root("Bộ Quốc phòng Root CA", national_key, timezone.now())
+    result = do_init_pki(national_root=(national, national_key))
+    assert result.root.key is None
+    assert CertificateAuthority.objects.get(pk=result.root.pk).key_identifier == (
+        national.extensions.get_extension_for_class(x509.SubjectKeyIdentifier).value.digest.hex()
+    )
+    assert current_issuer().certificate.issuer == national.subject
+    cert = _by_purpose(do_issue_unit_keys(tree.commune_a))[CertPurpose.UNIT_SIGNING]
+    validate_certificate(bytes(cert.certificate_der), usage="signing")
+
+
+def test_a_national_root_with_a_key_that_is_not_its_own_is_refused(tree):
+    from tiendon.pki.actions import do_init_pki
+    from tiendon.pki.models import CertificateAuthority
+
+    national_key = ec.generate_private_key(ec.SECP256R1())
+    national = x509build.build_root("Bộ Quốc phòng Root CA", national_key, timezone.now())
+    with pytest.raises(PkiError) as refused:
+        do_init_pki(national_root=(national, ec.generate_private_key(ec.SECP256R1())))
+    assert refused.value.code == "wrong_key"
+    assert not CertificateAuthority.objects.exists()

@@ -172,3 +172,41 @@ def test_token_inventory_from_the_command_line(node):
     assert "TK-0001" in elsewhere.stderr
     assert "[token_already_issued]" in elsewhere.stderr
     assert "reported lost" in run("pki", "token-lost", "TK-0001").stdout
+
+
+def test_a_second_node_starts_under_the_first_nodes_offline_root(node, tmp_path):
+    env = {**node["env"], "TIENDON_DATA_DIR": str(tmp_path / "second")}
+
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [TIENDON, *args], env=env, capture_output=True, text=True, timeout=300
+        )
+
+    assert run("migrate", "-v0").returncode == 0
+    offline = node["base"] / "offline"
+    bad = tmp_path / "bad.pem"
+    bad.write_text("-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n")
+    refused = run(
+        "pki",
+        "init",
+        "--root-cert",
+        str(bad),
+        "--root-key",
+        str(offline / "root-key.pem"),
+        "--passphrase-file",
+        str(node["base"] / "passphrase"),
+    )
+    assert refused.returncode != 0
+    assert "[malformed_certificate]" in refused.stderr
+    accepted = run(
+        "pki",
+        "init",
+        "--root-cert",
+        str(offline / "root-cert.pem"),
+        "--root-key",
+        str(offline / "root-key.pem"),
+        "--passphrase-file",
+        str(node["base"] / "passphrase"),
+    )
+    assert accepted.returncode == 0, accepted.stderr
+    assert "its key was not stored" in accepted.stdout

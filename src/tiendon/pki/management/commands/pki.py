@@ -47,6 +47,8 @@ class Command(BaseCommand):
         init = sub.add_parser("init", help="create the root CA and this node's issuing CA")
         init.add_argument("--root-key-out", type=Path, help="write the root key here (offline)")
         init.add_argument("--passphrase-file", help="passphrase for the offline root key")
+        init.add_argument("--root-cert", type=Path, help="an existing (national) root: its cert")
+        init.add_argument("--root-key", type=Path, help="…and its key, used once to sign")
         issue = sub.add_parser("issue-units", help="issue keys for units that lack them")
         issue.add_argument("--all", action="store_true", required=True)
         issue.add_argument("--batch-size", type=int, default=200)
@@ -81,13 +83,25 @@ class Command(BaseCommand):
             raise CommandError(f"{exc.message} [{exc.code}]") from exc
 
     def _init(self, options: dict[str, Any]) -> None:
+        national = None
+        if options["root_cert"] or options["root_key"]:
+            if not (options["root_cert"] and options["root_key"]):
+                raise CommandError("--root-cert and --root-key go together")
+            national = (
+                actions.load_certificate_file(options["root_cert"]),
+                actions.load_offline_root_key(options["root_key"], _passphrase(options) or b""),
+            )
         result = actions.do_init_pki(
-            root_key_out=options["root_key_out"], passphrase=_passphrase(options)
+            root_key_out=options["root_key_out"],
+            passphrase=_passphrase(options),
+            national_root=national,
         )
         self.stdout.write(f"root CA:    {result.root.fingerprint}")
         self.stdout.write(f"issuing CA: {result.issuing.fingerprint}")
         if result.root_key_file:
             self.stdout.write(f"root key written to {result.root_key_file}: keep it offline")
+        elif national is not None:
+            self.stdout.write("issuing CA signed by the existing root; its key was not stored")
         else:
             self.stdout.write("root key kept in the software keystore (demo set-up)")
 
