@@ -9,6 +9,10 @@ from typing import Any
 import pytest
 
 PASSWORD = "Mat-khau-thu-nghiem-2026"
+PRODUCTION_HASHERS = [
+    "django.contrib.auth.hashers.Argon2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+]
 
 
 @dataclass
@@ -125,9 +129,10 @@ def pki(db: Any) -> Any:
     return do_init_pki()
 
 
-@pytest.fixture
+@pytest.fixture(autouse=True)
 def fast_hashing(settings: Any) -> None:
-    """Argon2 is slow by design; tests that are not about hashing use MD5."""
+    """Argon2 is slow by design; tests use MD5 unless they are about hashing
+    (those restore `PRODUCTION_HASHERS`)."""
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 

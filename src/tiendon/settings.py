@@ -38,6 +38,7 @@ INSTALLED_APPS = [
     "tiendon.audit",
     "tiendon.units",
     "tiendon.pki",
+    "tiendon.exchange",
 ]
 
 MIDDLEWARE = [
@@ -151,6 +152,9 @@ TIENDON_PKCS11_LIB = os.environ.get("TIENDON_PKCS11_LIB", "/usr/lib/softhsm/libs
 TIENDON_PKCS11_TOKEN_LABEL = os.environ.get("TIENDON_PKCS11_TOKEN_LABEL", "")
 # Extra trust anchors (e.g. a government CA) and their CRLs: PEM/DER files, ':'-separated.
 TIENDON_TRUST_ANCHORS = [p for p in os.environ.get("TIENDON_TRUST_ANCHORS", "").split(":") if p]
+# Whether this node (its network zone and storage) is declared fit for secret content
+# (state-secrets law 2025: an isolated network or state-cipher protection). Off by default.
+TIENDON_SECRET_FIT = env_flag("TIENDON_SECRET_FIT", default=False)
 TIENDON_EXTERNAL_CRLS = [p for p in os.environ.get("TIENDON_EXTERNAL_CRLS", "").split(":") if p]
 
 LOGGING = {

@@ -17,8 +17,6 @@ from tiendon.pki.models import Certificate, CertPurpose, Crl, RevocationReason
 from tiendon.units.actions import do_create_person
 from tiendon.units.models import Role
 
-pytestmark = pytest.mark.usefixtures("fast_hashing")
-
 
 @pytest.fixture
 def admin_client(client: Client, tree: Any) -> Client:

@@ -6,7 +6,6 @@ from datetime import timedelta
 from io import StringIO
 from typing import Any
 
-import pytest
 from conftest import PASSWORD
 from django.contrib.sessions.models import Session
 from django.core.management import call_command
@@ -21,8 +20,6 @@ from tiendon.units.actions_auth import do_confirm_totp
 from tiendon.units.models import LoginThrottle, Role
 
 WRONG = "not-the-password-123"
-
-pytestmark = pytest.mark.usefixtures("fast_hashing")
 
 
 def post_login(client: Any, username: str, password: str, **extra: Any) -> Any:

@@ -3,17 +3,26 @@
 from __future__ import annotations
 
 import pytest
+from conftest import PASSWORD, PRODUCTION_HASHERS
 
 from tiendon.audit.models import AuditRecord
 from tiendon.errors import InvalidInput
-from tiendon.units.actions import do_move_person, do_update_person
+from tiendon.units.actions import do_create_person, do_move_person, do_update_person
 from tiendon.units.models import PersonMove
 
 
 @pytest.mark.django_db
-def test_passwords_are_stored_as_argon2_hashes(tree):
-    assert tree.clerk_a.password.startswith("argon2$argon2id$")
-    assert "Mat-khau" not in tree.clerk_a.password
+def test_passwords_are_stored_as_argon2_hashes(tree, settings):
+    settings.PASSWORD_HASHERS = PRODUCTION_HASHERS
+    person = do_create_person(
+        username="moi.dongtien",
+        full_name="Người Mới",
+        unit=tree.commune_a,
+        role="clerk",
+        password=PASSWORD,
+    )
+    assert person.password.startswith("argon2$argon2id$")
+    assert PASSWORD not in person.password
 
 
 @pytest.mark.django_db

@@ -13,8 +13,6 @@ from tiendon.units.models import Person
 
 NEW_PASSWORD = "Mat-khau-dat-lai-2026"
 
-pytestmark = pytest.mark.usefixtures("fast_hashing")
-
 
 @pytest.fixture
 def admin_client(client: Any, tree: Any) -> Any:

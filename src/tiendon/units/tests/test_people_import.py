@@ -20,8 +20,6 @@ from tiendon.units.models import Clearance, Person, Role
 
 HEADER = ["unit_code", "username", "full_name", "rank", "position", "role", "clearance"]
 
-pytestmark = pytest.mark.usefixtures("fast_hashing")
-
 
 def good_rows(tree: Any) -> list[list[str]]:
     return [

@@ -12,8 +12,6 @@ from tiendon.audit.models import AuditRecord
 from tiendon.units.actions import do_create_person
 from tiendon.units.models import Person, Role
 
-pytestmark = pytest.mark.usefixtures("fast_hashing")
-
 
 @pytest.fixture
 def commune_a_admin(client: Any, tree: Any) -> Any:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import pytest
 from conftest import PASSWORD
 from django.test import RequestFactory
 from django.urls import reverse
@@ -13,8 +12,6 @@ from tiendon.audit.models import AuditRecord
 from tiendon.units import auth
 from tiendon.units.actions_auth import do_confirm_totp
 from tiendon.units.models import Person
-
-pytestmark = pytest.mark.usefixtures("fast_hashing")
 
 
 def enrol(person: Person) -> str:

@@ -1,0 +1,616 @@
+"""A 2 MiB document signed, encrypted and enqueued for every commune board, beside peers.
+
+    python bench/broadcast.py                    # all commune boards (3,321), 2 MiB
+    python bench/broadcast.py --recipients 500 --size-mib 1 --skip-peers
+    DATABASE_URL=postgresql://… python bench/broadcast.py
+
+Ours (SQLite in a temporary folder unless DATABASE_URL says otherwise; seeding, PKI and
+unit keys are set up first and not timed):
+  crypto   `exchange.actions.seal_for_units`: load the sender's signing key and every
+           recipient's current encryption certificate, AES-256-GCM the payload once, one
+           HPKE (DHKEM P-256) wrap of the content key per recipient, sign the manifest;
+  enqueue  `exchange.actions.do_enqueue`: store the envelope and one row per recipient.
+Engine lines show the wraps alone (sequential, and a 2-process prototype of a parallel
+seal) so the crypto can be told apart from loading and framing.
+
+Peers, same run, same file, same number of recipients (only the encryption command is
+timed; inputs are written before): `openssl cms -encrypt -aes-256-gcm` to the units' real
+EC P-256 encryption certificates (ECDH key agreement per recipient) and to throwaway
+RSA-2048 certificates; `gpg --encrypt` to throwaway OpenPGP keys (ECDH nistp256 subkeys)
+with --trust-model always. RSA keys and the GNUPGHOME are generated once and cached in
+/tmp/tiendon-bench-cache (TIENDON_BENCH_CACHE), so reruns are fast.
+
+Goal: ours (crypto + enqueue) under 0.5 s, under half of openssl's EC time, and the stored
+envelope under the payload + 200 bytes per recipient. The last line is one JSON object.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import inspect
+import json
+import multiprocessing
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import Executor, ProcessPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "src"))
+
+CACHE = Path(os.environ.get("TIENDON_BENCH_CACHE", "/tmp/tiendon-bench-cache"))  # noqa: S108
+GOAL = {"total_s_max": 0.5, "vs_openssl_ec_max_ratio": 0.5, "per_recipient_bytes_max": 200}
+KIND = "document"
+
+
+# ----------------------------------------------------------------------------- peers' keys
+
+
+def _rsa_chunk(directory: str, indices: Sequence[int]) -> int:
+    """Generate RSA-2048 keys and self-signed certificates (a pool worker)."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+    from cryptography.x509.oid import NameOID
+
+    now = dt.datetime.now(dt.UTC)
+    for index in indices:
+        key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, f"bench-rsa-{index:05d}")])
+        cert = (
+            x509.CertificateBuilder()
+            .subject_name(name)
+            .issuer_name(name)
+            .public_key(key.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(now - dt.timedelta(days=1))
+            .not_valid_after(now + dt.timedelta(days=3650))
+            .add_extension(
+                x509.KeyUsage(
+                    digital_signature=False,
+                    content_commitment=False,
+                    key_encipherment=True,
+                    data_encipherment=False,
+                    key_agreement=False,
+                    key_cert_sign=False,
+                    crl_sign=False,
+                    encipher_only=False,
+                    decipher_only=False,
+                ),
+                critical=True,
+            )
+            .sign(key, hashes.SHA256())
+        )
+        base = Path(directory) / f"{index:05d}"
+        base.with_suffix(".key").write_bytes(
+            key.private_bytes(
+                serialization.Encoding.PEM,
+                serialization.PrivateFormat.PKCS8,
+                serialization.NoEncryption(),
+            )
+        )
+        # The certificate last: its presence marks the pair complete.
+        base.with_suffix(".pem").write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    return len(indices)
+
+
+def rsa_certificates(count: int) -> list[Path]:
+    """`count` cached RSA-2048 certificates, generating the missing ones on 2 processes."""
+    directory = CACHE / "rsa"
+    directory.mkdir(parents=True, exist_ok=True)
+    paths = [directory / f"{i:05d}.pem" for i in range(count)]
+    missing = [i for i, path in enumerate(paths) if not path.exists()]
+    if missing:
+        print(f"generating {len(missing)} RSA-2048 keys into {directory} (once)…", flush=True)
+        start = time.perf_counter()
+        chunks = [missing[i : i + 50] for i in range(0, len(missing), 50)]
+        with ProcessPoolExecutor(max_workers=2) as pool:
+            list(pool.map(_rsa_chunk, [str(directory)] * len(chunks), chunks))
+        print(f"  done in {time.perf_counter() - start:.0f} s", flush=True)
+    return paths
+
+
+def _gpg(home: Path, *args: str, **kwargs: Any) -> subprocess.CompletedProcess[bytes]:
+    return subprocess.run(
+        ["gpg", "--homedir", str(home), "--batch", "--quiet", *args],
+        check=True,
+        capture_output=True,
+        **kwargs,
+    )
+
+
+def _gpg_fingerprints(home: Path) -> list[str]:
+    """Primary-key fingerprints of the keyring, in the order of the keys' names."""
+    out = _gpg(home, "--with-colons", "--list-keys").stdout.decode()
+    found: dict[str, str] = {}
+    fingerprint, primary = "", False
+    for line in out.splitlines():
+        fields = line.split(":")
+        if fields[0] == "pub":
+            primary, fingerprint = True, ""
+        elif fields[0] == "sub":
+            primary = False
+        elif fields[0] == "fpr" and primary and not fingerprint:
+            fingerprint = fields[9]
+        elif fields[0] == "uid" and fingerprint:
+            found[fields[9]] = fingerprint
+    return [found[uid] for uid in sorted(found)]
+
+
+def gpg_keyring(count: int) -> tuple[Path, list[str]]:
+    """A cached GNUPGHOME with at least `count` keys (ECDSA P-256 + ECDH P-256 subkey)."""
+    home = CACHE / "gnupg"
+    home.mkdir(parents=True, exist_ok=True, mode=0o700)
+    have = _gpg_fingerprints(home)
+    if len(have) < count:
+        print(f"generating {count - len(have)} OpenPGP keys into {home} (once)…", flush=True)
+        start = time.perf_counter()
+        params = "".join(
+            "Key-Type: ECDSA\nKey-Curve: nistp256\nKey-Usage: sign\n"
+            "Subkey-Type: ECDH\nSubkey-Curve: nistp256\nSubkey-Usage: encrypt\n"
+            f"Name-Real: Bench commune {i:05d}\n"
+            f"Name-Email: c{i:05d}@bench.tiendon.invalid\n"
+            "Expire-Date: 0\n%no-protection\n%commit\n"
+            for i in range(len(have), count)
+        )
+        _gpg(home, "--gen-key", input=params.encode())
+        have = _gpg_fingerprints(home)
+        print(f"  done in {time.perf_counter() - start:.0f} s", flush=True)
+    return home, have[:count]
+
+
+def stop_gpg_agent(home: Path) -> None:
+    """The agent gpg started for this GNUPGHOME (and only that one)."""
+    subprocess.run(
+        ["gpgconf", "--homedir", str(home), "--kill", "gpg-agent"],
+        check=False,
+        capture_output=True,
+    )
+
+
+# ----------------------------------------------------------------------------- timing
+
+
+@dataclass
+class Peer:
+    name: str
+    seconds: float
+    size: int
+    note: str = ""
+
+
+def run_timed(args: Sequence[str], cwd: Path, env: dict[str, str] | None = None) -> float:
+    start = time.perf_counter()
+    done = subprocess.run(args, cwd=cwd, env=env, capture_output=True, check=False)
+    seconds = time.perf_counter() - start
+    if done.returncode != 0:
+        raise RuntimeError(
+            f"{args[0]} {' '.join(args[1:4])} … failed ({done.returncode}): "
+            + done.stderr.decode(errors="replace")[-2000:]
+        )
+    return seconds
+
+
+def openssl_cms(
+    work: Path, payload: Path, certs: Sequence[Path], label: str, out_name: str
+) -> Peer:
+    """`openssl cms -encrypt` to every certificate; AES-256-GCM, or AES-256-CBC if refused."""
+    out = work / out_name
+    base = ["openssl", "cms", "-encrypt", "-binary", "-in", str(payload), "-outform", "DER"]
+    names = [os.path.relpath(c, work) for c in certs]
+    for cipher in ("-aes-256-gcm", "-aes256"):
+        try:
+            seconds = run_timed([*base, "-out", str(out), cipher, *names], cwd=work)
+        except RuntimeError as exc:
+            if cipher == "-aes256":
+                raise
+            print(f"  {label}: -aes-256-gcm refused, using -aes256: {exc}", file=sys.stderr)
+            continue
+        return Peer(label, seconds, out.stat().st_size, cipher.lstrip("-"))
+    raise AssertionError("unreachable")
+
+
+def openssl_decrypts(work: Path, out_name: str, cert: Path, key: Path, payload: Path) -> bool:
+    """Untimed check that one recipient can open the peer's output."""
+    plain = work / "openssl-check.bin"
+    done = subprocess.run(
+        [
+            "openssl",
+            "cms",
+            "-decrypt",
+            "-binary",
+            "-inform",
+            "DER",
+            "-in",
+            str(work / out_name),
+            "-recip",
+            str(cert),
+            "-inkey",
+            str(key),
+            "-out",
+            str(plain),
+        ],
+        capture_output=True,
+        check=False,
+    )
+    ok = done.returncode == 0 and plain.read_bytes() == payload.read_bytes()
+    plain.unlink(missing_ok=True)
+    return ok
+
+
+def gpg_encrypt(work: Path, payload: Path, count: int) -> tuple[Peer, bool]:
+    home, fingerprints = gpg_keyring(count)
+    out = work / "out.gpg"
+    recipients = [arg for fpr in fingerprints for arg in ("-r", fpr)]
+    try:
+        # Start the agent and warm the keyring's page cache outside the timing.
+        _gpg(home, "--list-keys", fingerprints[0])
+        seconds = run_timed(
+            [
+                "gpg",
+                "--homedir",
+                str(home),
+                "--batch",
+                "--yes",
+                "--quiet",
+                "--trust-model",
+                "always",
+                "--output",
+                str(out),
+                "--encrypt",
+                *recipients,
+                str(payload),
+            ],
+            cwd=work,
+        )
+        plain = _gpg(home, "--decrypt", str(out)).stdout
+    finally:
+        stop_gpg_agent(home)
+    return Peer("gpg --encrypt", seconds, out.stat().st_size, "ECDH nistp256"), plain == (
+        payload.read_bytes()
+    )
+
+
+# ----------------------------------------------------------------------------- ours
+
+
+def setup_django() -> None:
+    os.environ.setdefault("TIENDON_DATA_DIR", tempfile.mkdtemp(prefix="tiendon-bench-"))
+    os.environ.setdefault("TIENDON_NODE_SECRET", "benchmark-node-secret-0123456789abcdef")
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tiendon.settings")
+    import django
+
+    django.setup()
+
+
+def prepare_units() -> float:
+    from django.core.management import call_command
+
+    from tiendon.pki.actions import do_init_pki, issue_missing_unit_keys
+    from tiendon.pki.models import CertificateAuthority
+    from tiendon.units.models import Unit
+    from tiendon.units.seed import seed_units
+
+    start = time.perf_counter()
+    call_command("migrate", verbosity=0)
+    if not Unit.objects.exists():
+        seed_units()
+    if not CertificateAuthority.objects.exists():
+        do_init_pki()
+    issue_missing_unit_keys()
+    return time.perf_counter() - start
+
+
+def _wrap_chunk(
+    content_key: bytes, envelope_id: str, items: Sequence[tuple[str, bytes]]
+) -> list[tuple[str, bytes, bytes]]:
+    """HPKE wraps for some recipients (a pool worker, or the caller's own share)."""
+    from tiendon.exchange import envelope
+
+    out = []
+    for code, der in items:
+        kid = envelope.key_id(der)
+        sealed = envelope.HPKE_SUITE.encrypt(
+            content_key,
+            envelope._recipient_key(der),
+            info=envelope.hpke_info(envelope_id, code, kid),
+        )
+        out.append((code, kid, sealed))
+    return out
+
+
+def _warm(_: int) -> int:
+    return os.getpid()
+
+
+def engine_wraps(
+    items: Sequence[tuple[str, bytes]], pool: Executor | None
+) -> tuple[float, list[tuple[str, bytes, bytes]]]:
+    """The wraps alone: sequential, or half in the pool's worker and half here."""
+    import secrets
+    import uuid
+
+    key, envelope_id = secrets.token_bytes(32), str(uuid.uuid4())
+    start = time.perf_counter()
+    if pool is None:
+        wraps = _wrap_chunk(key, envelope_id, items)
+    else:
+        half = len(items) // 2
+        future = pool.submit(_wrap_chunk, key, envelope_id, items[half:])
+        wraps = _wrap_chunk(key, envelope_id, items[:half]) + future.result()
+    return time.perf_counter() - start, wraps
+
+
+@dataclass
+class Ours:
+    crypto_s: float
+    enqueue_s: float | None
+    size: int
+    via: str
+    opened: bool
+
+
+def sender_of(sender: Any) -> Any:
+    """`envelope.Sender` for a unit, from the database (used until the actions exist)."""
+    from tiendon.exchange import envelope
+    from tiendon.pki.actions import current_certificates
+    from tiendon.pki.keystore import keystore_for
+    from tiendon.pki.models import CertPurpose
+
+    cert = (
+        current_certificates(unit=sender, person=None, purpose=CertPurpose.UNIT_SIGNING)
+        .select_related("key", "issuer")
+        .get()
+    )
+    keystore = keystore_for(cert.key)
+    chain, authority = [], cert.issuer
+    while authority is not None:
+        chain.append(bytes(authority.certificate_der))
+        authority = authority.parent
+    return envelope.Sender(
+        code=sender.code,
+        certificate_der=bytes(cert.certificate_der),
+        chain_der=tuple(chain),
+        sign=lambda data: keystore.sign(cert.key, data),
+    )
+
+
+def encryption_certificates(units: Sequence[Any]) -> dict[str, bytes]:
+    from tiendon.pki.actions import current_certificates
+    from tiendon.pki.models import CertPurpose
+
+    rows = current_certificates(
+        unit__in=units, person=None, purpose=CertPurpose.UNIT_ENCRYPTION
+    ).values_list("unit__code", "certificate_der")
+    return {code: bytes(der) for code, der in rows}
+
+
+def seal_direct(payload: bytes, sender: Any, recipients: Sequence[Any]) -> Any:
+    from tiendon.exchange import envelope
+
+    ders = encryption_certificates(recipients)
+    return envelope.seal(
+        payload,
+        kind=KIND,
+        sender=sender_of(sender),
+        recipients=[envelope.Recipient(u.code, ders[u.code]) for u in recipients],
+    )
+
+
+def run_ours(payload: bytes, sender: Any, recipients: Sequence[Any]) -> Ours:
+
+    try:
+        from tiendon.exchange.actions import do_enqueue, seal_for_units
+    except ImportError:
+        do_enqueue = None
+        seal: Callable[[], Any] = lambda: seal_direct(payload, sender, recipients)  # noqa: E731
+        via = "envelope.seal (actions not there yet)"
+    else:
+        seal = lambda: seal_for_units(  # noqa: E731
+            kind=KIND, payload=payload, sender=sender, recipients=recipients
+        )
+        via = "exchange.actions"
+    start = time.perf_counter()
+    sealed = seal()
+    crypto = time.perf_counter() - start
+    enqueue = None
+    size = len(sealed.data)
+    if do_enqueue is not None:
+        # The brief's signature took sender= and recipients=; pass them only if accepted.
+        accepted = inspect.signature(do_enqueue).parameters
+        extra = {"sender": sender, "recipients": recipients}
+        kwargs = {name: value for name, value in extra.items() if name in accepted}
+        start = time.perf_counter()
+        stored = do_enqueue(sealed, **kwargs)
+        enqueue = time.perf_counter() - start
+        size = stored.size
+    # Untimed: the last recipient opens it with its own key.
+    opened = open_check(sealed.data, payload, recipients[-1])
+    return Ours(crypto, enqueue, size, via, opened)
+
+
+def encryption_key_of(unit: Any) -> tuple[bytes, Any]:
+    from tiendon.pki.actions import current_certificates
+    from tiendon.pki.keystore import SoftwareKeystore
+    from tiendon.pki.models import CertPurpose
+
+    cert = (
+        current_certificates(unit=unit, person=None, purpose=CertPurpose.UNIT_ENCRYPTION)
+        .select_related("key")
+        .get()
+    )
+    return bytes(cert.certificate_der), SoftwareKeystore().private_key(cert.key)
+
+
+def open_check(data: bytes, payload: bytes, unit: Any) -> bool:
+    from tiendon.exchange import envelope
+
+    der, private = encryption_key_of(unit)
+    parsed = envelope.parse(data, check_sender=lambda cert, chain: None)
+    return envelope.open_for(parsed, recipient=unit.code, keys={envelope.key_id(der): private}) == (
+        payload
+    )
+
+
+# ----------------------------------------------------------------------------- main
+
+
+def fmt_s(value: float | None) -> str:
+    return "—" if value is None else f"{value:.3f} s"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--recipients", type=int, default=None, help="default: all boards")
+    parser.add_argument("--size-mib", type=float, default=2.0)
+    parser.add_argument("--skip-peers", action="store_true")
+    options = parser.parse_args()
+
+    setup_django()
+    from cryptography import x509
+    from cryptography.hazmat.primitives import serialization
+    from django.db import connection
+
+    from tiendon.units.models import Unit, UnitKind
+
+    prepared = prepare_units()
+    sender = Unit.objects.filter(kind=UnitKind.MINISTRY).order_by("code").first()
+    boards = Unit.objects.filter(kind=UnitKind.COMMUNE_BOARD).order_by("code")
+    recipients = list(boards[: options.recipients] if options.recipients else boards)
+    count = len(recipients)
+    assert sender is not None
+    assert count > 0
+    payload = os.urandom(int(options.size_mib * 1024 * 1024))
+    print(
+        f"engine: {connection.vendor}; {count} commune boards; payload {len(payload):,} B; "
+        f"setup (seed, PKI, keys; untimed) {prepared:.0f} s",
+        flush=True,
+    )
+
+    # Ours: warm the imports and the connection, then the timed run.
+    run_ours(b"warm-up", sender, recipients[:2])
+    ours = run_ours(payload, sender, recipients)
+    total = ours.crypto_s + (ours.enqueue_s or 0.0)
+
+    # Engine: the wraps alone, sequential and over 2 processes (a warm pool).
+    ders = encryption_certificates(recipients)
+    items = [(u.code, ders[u.code]) for u in recipients]
+    wraps_seq, _ = engine_wraps(items, None)
+    context = multiprocessing.get_context("fork")
+    with ProcessPoolExecutor(max_workers=1, mp_context=context) as pool:
+        pool.submit(_warm, 0).result()
+        engine_wraps(items[:20], pool)
+        wraps_par, parallel = engine_wraps(items, pool)
+    assert len(parallel) == count
+
+    peers: list[Peer] = []
+    checks: dict[str, bool] = {"ours_opens": ours.opened}
+    if not options.skip_peers:
+        with tempfile.TemporaryDirectory(prefix="tiendon-bench-peers-") as tmp:
+            work = Path(tmp)
+            data = work / "payload.bin"
+            data.write_bytes(payload)
+            ec_dir = work / "ec"
+            ec_dir.mkdir()
+            ec_paths = []
+            for i, (_, der) in enumerate(items):
+                path = ec_dir / f"{i:05d}.pem"
+                pem = x509.load_der_x509_certificate(der).public_bytes(serialization.Encoding.PEM)
+                path.write_bytes(pem)
+                ec_paths.append(path)
+            peer = openssl_cms(work, data, ec_paths, "openssl cms, EC P-256", "out-ec.der")
+            peers.append(peer)
+            _, private = encryption_key_of(recipients[-1])
+            key_path = work / "ec-last.key"
+            key_path.write_bytes(
+                private.private_bytes(
+                    serialization.Encoding.PEM,
+                    serialization.PrivateFormat.PKCS8,
+                    serialization.NoEncryption(),
+                )
+            )
+            checks["openssl_ec_opens"] = openssl_decrypts(
+                work, "out-ec.der", ec_paths[-1], key_path, data
+            )
+            rsa_paths = rsa_certificates(count)
+            peers.append(openssl_cms(work, data, rsa_paths, "openssl cms, RSA-2048", "out-rsa.der"))
+            checks["openssl_rsa_opens"] = openssl_decrypts(
+                work, "out-rsa.der", rsa_paths[-1], rsa_paths[-1].with_suffix(".key"), data
+            )
+            gpg_peer, checks["gpg_opens"] = gpg_encrypt(work, data, count)
+            peers.append(gpg_peer)
+
+    size = len(payload)
+    per_recipient = (ours.size - size) / count
+    rows: list[tuple[str, str, str, str]] = [
+        ("ours: crypto (seal_for_units)", fmt_s(ours.crypto_s), "", ""),
+        ("ours: enqueue (do_enqueue)", fmt_s(ours.enqueue_s), "", ""),
+        ("ours: total", fmt_s(total), f"{ours.size:,}", f"{per_recipient:.1f}"),
+        ("  engine: HPKE wraps alone, 1 core", fmt_s(wraps_seq), "", ""),
+        ("  engine: HPKE wraps, 2 processes", fmt_s(wraps_par), "", ""),
+    ]
+    for peer in peers:
+        rows.append(
+            (
+                f"{peer.name} ({peer.note})",
+                fmt_s(peer.seconds),
+                f"{peer.size:,}",
+                f"{(peer.size - size) / count:.1f}",
+            )
+        )
+    print(f"ours via {ours.via}")
+    print(f"{'':<44}{'time':>10}{'bytes':>14}{'B/recipient':>13}")
+    for name, seconds, stored, overhead in rows:
+        print(f"{name:<44}{seconds:>10}{stored:>14}{overhead:>13}")
+    print("decryption checks (untimed): " + ", ".join(f"{k}={v}" for k, v in checks.items()))
+
+    by_name = {p.name: p for p in peers}
+    openssl_ec = by_name.get("openssl cms, EC P-256")
+    result: dict[str, Any] = {
+        "bench": "broadcast",
+        "engine": connection.vendor,
+        "via": ours.via,
+        "recipients": count,
+        "payload_bytes": size,
+        "ours_crypto_s": round(ours.crypto_s, 3),
+        "ours_enqueue_s": None if ours.enqueue_s is None else round(ours.enqueue_s, 3),
+        "ours_total_s": round(total, 3),
+        "ours_bytes": ours.size,
+        "ours_per_recipient_bytes": round(per_recipient, 1),
+        "engine_wraps_1core_s": round(wraps_seq, 3),
+        "engine_wraps_2proc_s": round(wraps_par, 3),
+        "peers": {
+            p.name: {
+                "s": round(p.seconds, 3),
+                "bytes": p.size,
+                "per_recipient_bytes": round((p.size - size) / count, 1),
+                "cipher": p.note,
+            }
+            for p in peers
+        },
+        "vs_openssl_ec_ratio": (
+            round(total / openssl_ec.seconds, 3) if openssl_ec is not None else None
+        ),
+        "checks": checks,
+        "goal": GOAL,
+    }
+    result["goal_met"] = (
+        ours.enqueue_s is not None
+        and total < GOAL["total_s_max"]
+        and per_recipient < GOAL["per_recipient_bytes_max"]
+        and (
+            result["vs_openssl_ec_ratio"] is None
+            or result["vs_openssl_ec_ratio"] < GOAL["vs_openssl_ec_max_ratio"]
+        )
+    )
+    print(json.dumps(result, ensure_ascii=False))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,282 @@
+"""Sending and accepting envelopes: every delivery, local or from another node, comes here.
+
+`seal_for_units` does the cryptography (sender's key through the keystore, each recipient
+unit's current encryption certificate); `do_enqueue` stores the result; `do_accept_envelope`
+takes an envelope from outside. Each refusal is audited with its reason code and nothing
+of a refused envelope is stored.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import uuid
+from collections.abc import Sequence
+
+from cryptography import x509
+from cryptography.x509.oid import NameOID
+from django.conf import settings
+from django.db import transaction
+from django.http import HttpRequest
+from django.utils import timezone
+
+from tiendon.audit.actions import do_record
+from tiendon.exchange import envelope
+from tiendon.exchange.blobs import write_blob
+from tiendon.exchange.envelope import EnvelopeError, Parsed, Sealed
+from tiendon.exchange.models import Envelope, EnvelopeRecipient
+from tiendon.pki.errors import CertificateRefused
+from tiendon.pki.keystore import keystore_for
+from tiendon.pki.models import Certificate, CertificateAuthority, CertPurpose
+from tiendon.pki.validation import validate_certificate
+from tiendon.units.models import Person, Unit
+
+
+def _sender(unit: Unit) -> envelope.Sender:
+    cert = (
+        Certificate.objects.filter(
+            unit=unit,
+            purpose=CertPurpose.UNIT_SIGNING,
+            person=None,
+            state=Certificate.State.VALID,
+            superseded_at__isnull=True,
+        )
+        .select_related("key", "key__token", "issuer")
+        .order_by("-issued_at")
+        .first()
+    )
+    if cert is None:
+        raise EnvelopeError(
+            f"{unit.code} has no current signing certificate", code="no_signing_certificate"
+        )
+    chain: list[bytes] = []
+    authority: CertificateAuthority | None = cert.issuer
+    while authority is not None:
+        chain.append(bytes(authority.certificate_der))
+        authority = authority.parent
+    key = cert.key
+    keystore = keystore_for(key)
+    return envelope.Sender(
+        code=unit.code,
+        certificate_der=bytes(cert.certificate_der),
+        chain_der=tuple(chain),
+        sign=lambda data: keystore.sign(key, data),
+    )
+
+
+def _recipients(units: Sequence[Unit]) -> list[envelope.Recipient]:
+    ids = {u.pk for u in units}
+    certs = {
+        unit_id: bytes(der)
+        for unit_id, der in Certificate.objects.filter(
+            unit_id__in=ids,
+            purpose=CertPurpose.UNIT_ENCRYPTION,
+            person=None,
+            state=Certificate.State.VALID,
+            superseded_at__isnull=True,
+        ).values_list("unit_id", "certificate_der")
+    }
+    missing = [u.code for u in units if u.pk not in certs]
+    if missing:
+        shown = ", ".join(missing[:10]) + (" …" if len(missing) > 10 else "")
+        raise EnvelopeError(
+            f"{len(missing)} recipient units have no encryption certificate: {shown}",
+            code="no_encryption_certificate",
+        )
+    return [envelope.Recipient(u.code, certs[u.pk]) for u in units]
+
+
+def _require_fit_for(security: str, *, actor: Person | None, what: str) -> None:
+    if security != "none" and not settings.TIENDON_SECRET_FIT:
+        do_record(
+            "exchange.secret_refused",
+            actor=actor,
+            object_type="envelope",
+            new={"security": security, "what": what},
+        )
+        raise EnvelopeError(
+            f"this node is not declared fit for secret content ({security}); secret documents "
+            "travel only in a system on an isolated network or under state cipher protection",
+            code="not_fit_for_secret",
+        )
+
+
+def seal_for_units(
+    *,
+    kind: str,
+    payload: bytes,
+    sender: Unit,
+    recipients: Sequence[Unit],
+    precedence: str = "thuong",
+    security: str = "none",
+    actor: Person | None = None,
+) -> Sealed:
+    """The cryptography of sending: encrypt once, wrap per recipient unit, sign."""
+    _require_fit_for(security, actor=actor, what=f"send {kind}")
+    return envelope.seal(
+        payload,
+        kind=kind,
+        sender=_sender(sender),
+        recipients=_recipients(recipients),
+        precedence=precedence,
+        security=security,
+    )
+
+
+def check_sender(certificate_der: bytes, chain_der: tuple[bytes, ...]) -> None:
+    """The sender's certificate must validate now, for signing (revocation included)."""
+    try:
+        validate_certificate(certificate_der, usage="signing")
+    except CertificateRefused as exc:
+        raise EnvelopeError(
+            f"the sender's certificate is refused: {exc.message}", code=f"sender_{exc.code}"
+        ) from exc
+
+
+def _sender_code(parsed: Parsed) -> str:
+    cert = x509.load_der_x509_certificate(parsed.sender_certificate_der)
+    serials = cert.subject.get_attributes_for_oid(NameOID.SERIAL_NUMBER)
+    return str(serials[0].value) if serials else ""
+
+
+def _store(
+    parsed: Parsed, data: bytes, *, origin: str, sha256: str
+) -> tuple[Envelope, list[EnvelopeRecipient]]:
+    manifest = parsed.manifest
+    if _sender_code(parsed) != manifest["sender"]:
+        raise EnvelopeError(
+            "the manifest names a sender other than the signing certificate's unit",
+            code="sender_mismatch",
+        )
+    codes = parsed.recipients
+    units = Unit.objects.in_bulk([*codes, manifest["sender"]], field_name="code")
+    unknown = [c for c in codes if c not in units]
+    if unknown or manifest["sender"] not in units:
+        raise EnvelopeError(
+            f"unknown unit codes: {', '.join((unknown or [manifest['sender']])[:10])}",
+            code="misaddressed",
+        )
+    write_blob(parsed.envelope_id, data)
+    stored = Envelope.objects.create(
+        id=uuid.UUID(parsed.envelope_id),
+        kind=manifest["kind"],
+        sender=units[manifest["sender"]],
+        precedence=manifest["precedence"],
+        security=manifest["security"],
+        created_at=dt.datetime.strptime(manifest["created"], "%Y-%m-%dT%H:%M:%SZ").replace(
+            tzinfo=dt.UTC
+        ),
+        expires_at=envelope.expires_at(manifest),
+        origin=origin,
+        size=len(data),
+        sha256=sha256,
+        recipient_count=len(codes),
+    )
+    now = timezone.now()
+    # Every unit is served by this node until Exchange's routing lands: all arrive here.
+    deliveries = EnvelopeRecipient.objects.bulk_create(
+        EnvelopeRecipient(
+            envelope=stored,
+            unit=units[code],
+            state=EnvelopeRecipient.State.ARRIVED,
+            arrived_at=now,
+        )
+        for code in codes
+    )
+    return stored, deliveries
+
+
+@transaction.atomic
+def do_enqueue(
+    sealed: Sealed,
+    *,
+    actor: Person | None = None,
+    request: HttpRequest | None = None,
+) -> Envelope:
+    """Store an envelope this node sealed; it goes through the same checks as any other."""
+    parsed = envelope.parse(sealed.data, check_sender=check_sender)
+    stored, _ = _store(
+        parsed,
+        sealed.data,
+        origin=Envelope.Origin.LOCAL,
+        sha256=hashlib.sha256(sealed.data).hexdigest(),
+    )
+    do_record(
+        "exchange.envelope_sent",
+        actor=actor,
+        unit=stored.sender,
+        obj=stored,
+        new={
+            "kind": stored.kind,
+            "recipients": stored.recipient_count,
+            "precedence": stored.precedence,
+            "security": stored.security,
+            "size": stored.size,
+        },
+        request=request,
+    )
+    return stored
+
+
+def do_send_envelope(
+    *,
+    kind: str,
+    payload: bytes,
+    sender: Unit,
+    recipients: Sequence[Unit],
+    precedence: str = "thuong",
+    security: str = "none",
+    actor: Person | None = None,
+    request: HttpRequest | None = None,
+) -> Envelope:
+    sealed = seal_for_units(
+        kind=kind,
+        payload=payload,
+        sender=sender,
+        recipients=recipients,
+        precedence=precedence,
+        security=security,
+        actor=actor,
+    )
+    return do_enqueue(sealed, actor=actor, request=request)
+
+
+def do_accept_envelope(
+    data: bytes, *, via: str = "", request: HttpRequest | None = None
+) -> Envelope:
+    """Take an envelope from another node: verify, store once, or refuse with a reason.
+
+    A repeated delivery of the same bytes is acknowledged and ignored (idempotent by id);
+    the same id with other bytes is refused as a replay.
+    """
+    sha256 = hashlib.sha256(data).hexdigest()
+    try:
+        parsed = envelope.parse(data, check_sender=check_sender)
+        existing = Envelope.objects.filter(pk=parsed.envelope_id).first()
+        if existing is not None:
+            if existing.sha256 == sha256:
+                return existing
+            raise EnvelopeError(
+                f"envelope {parsed.envelope_id} is already held with other content",
+                code="replay",
+            )
+        _require_fit_for(parsed.manifest["security"], actor=None, what=f"accept from {via}")
+        with transaction.atomic():
+            stored, _ = _store(parsed, data, origin=Envelope.Origin.RECEIVED, sha256=sha256)
+            do_record(
+                "exchange.envelope_received",
+                unit=stored.sender,
+                obj=stored,
+                new={"kind": stored.kind, "via": via, "size": stored.size},
+                request=request,
+            )
+        return stored
+    except EnvelopeError as exc:
+        do_record(
+            "exchange.envelope_refused",
+            object_type="envelope",
+            object_id=sha256[:64],
+            new={"code": exc.code, "reason": exc.message[:300], "size": len(data), "via": via},
+            request=request,
+        )
+        raise

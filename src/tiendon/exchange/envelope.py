@@ -1,0 +1,433 @@
+"""Envelope v1: one encryption of the payload, one HPKE wrap per recipient unit, a signed
+manifest. The byte format is specified in docs/envelope.md; this module is its reference
+implementation and knows nothing of the database.
+
+    "TDE1" | u32 len | JWS (ES256, compact; payload = manifest JSON)
+           | u32 len | wraps block
+           | AES-256-GCM ciphertext of the payload (tag included)
+
+The manifest carries the SHA-256 of the wraps block and of the ciphertext, so the signature
+covers every byte. A relay checks the signature and both hashes; only a recipient holding
+an encryption key named in a wrap can open the content key.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import datetime as dt
+import hashlib
+import json
+import secrets
+import struct
+import uuid
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from cryptography import x509
+from cryptography.exceptions import InvalidSignature, InvalidTag
+from cryptography.hazmat.primitives import hashes, hpke
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric.utils import (
+    decode_dss_signature,
+    encode_dss_signature,
+)
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+from tiendon.errors import TiendonError
+
+MAGIC = b"TDE1"
+VERSION = 1
+SUITE = "A256GCM;HPKE-P256-HKDF-SHA256-A256GCM;ES256"
+KID_BYTES = 16
+MAX_ENVELOPE_BYTES = 64 * 1024 * 1024
+MAX_HEADER_BYTES = 64 * 1024
+MAX_WRAPS = 10_000
+HPKE_SUITE = hpke.Suite(hpke.KEM.P256, hpke.KDF.HKDF_SHA256, hpke.AEAD.AES_256_GCM)
+# enc (65-byte uncompressed P-256 point) + sealed 32-byte key + 16-byte tag
+WRAP_CIPHERTEXT_BYTES = 65 + 32 + 16
+
+PRECEDENCES = ("thuong", "khan", "thuong_khan", "hoa_toc")  # routine … flash (Hỏa tốc)
+SECURITY_LABELS = ("none", "mat", "toi_mat", "tuyet_mat")
+
+
+class EnvelopeError(TiendonError):
+    """An envelope is refused. `code` names the reason (docs/envelope.md lists them)."""
+
+    code = "envelope_refused"
+
+
+def _refuse(code: str, message: str) -> EnvelopeError:
+    return EnvelopeError(message, code=code)
+
+
+def b64url(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+
+def b64url_decode(text: str) -> bytes:
+    if not isinstance(text, str) or "=" in text:
+        raise ValueError("not unpadded base64url")
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+def canonical_json(value: Any) -> bytes:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def key_id(certificate_der: bytes) -> bytes:
+    """How a wrap names the recipient's encryption certificate: SHA-256 of its DER, cut."""
+    return hashlib.sha256(certificate_der).digest()[:KID_BYTES]
+
+
+def hpke_info(envelope_id: str, recipient: str, kid: bytes) -> bytes:
+    return b"\x00".join([b"tiendon-envelope-v1", envelope_id.encode(), recipient.encode(), kid])
+
+
+def content_aad(envelope_id: str) -> bytes:
+    return MAGIC + envelope_id.encode()
+
+
+# ----------------------------------------------------------------------------- wraps block
+
+
+@dataclass(frozen=True)
+class Wrap:
+    recipient: str  # unit code
+    kid: bytes  # key_id() of the recipient's encryption certificate
+    sealed: bytes  # HPKE ciphertext of the content key (enc ‖ ct)
+
+
+def encode_wraps(wraps: Iterable[Wrap]) -> bytes:
+    parts = []
+    for wrap in wraps:
+        code = wrap.recipient.encode()
+        if not 0 < len(code) < 256 or len(wrap.kid) != KID_BYTES:
+            raise ValueError(f"bad wrap for {wrap.recipient!r}")
+        if len(wrap.sealed) != WRAP_CIPHERTEXT_BYTES:
+            raise ValueError("wrap ciphertext has the wrong length")
+        parts.append(bytes([len(code)]) + code + wrap.kid + wrap.sealed)
+    return b"".join(parts)
+
+
+def decode_wraps(block: bytes) -> list[Wrap]:
+    wraps, offset = [], 0
+    while offset < len(block):
+        size = block[offset]
+        end = offset + 1 + size + KID_BYTES + WRAP_CIPHERTEXT_BYTES
+        if size == 0 or end > len(block):
+            raise _refuse("malformed", "the wraps block is cut short or has an empty recipient")
+        try:
+            code = block[offset + 1 : offset + 1 + size].decode("ascii")
+        except UnicodeDecodeError as exc:
+            raise _refuse("malformed", "a recipient code is not ASCII") from exc
+        kid_start = offset + 1 + size
+        wraps.append(
+            Wrap(code, block[kid_start : kid_start + KID_BYTES], block[kid_start + KID_BYTES : end])
+        )
+        offset = end
+        if len(wraps) > MAX_WRAPS:
+            raise _refuse("oversized", f"more than {MAX_WRAPS} recipients")
+    return wraps
+
+
+# ----------------------------------------------------------------------------- sealing
+
+
+@dataclass(frozen=True)
+class Recipient:
+    code: str
+    certificate_der: bytes  # the unit's current encryption certificate
+
+
+@dataclass(frozen=True)
+class Sender:
+    code: str
+    certificate_der: bytes  # the unit's signing certificate
+    chain_der: tuple[bytes, ...]  # issuing CA (and above), so any node can build the path
+    sign: Callable[[bytes], bytes]  # ECDSA-SHA256 over the bytes, DER (a keystore's sign)
+
+
+@dataclass(frozen=True)
+class Sealed:
+    envelope_id: str
+    data: bytes  # the whole envelope, as stored and sent
+    manifest: dict[str, Any]
+
+
+def _recipient_key(der: bytes) -> ec.EllipticCurvePublicKey:
+    public = x509.load_der_x509_certificate(der).public_key()
+    if not isinstance(public, ec.EllipticCurvePublicKey) or public.curve.name != "secp256r1":
+        raise ValueError("recipient encryption keys are EC P-256 (docs/adr/0004)")
+    return public
+
+
+def seal(
+    payload: bytes,
+    *,
+    kind: str,
+    sender: Sender,
+    recipients: Iterable[Recipient],
+    precedence: str = "thuong",
+    security: str = "none",
+    lifetime: dt.timedelta = dt.timedelta(days=14),
+    now: dt.datetime | None = None,
+    envelope_id: str | None = None,
+) -> Sealed:
+    """Encrypt `payload` once, wrap its key for each recipient, sign the manifest."""
+    if precedence not in PRECEDENCES:
+        raise ValueError(f"precedence must be one of {PRECEDENCES}")
+    if security not in SECURITY_LABELS:
+        raise ValueError(f"security label must be one of {SECURITY_LABELS}")
+    envelope_id = envelope_id or str(uuid.uuid4())
+    now = (now or dt.datetime.now(dt.UTC)).astimezone(dt.UTC).replace(microsecond=0)
+    content_key = AESGCM.generate_key(bit_length=256)
+    nonce = secrets.token_bytes(12)
+    ciphertext = AESGCM(content_key).encrypt(nonce, payload, content_aad(envelope_id))
+    wraps = []
+    seen: set[str] = set()
+    for recipient in recipients:
+        if recipient.code in seen:
+            continue
+        seen.add(recipient.code)
+        kid = key_id(recipient.certificate_der)
+        sealed_key = HPKE_SUITE.encrypt(
+            content_key,
+            _recipient_key(recipient.certificate_der),
+            info=hpke_info(envelope_id, recipient.code, kid),
+        )
+        wraps.append(Wrap(recipient.code, kid, sealed_key))
+    if not wraps:
+        raise ValueError("an envelope needs at least one recipient")
+    wraps_block = encode_wraps(wraps)
+    manifest = {
+        "v": VERSION,
+        "id": envelope_id,
+        "kind": kind,
+        "sender": sender.code,
+        "recipients": len(wraps),
+        "precedence": precedence,
+        "security": security,
+        "created": now.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "expires": (now + lifetime).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "suite": SUITE,
+        "nonce": b64url(nonce),
+        "wraps_sha256": hashlib.sha256(wraps_block).hexdigest(),
+        "ct_sha256": hashlib.sha256(ciphertext).hexdigest(),
+        "ct_len": len(ciphertext),
+    }
+    header = {
+        "alg": "ES256",
+        "typ": "tiendon-envelope+jws",
+        "x5c": [base64.b64encode(d).decode() for d in (sender.certificate_der, *sender.chain_der)],
+    }
+    signing_input = b64url(canonical_json(header)) + "." + b64url(canonical_json(manifest))
+    r, s = decode_dss_signature(sender.sign(signing_input.encode("ascii")))
+    jws = signing_input + "." + b64url(r.to_bytes(32, "big") + s.to_bytes(32, "big"))
+    data = b"".join(
+        [
+            MAGIC,
+            struct.pack(">I", len(jws)),
+            jws.encode("ascii"),
+            struct.pack(">I", len(wraps_block)),
+            wraps_block,
+            ciphertext,
+        ]
+    )
+    return Sealed(envelope_id=envelope_id, data=data, manifest=manifest)
+
+
+# ----------------------------------------------------------------------------- reading
+
+
+@dataclass(frozen=True)
+class Parsed:
+    """An envelope whose signature and hashes were checked (the sender's certificate too,
+    through the `check_sender` given to `parse`)."""
+
+    manifest: Mapping[str, Any]
+    sender_certificate_der: bytes
+    chain_der: tuple[bytes, ...]
+    wraps: tuple[Wrap, ...]
+    ciphertext: bytes
+    size: int
+
+    @property
+    def envelope_id(self) -> str:
+        return str(self.manifest["id"])
+
+    @property
+    def recipients(self) -> tuple[str, ...]:
+        return tuple(w.recipient for w in self.wraps)
+
+
+def _frame(data: bytes) -> tuple[bytes, bytes, bytes]:
+    if not isinstance(data, bytes | bytearray):
+        raise _refuse("malformed", "an envelope is bytes")
+    if len(data) > MAX_ENVELOPE_BYTES:
+        raise _refuse("oversized", f"envelope larger than {MAX_ENVELOPE_BYTES} bytes")
+    if len(data) < 12 or data[:4] != MAGIC:
+        raise _refuse("malformed", "not a Tiền Đồn v1 envelope (magic 'TDE1' missing)")
+    (jws_len,) = struct.unpack(">I", data[4:8])
+    if jws_len > MAX_HEADER_BYTES or 8 + jws_len + 4 > len(data):
+        raise _refuse("malformed", "the signed manifest's length is out of bounds")
+    jws = bytes(data[8 : 8 + jws_len])
+    (wraps_len,) = struct.unpack(">I", data[8 + jws_len : 12 + jws_len])
+    wraps_start = 12 + jws_len
+    if wraps_start + wraps_len > len(data):
+        raise _refuse("malformed", "the wraps block's length is out of bounds")
+    return (
+        jws,
+        bytes(data[wraps_start : wraps_start + wraps_len]),
+        bytes(data[wraps_start + wraps_len :]),
+    )
+
+
+def _json_part(part: str, what: str) -> dict[str, Any]:
+    try:
+        value = json.loads(b64url_decode(part))
+    except (ValueError, binascii.Error, UnicodeDecodeError) as exc:
+        raise _refuse("malformed", f"the {what} is not base64url JSON") from exc
+    if not isinstance(value, dict):
+        raise _refuse("malformed", f"the {what} is not a JSON object")
+    return value
+
+
+_MANIFEST_TYPES: dict[str, type | tuple[type, ...]] = {
+    "v": int,
+    "id": str,
+    "kind": str,
+    "sender": str,
+    "recipients": int,
+    "precedence": str,
+    "security": str,
+    "created": str,
+    "expires": str,
+    "suite": str,
+    "nonce": str,
+    "wraps_sha256": str,
+    "ct_sha256": str,
+    "ct_len": int,
+}
+
+
+def _check_manifest(manifest: dict[str, Any]) -> None:
+    for name, kind in _MANIFEST_TYPES.items():
+        if not isinstance(manifest.get(name), kind) or isinstance(manifest.get(name), bool):
+            raise _refuse("malformed", f"manifest field {name!r} is missing or of the wrong type")
+    if manifest["v"] != VERSION or manifest["suite"] != SUITE:
+        raise _refuse("unsupported", "unknown envelope version or suite")
+    try:
+        uuid.UUID(manifest["id"])
+        for name in ("created", "expires"):
+            dt.datetime.strptime(manifest[name], "%Y-%m-%dT%H:%M:%SZ")
+        if len(b64url_decode(manifest["nonce"])) != 12:
+            raise ValueError("nonce")
+    except (ValueError, binascii.Error) as exc:
+        raise _refuse("malformed", "manifest id, times or nonce are malformed") from exc
+    if manifest["precedence"] not in PRECEDENCES or manifest["security"] not in SECURITY_LABELS:
+        raise _refuse("malformed", "unknown precedence or security label")
+
+
+def expires_at(manifest: Mapping[str, Any]) -> dt.datetime:
+    return dt.datetime.strptime(manifest["expires"], "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=dt.UTC)
+
+
+def parse(
+    data: bytes,
+    *,
+    check_sender: Callable[[bytes, tuple[bytes, ...]], None],
+    now: dt.datetime | None = None,
+) -> Parsed:
+    """Check framing, signature, hashes and expiry; what any node (relay or not) may do.
+
+    `check_sender(certificate_der, chain_der)` validates the sender's certificate (path,
+    key usage, revocation) and raises on refusal.
+    """
+    jws, wraps_block, ciphertext = _frame(data)
+    try:
+        text = jws.decode("ascii")
+    except UnicodeDecodeError as exc:
+        raise _refuse("malformed", "the signed manifest is not ASCII") from exc
+    parts = text.split(".")
+    if len(parts) != 3:
+        raise _refuse("malformed", "the signed manifest is not a compact JWS")
+    header = _json_part(parts[0], "JWS header")
+    if header.get("alg") != "ES256" or header.get("typ") != "tiendon-envelope+jws":
+        raise _refuse("unsupported", "the manifest is not signed with ES256")
+    chain = header.get("x5c")
+    if not isinstance(chain, list) or not chain or not all(isinstance(c, str) for c in chain):
+        raise _refuse("malformed", "the JWS header carries no sender certificate")
+    try:
+        certs = tuple(base64.b64decode(c, validate=True) for c in chain)
+        sender_cert = x509.load_der_x509_certificate(certs[0])
+    except (ValueError, binascii.Error) as exc:
+        raise _refuse("malformed", "the sender certificate is not valid DER") from exc
+    try:
+        raw = b64url_decode(parts[2])
+    except (ValueError, binascii.Error) as exc:
+        raise _refuse("bad_signature", "the signature is not base64url") from exc
+    public = sender_cert.public_key()
+    if len(raw) != 64 or not isinstance(public, ec.EllipticCurvePublicKey):
+        raise _refuse("bad_signature", "the signature is not an ES256 signature")
+    signature = encode_dss_signature(
+        int.from_bytes(raw[:32], "big"), int.from_bytes(raw[32:], "big")
+    )
+    try:
+        public.verify(signature, (parts[0] + "." + parts[1]).encode(), ec.ECDSA(hashes.SHA256()))
+    except InvalidSignature as exc:
+        raise _refuse("bad_signature", "the manifest's signature does not verify") from exc
+    # Only signed bytes are interpreted from here on.
+    manifest = _json_part(parts[1], "manifest")
+    _check_manifest(manifest)
+    check_sender(certs[0], certs[1:])
+    if hashlib.sha256(wraps_block).hexdigest() != manifest["wraps_sha256"]:
+        raise _refuse("wraps_mismatch", "the wraps block does not match the signed manifest")
+    if (
+        hashlib.sha256(ciphertext).hexdigest() != manifest["ct_sha256"]
+        or len(ciphertext) != manifest["ct_len"]
+    ):
+        raise _refuse("ciphertext_mismatch", "the ciphertext does not match the signed manifest")
+    wraps = decode_wraps(wraps_block)
+    if len(wraps) != manifest["recipients"] or len({w.recipient for w in wraps}) != len(wraps):
+        raise _refuse("malformed", "the wraps do not match the recipient count")
+    if expires_at(manifest) < (now or dt.datetime.now(dt.UTC)):
+        raise _refuse("expired", f"the envelope expired at {manifest['expires']}")
+    return Parsed(
+        manifest=manifest,
+        sender_certificate_der=certs[0],
+        chain_der=certs[1:],
+        wraps=tuple(wraps),
+        ciphertext=ciphertext,
+        size=len(data),
+    )
+
+
+def open_for(
+    parsed: Parsed,
+    *,
+    recipient: str,
+    keys: Mapping[bytes, ec.EllipticCurvePrivateKey],
+) -> bytes:
+    """Decrypt for one recipient unit, given its encryption keys by key id (old ones too)."""
+    wrap = next((w for w in parsed.wraps if w.recipient == recipient), None)
+    if wrap is None:
+        raise _refuse("not_a_recipient", f"{recipient} is not a recipient of this envelope")
+    private = keys.get(wrap.kid)
+    if private is None:
+        raise _refuse("no_key", f"{recipient} holds no key {wrap.kid.hex()} named by its wrap")
+    try:
+        content_key = HPKE_SUITE.decrypt(
+            wrap.sealed, private, info=hpke_info(parsed.envelope_id, recipient, wrap.kid)
+        )
+    except (InvalidTag, ValueError) as exc:
+        raise _refuse("unwrap_failed", "the content key cannot be unwrapped") from exc
+    try:
+        return AESGCM(content_key).decrypt(
+            b64url_decode(parsed.manifest["nonce"]),
+            parsed.ciphertext,
+            content_aad(parsed.envelope_id),
+        )
+    except (InvalidTag, ValueError) as exc:
+        raise _refuse("decrypt_failed", "the payload does not decrypt") from exc

@@ -1,0 +1,293 @@
+"""Envelopes end to end on one node: seal, store, open; and every refusal by its code."""
+
+from __future__ import annotations
+
+import datetime as dt
+import struct
+import uuid
+
+import pytest
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from django.utils import timezone
+
+from tiendon.audit.models import AuditRecord
+from tiendon.errors import OutOfScope
+from tiendon.exchange import envelope
+from tiendon.exchange.actions import (
+    do_accept_envelope,
+    do_send_envelope,
+    seal_for_units,
+)
+from tiendon.exchange.envelope import EnvelopeError
+from tiendon.exchange.models import Envelope, EnvelopeRecipient
+from tiendon.exchange.queries import inbox, open_payload
+from tiendon.pki import x509build
+from tiendon.pki.actions import do_issue_unit_keys, do_revoke_certificate
+from tiendon.pki.models import CertPurpose
+from tiendon.units.models import Clearance
+
+pytestmark = pytest.mark.django_db
+PAYLOAD = "Chỉ thị số 01/CT-BQP về huấn luyện dân quân tự vệ năm 2027".encode()
+
+
+@pytest.fixture
+def keyed(tree, pki):
+    for unit in (tree.ministry, tree.province, tree.commune_a, tree.commune_b):
+        do_issue_unit_keys(unit)
+    return tree
+
+
+def _sealed(tree, **extra):
+    return seal_for_units(
+        kind="test.ping",
+        payload=PAYLOAD,
+        sender=tree.ministry,
+        recipients=[tree.commune_a, tree.commune_b],
+        **extra,
+    )
+
+
+def _refused(data: bytes) -> str:
+    with pytest.raises(EnvelopeError) as refused:
+        do_accept_envelope(data, via="test")
+    record = AuditRecord.objects.filter(action="exchange.envelope_refused").last()
+    assert record is not None
+    assert record.new["code"] == refused.value.code
+    assert not Envelope.objects.exists()
+    return refused.value.code
+
+
+def test_a_ministry_envelope_reaches_two_communes_and_only_they_can_open_it(keyed):
+    stored = do_send_envelope(
+        kind="test.ping",
+        payload=PAYLOAD,
+        sender=keyed.ministry,
+        recipients=[keyed.commune_a, keyed.commune_b],
+        actor=keyed.ministry_clerk,
+    )
+    assert [d.envelope_id for d in inbox(keyed.clerk_a)] == [stored.pk]
+    assert open_payload(keyed.clerk_a, str(stored.pk)) == PAYLOAD
+    assert open_payload(keyed.clerk_b, str(stored.pk)) == PAYLOAD
+    with pytest.raises(OutOfScope):
+        open_payload(keyed.province_commander, str(stored.pk))
+    assert AuditRecord.objects.filter(action="exchange.payload_opened").count() == 2
+    assert AuditRecord.objects.get(action="exchange.envelope_sent").new["recipients"] == 2
+
+
+def test_the_stored_envelope_is_ciphertext_only(keyed, settings):
+    from tiendon.exchange.blobs import read_blob
+
+    stored = do_send_envelope(
+        kind="test.ping", payload=PAYLOAD, sender=keyed.ministry, recipients=[keyed.commune_a]
+    )
+    assert PAYLOAD not in read_blob(str(stored.pk))
+    assert "huấn luyện".encode() not in read_blob(str(stored.pk))
+
+
+def test_an_envelope_delivered_twice_is_stored_once(keyed):
+    sealed = _sealed(keyed)
+    first = do_accept_envelope(sealed.data, via="test")
+    again = do_accept_envelope(sealed.data, via="test")
+    assert first.pk == again.pk
+    assert Envelope.objects.count() == 1
+    assert EnvelopeRecipient.objects.count() == 2
+
+
+def test_the_same_id_with_other_content_is_refused_as_a_replay(keyed):
+    first = _sealed(keyed)
+    do_accept_envelope(first.data, via="test")
+    forged = envelope.seal(
+        b"other",
+        kind="test.ping",
+        sender=_sender_of(keyed.ministry),
+        recipients=[envelope.Recipient(keyed.commune_a.code, _enc_cert(keyed.commune_a))],
+        envelope_id=first.envelope_id,
+    )
+    with pytest.raises(EnvelopeError) as refused:
+        do_accept_envelope(forged.data, via="test")
+    assert refused.value.code == "replay"
+    assert Envelope.objects.count() == 1
+
+
+def _sender_of(unit):
+    from tiendon.exchange.actions import _sender
+
+    return _sender(unit)
+
+
+def _enc_cert(unit):
+    from tiendon.pki.queries import current_for_unit
+
+    return bytes(current_for_unit(unit).get(purpose=CertPurpose.UNIT_ENCRYPTION).certificate_der)
+
+
+def _parts(data: bytes) -> tuple[int, int]:
+    (jws_len,) = struct.unpack(">I", data[4:8])
+    (wraps_len,) = struct.unpack(">I", data[8 + jws_len : 12 + jws_len])
+    return jws_len, wraps_len
+
+
+def _flip(data: bytes, index: int) -> bytes:
+    return data[:index] + bytes([data[index] ^ 0x01]) + data[index + 1 :]
+
+
+def test_tampered_ciphertext_is_refused(keyed):
+    data = _sealed(keyed).data
+    assert _refused(_flip(data, len(data) - 5)) == "ciphertext_mismatch"
+
+
+def test_tampered_manifest_is_refused(keyed):
+    data = _sealed(keyed).data
+    header_end = data.index(b".", 8)
+    assert _refused(_flip(data, header_end + 10)) == "bad_signature"
+
+
+def test_tampered_signature_is_refused(keyed):
+    data = _sealed(keyed).data
+    jws_len, _ = _parts(data)
+    assert _refused(_flip(data, 8 + jws_len - 3)) == "bad_signature"
+
+
+def test_tampered_wrap_is_refused(keyed):
+    data = _sealed(keyed).data
+    jws_len, _wraps_len = _parts(data)
+    assert _refused(_flip(data, 12 + jws_len + 30)) == "wraps_mismatch"
+
+
+def test_a_unit_that_is_not_a_recipient_cannot_open(keyed):
+    parsed = envelope.parse(_sealed(keyed).data, check_sender=lambda *_: None)
+    with pytest.raises(EnvelopeError) as refused:
+        envelope.open_for(parsed, recipient=keyed.province.code, keys={})
+    assert refused.value.code == "not_a_recipient"
+
+
+def test_a_wrong_key_cannot_unwrap(keyed):
+    parsed = envelope.parse(_sealed(keyed).data, check_sender=lambda *_: None)
+    wrap = next(w for w in parsed.wraps if w.recipient == keyed.commune_a.code)
+    stranger = ec.generate_private_key(ec.SECP256R1())
+    with pytest.raises(EnvelopeError) as refused:
+        envelope.open_for(parsed, recipient=keyed.commune_a.code, keys={wrap.kid: stranger})
+    assert refused.value.code == "unwrap_failed"
+
+
+def test_a_sender_from_an_unknown_ca_is_refused(keyed):
+    key = ec.generate_private_key(ec.SECP256R1())
+    now = timezone.now()
+    root = x509build.build_root("Rogue CA", key, now)
+    signer = ec.generate_private_key(ec.SECP256R1())
+    cert = x509build.build_end_entity(
+        subject=x509build.SubjectInfo("Bộ Quốc phòng", "BQP", "Bộ Quốc phòng"),
+        public=signer.public_key(),
+        purpose="signing",
+        issuer_cert=root,
+        issuer_key=key,
+        crl_url="http://127.0.0.1/x.crl",
+        now=now,
+    )
+    sealed = envelope.seal(
+        PAYLOAD,
+        kind="test.ping",
+        sender=envelope.Sender(
+            "BQP",
+            cert.public_bytes(serialization.Encoding.DER),
+            (root.public_bytes(serialization.Encoding.DER),),
+            lambda data: signer.sign(data, ec.ECDSA(hashes.SHA256())),
+        ),
+        recipients=[envelope.Recipient(keyed.commune_a.code, _enc_cert(keyed.commune_a))],
+    )
+    assert _refused(sealed.data) == "sender_unknown_issuer"
+
+
+def test_a_sender_whose_certificate_was_revoked_is_refused(keyed):
+    sealed = _sealed(keyed)
+    from tiendon.pki.queries import current_for_unit
+
+    do_revoke_certificate(
+        current_for_unit(keyed.ministry).get(purpose=CertPurpose.UNIT_SIGNING),
+        reason="keyCompromise",
+    )
+    assert _refused(sealed.data) == "sender_revoked"
+
+
+def test_a_sender_whose_certificate_expired_is_refused(keyed):
+    past = timezone.now() - dt.timedelta(days=10)
+    do_issue_unit_keys(keyed.ministry, not_before=past, lifetime=dt.timedelta(days=1))
+    assert _refused(_sealed(keyed).data) == "sender_expired"
+
+
+def test_an_expired_envelope_is_refused(keyed):
+    data = envelope.seal(
+        PAYLOAD,
+        kind="test.ping",
+        sender=_sender_of(keyed.ministry),
+        recipients=[envelope.Recipient(keyed.commune_a.code, _enc_cert(keyed.commune_a))],
+        now=dt.datetime.now(dt.UTC) - dt.timedelta(days=20),
+    ).data
+    assert _refused(data) == "expired"
+
+
+def test_a_signer_signing_as_another_unit_is_refused(keyed):
+    sealed = envelope.seal(
+        PAYLOAD,
+        kind="test.ping",
+        sender=envelope.Sender(
+            keyed.province.code,  # claims to be the province …
+            *_material(keyed.ministry),  # … with the ministry's key and certificate
+        ),
+        recipients=[envelope.Recipient(keyed.commune_a.code, _enc_cert(keyed.commune_a))],
+    )
+    assert _refused(sealed.data) == "sender_mismatch"
+
+
+def _material(unit):
+    sender = _sender_of(unit)
+    return sender.certificate_der, sender.chain_der, sender.sign
+
+
+def test_an_envelope_for_an_unknown_unit_is_refused_as_misaddressed(keyed):
+    sealed = envelope.seal(
+        PAYLOAD,
+        kind="test.ping",
+        sender=_sender_of(keyed.ministry),
+        recipients=[envelope.Recipient("99999", _enc_cert(keyed.commune_a))],
+    )
+    assert _refused(sealed.data) == "misaddressed"
+
+
+def test_oversized_and_malformed_input_is_refused(keyed, monkeypatch):
+    monkeypatch.setattr(envelope, "MAX_ENVELOPE_BYTES", 1000)
+    assert _refused(_sealed(keyed).data) == "oversized"
+    assert _refused(b"PDF-1.7 not an envelope") == "malformed"
+    assert _refused(b"") == "malformed"
+
+
+def test_secret_content_is_refused_by_a_node_not_declared_fit(keyed):
+    with pytest.raises(EnvelopeError) as refused:
+        _sealed(keyed, security="mat")
+    assert refused.value.code == "not_fit_for_secret"
+    assert AuditRecord.objects.filter(action="exchange.secret_refused").exists()
+
+
+def test_on_a_fit_node_secret_content_opens_only_with_clearance(keyed, settings):
+    settings.TIENDON_SECRET_FIT = True
+    stored = do_send_envelope(
+        kind="test.ping",
+        payload=PAYLOAD,
+        sender=keyed.ministry,
+        recipients=[keyed.commune_a],
+        security="mat",
+    )
+    assert keyed.commander_a.clearance == Clearance.NONE
+    with pytest.raises(OutOfScope):
+        open_payload(keyed.commander_a, str(stored.pk))
+    keyed.commander_a.clearance = Clearance.MAT
+    keyed.commander_a.save()
+    assert open_payload(keyed.commander_a, str(stored.pk)) == PAYLOAD
+
+
+def test_an_id_that_is_not_a_uuid_is_out_of_scope(keyed):
+    with pytest.raises(OutOfScope):
+        open_payload(keyed.clerk_a, "../../etc/passwd")
+    with pytest.raises(OutOfScope):
+        open_payload(keyed.clerk_a, str(uuid.uuid4()))
