@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 
-from django.db.models import QuerySet
+from django.db.models import Count, QuerySet
 from django.http import HttpRequest
 
 from tiendon.audit.actions import do_record
@@ -72,3 +72,11 @@ def open_payload(person: Person, envelope_id: str, *, request: HttpRequest | Non
         "exchange.payload_opened", actor=person, obj=stored, unit=person.unit, request=request
     )
     return payload
+
+
+def envelopes_by_state() -> dict[str, int]:
+    """For `tiendon stats`: envelopes held, and deliveries to recipient units by state."""
+    counts = dict(EnvelopeRecipient.objects.values_list("state").annotate(n=Count("id")))
+    figures = {"envelopes": Envelope.objects.count()}
+    figures.update({f"deliveries_{s}": counts.get(s, 0) for s in EnvelopeRecipient.State.values})
+    return figures

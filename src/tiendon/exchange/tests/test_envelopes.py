@@ -291,3 +291,21 @@ def test_an_id_that_is_not_a_uuid_is_out_of_scope(keyed):
         open_payload(keyed.clerk_a, "../../etc/passwd")
     with pytest.raises(OutOfScope):
         open_payload(keyed.clerk_a, str(uuid.uuid4()))
+
+
+def test_stats_count_envelopes_and_deliveries(keyed):
+    import json
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    do_send_envelope(
+        kind="test.ping",
+        payload=PAYLOAD,
+        sender=keyed.ministry,
+        recipients=[keyed.commune_a, keyed.commune_b],
+    )
+    out = StringIO()
+    call_command("stats", "--json", stdout=out)
+    figures = json.loads(out.getvalue())["envelopes"]
+    assert figures == {"envelopes": 1, "deliveries_pending": 0, "deliveries_arrived": 2}

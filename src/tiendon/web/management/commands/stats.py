@@ -19,6 +19,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from tiendon.audit.models import AuditRecord
+from tiendon.exchange.queries import envelopes_by_state
 from tiendon.pki.queries import certificates_by_state
 from tiendon.units.models import CommuneType, Person, Role, Unit, UnitKind
 
@@ -88,6 +89,16 @@ SECTIONS: list[Section] = [
             "expired": gettext_lazy("Expired"),
             "revoked": gettext_lazy("Revoked"),
             "total": gettext_lazy("Total"),
+        },
+    ),
+    Section(
+        "envelopes",
+        gettext_lazy("Envelopes"),
+        envelopes_by_state,
+        {
+            "envelopes": gettext_lazy("Envelopes held"),
+            "deliveries_pending": gettext_lazy("Deliveries waiting"),
+            "deliveries_arrived": gettext_lazy("Deliveries arrived"),
         },
     ),
 ]
