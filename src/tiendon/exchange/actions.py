@@ -25,6 +25,8 @@ from tiendon.exchange import envelope
 from tiendon.exchange.blobs import write_blob
 from tiendon.exchange.envelope import EnvelopeError, Parsed, Sealed
 from tiendon.exchange.models import Envelope, EnvelopeRecipient
+from tiendon.exchange.models_transport import PRECEDENCE_RANK, Node, OutboxItem
+from tiendon.exchange.routing import Router
 from tiendon.pki.errors import CertificateRefused
 from tiendon.pki.keystore import keystore_for
 from tiendon.pki.models import Certificate, CertificateAuthority, CertPurpose
@@ -173,17 +175,43 @@ def _store(
         recipient_count=len(codes),
     )
     now = timezone.now()
-    # Every unit is served by this node until Exchange's routing lands: all arrive here.
+    local, onward = Router().split(units[code] for code in codes)
     deliveries = EnvelopeRecipient.objects.bulk_create(
-        EnvelopeRecipient(
-            envelope=stored,
-            unit=units[code],
-            state=EnvelopeRecipient.State.ARRIVED,
-            arrived_at=now,
-        )
-        for code in codes
+        [
+            EnvelopeRecipient(
+                envelope=stored, unit=u, state=EnvelopeRecipient.State.ARRIVED, arrived_at=now
+            )
+            for u in local
+        ]
+        + [
+            EnvelopeRecipient(envelope=stored, unit=u, state=EnvelopeRecipient.State.PENDING)
+            for hop_units in onward.values()
+            for u in hop_units
+        ]
     )
+    for node in onward:
+        _queue(stored, node, now)
     return stored, deliveries
+
+
+def _queue(stored: Envelope, node: Node, now: dt.datetime) -> OutboxItem:
+    """One outbox row per next hop, numbered on that node's channel (in the caller's
+    transaction: the transactional outbox)."""
+    locked = Node.objects.select_for_update().get(pk=node.pk)
+    if stored.security != "none" and not locked.secret_fit:
+        raise EnvelopeError(
+            f"the link to node {locked.name} is not declared fit for secret content",
+            code="link_not_fit_for_secret",
+        )
+    locked.out_seq += 1
+    locked.save(update_fields=["out_seq"])
+    return OutboxItem.objects.create(
+        envelope=stored,
+        destination=locked,
+        seq=locked.out_seq,
+        rank=PRECEDENCE_RANK[stored.precedence],
+        next_attempt_at=now,
+    )
 
 
 @transaction.atomic

@@ -78,3 +78,6 @@ class EnvelopeRecipient(models.Model):
 
     def __str__(self) -> str:
         return f"{self.envelope_id} → {self.unit_id} ({self.state})"
+
+
+from tiendon.exchange.models_transport import Node, OutboxItem, ServedUnit  # noqa: E402, F401

@@ -1,0 +1,82 @@
+"""Nodes, the units they serve, and the outbox of envelopes waiting for their next hop."""
+
+from __future__ import annotations
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class Node(models.Model):
+    """This node and its neighbours (parent, children, peers) in the federation."""
+
+    class Relation(models.TextChoices):
+        SELF = "self", _("This node")
+        PARENT = "parent", _("Parent node")
+        CHILD = "child", _("Child node")
+        PEER = "peer", _("Peer node")
+
+    name = models.CharField(max_length=64, unique=True)
+    relation = models.CharField(max_length=8, choices=Relation.choices)
+    base_url = models.URLField(blank=True)  # empty for a child that pulls (behind NAT)
+    pulls = models.BooleanField(default=False)  # it fetches from us; we never push to it
+    secret_fit = models.BooleanField(default=False)  # declared fit for secret content
+    out_seq = models.PositiveBigIntegerField(default=0)  # last channel number given to it
+    last_seen_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["relation"], condition=models.Q(relation="self"), name="one_self_node"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.relation})"
+
+
+class ServedUnit(models.Model):
+    """A node serves this unit and every unit below it not served by another node."""
+
+    node = models.ForeignKey(Node, on_delete=models.CASCADE, related_name="served")
+    unit = models.OneToOneField("units.Unit", on_delete=models.CASCADE, related_name="+")
+
+    def __str__(self) -> str:
+        return f"{self.unit_id} @ {self.node_id}"
+
+
+PRECEDENCE_RANK = {"thuong": 0, "khan": 1, "thuong_khan": 2, "hoa_toc": 3}
+
+
+class OutboxItem(models.Model):
+    """One envelope waiting for (or given to) one next-hop node, with its retry state."""
+
+    class State(models.TextChoices):
+        QUEUED = "queued", _("Queued")
+        SENDING = "sending", _("Being sent")
+        DELIVERED = "delivered", _("Delivered to the next node")
+        EXPIRED = "expired", _("Not delivered before expiry")
+        REFUSED = "refused", _("Refused by the next node")
+
+    envelope = models.ForeignKey(
+        "exchange.Envelope", on_delete=models.CASCADE, related_name="outbox"
+    )
+    destination = models.ForeignKey(Node, on_delete=models.PROTECT, related_name="outbox")
+    seq = models.PositiveBigIntegerField()  # channel number: gaps show loss to the receiver
+    rank = models.PositiveSmallIntegerField()  # precedence: higher goes first
+    state = models.CharField(max_length=16, choices=State.choices, default=State.QUEUED)
+    attempts = models.PositiveIntegerField(default=0)
+    next_attempt_at = models.DateTimeField()
+    lease_until = models.DateTimeField(null=True, blank=True)
+    last_error = models.CharField(max_length=300, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    delivered_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["envelope", "destination"], name="outbox_once"),
+            models.UniqueConstraint(fields=["destination", "seq"], name="outbox_channel_seq"),
+        ]
+        indexes = [models.Index(fields=["destination", "state", "next_attempt_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.envelope_id} → {self.destination_id} #{self.seq} ({self.state})"

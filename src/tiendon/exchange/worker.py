@@ -1,0 +1,162 @@
+"""Delivery from the outbox: claim due items without blocking other workers, hand them to
+a transport, and record the outcome with retries kept in the database.
+
+Several workers on one PostgreSQL share the queue through `SELECT … FOR UPDATE SKIP
+LOCKED`; a claimed item carries a lease, so a worker that dies mid-send gives its items
+back when the lease runs out. The transport is a callable, so the queue can be tested
+alone; the HTTP transport between nodes plugs in here.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from tiendon.audit.actions import AuditEntry, do_record_batch
+from tiendon.exchange.blobs import read_blob
+from tiendon.exchange.models_transport import Node, OutboxItem
+
+LEASE = dt.timedelta(seconds=120)
+BACKOFF_BASE = dt.timedelta(seconds=10)
+BACKOFF_MAX = dt.timedelta(hours=1)
+FLASH_RANK = 3  # Hỏa tốc: retried at once, never backed off
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What the next node said of one envelope: accepted, refused (with its code), or
+    nothing usable (a network error: try again later)."""
+
+    accepted: bool
+    refused_code: str = ""
+    error: str = ""
+
+
+Transport = Callable[[Node, Sequence[tuple[OutboxItem, bytes]]], dict[int, Outcome]]
+
+
+def backoff(attempts: int, rank: int, *, rng: random.Random | None = None) -> dt.timedelta:
+    """Exponential, capped, with full jitter over its upper half; none for Hỏa tốc."""
+    if rank >= FLASH_RANK:
+        return dt.timedelta(0)
+    ceiling = min(BACKOFF_BASE * (2 ** max(attempts - 1, 0)), BACKOFF_MAX)
+    return ceiling * (rng or random).uniform(0.5, 1.0)
+
+
+def claim(*, limit: int = 100, now: dt.datetime | None = None) -> list[OutboxItem]:
+    """Take up to `limit` due items, highest precedence first, leased to this worker."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        items = list(
+            OutboxItem.objects.select_for_update(skip_locked=True)
+            .filter(
+                Q(state=OutboxItem.State.QUEUED, next_attempt_at__lte=now)
+                | Q(state=OutboxItem.State.SENDING, lease_until__lt=now)
+            )
+            .order_by("-rank", "next_attempt_at", "seq")[:limit]
+        )
+        ids = [item.pk for item in items]
+        OutboxItem.objects.filter(pk__in=ids).update(
+            state=OutboxItem.State.SENDING, lease_until=now + LEASE
+        )
+    for item in items:
+        item.state = OutboxItem.State.SENDING
+    return items
+
+
+def _expire(items: list[OutboxItem], now: dt.datetime) -> list[OutboxItem]:
+    """Items past their envelope's expiry stop here (the sender sees a non-delivery)."""
+    expired = [i for i in items if i.envelope.expires_at <= now]
+    if expired:
+        OutboxItem.objects.filter(pk__in=[i.pk for i in expired]).update(
+            state=OutboxItem.State.EXPIRED, lease_until=None
+        )
+        do_record_batch(
+            AuditEntry(
+                action="exchange.not_delivered",
+                obj=i.envelope,
+                new={"to": i.destination.name, "attempts": i.attempts, "reason": "expired"},
+            )
+            for i in expired
+        )
+    return [i for i in items if i not in expired]
+
+
+def run_once(transport: Transport, *, limit: int = 100, now: dt.datetime | None = None) -> int:
+    """One pass: claim, send per destination in batches, record outcomes. Returns sent count."""
+    now = now or timezone.now()
+    items = claim(limit=limit, now=now)
+    if not items:
+        return 0
+    items = list(
+        OutboxItem.objects.filter(pk__in=[i.pk for i in items]).select_related(
+            "envelope", "destination"
+        )
+    )
+    items = _expire(items, now)
+    by_node: dict[Node, list[OutboxItem]] = {}
+    for item in items:
+        by_node.setdefault(item.destination, []).append(item)
+    delivered = 0
+    for node, batch in by_node.items():
+        try:
+            outcomes = transport(node, [(i, read_blob(str(i.envelope_id))) for i in batch])
+        except OSError as exc:
+            outcomes = {i.pk: Outcome(accepted=False, error=str(exc)[:300]) for i in batch}
+        delivered += _record(batch, outcomes, now)
+    return delivered
+
+
+@transaction.atomic
+def _record(batch: list[OutboxItem], outcomes: dict[int, Outcome], now: dt.datetime) -> int:
+    delivered = 0
+    audit: list[AuditEntry] = []
+    for item in batch:
+        outcome = outcomes.get(item.pk, Outcome(accepted=False, error="no answer"))
+        item.attempts += 1
+        item.lease_until = None
+        if outcome.accepted:
+            item.state = OutboxItem.State.DELIVERED
+            item.delivered_at = now
+            delivered += 1
+        elif outcome.refused_code:
+            item.state = OutboxItem.State.REFUSED
+            item.last_error = outcome.refused_code
+            audit.append(
+                AuditEntry(
+                    action="exchange.refused_by_next_node",
+                    obj=item.envelope,
+                    new={"to": item.destination.name, "code": outcome.refused_code},
+                )
+            )
+        else:
+            item.state = OutboxItem.State.QUEUED
+            item.last_error = outcome.error[:300]
+            item.next_attempt_at = now + backoff(item.attempts, item.rank)
+        item.save(
+            update_fields=[
+                "attempts",
+                "lease_until",
+                "state",
+                "delivered_at",
+                "last_error",
+                "next_attempt_at",
+            ]
+        )
+    # Delivery to the next node is high-volume: one batched audit append per pass.
+    audit.append(
+        AuditEntry(
+            action="exchange.batch_sent",
+            object_type="node",
+            object_id=batch[0].destination.name,
+            new={"envelopes": len(batch), "delivered": delivered},
+        )
+    )
+    do_record_batch(audit)
+    return delivered
