@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import inspect
 import json
 import multiprocessing
 import os
@@ -36,7 +35,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from concurrent.futures import Executor, ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -354,9 +353,8 @@ def engine_wraps(
 @dataclass
 class Ours:
     crypto_s: float
-    enqueue_s: float | None
+    enqueue_s: float
     size: int
-    via: str
     opened: bool
 
 
@@ -395,18 +393,6 @@ def encryption_certificates(units: Sequence[Any]) -> dict[str, bytes]:
     return {code: bytes(der) for code, der in rows}
 
 
-def seal_direct(payload: bytes, sender: Any, recipients: Sequence[Any]) -> Any:
-    from tiendon.exchange import envelope
-
-    ders = encryption_certificates(recipients)
-    return envelope.seal(
-        payload,
-        kind=KIND,
-        sender=sender_of(sender),
-        recipients=[envelope.Recipient(u.code, ders[u.code]) for u in recipients],
-    )
-
-
 def engine_seal(payload: bytes, sender: Any, recipients: Sequence[Any], repeat: int) -> float:
     """`envelope.seal` with the sender and the certificates already in memory."""
     from tiendon.exchange import envelope
@@ -423,35 +409,17 @@ def engine_seal(payload: bytes, sender: Any, recipients: Sequence[Any], repeat: 
 
 
 def run_ours(payload: bytes, sender: Any, recipients: Sequence[Any]) -> Ours:
+    from tiendon.exchange.actions import do_enqueue, seal_for_units
 
-    try:
-        from tiendon.exchange.actions import do_enqueue, seal_for_units
-    except ImportError:
-        do_enqueue = None
-        seal: Callable[[], Any] = lambda: seal_direct(payload, sender, recipients)  # noqa: E731
-        via = "envelope.seal (actions not there yet)"
-    else:
-        seal = lambda: seal_for_units(  # noqa: E731
-            kind=KIND, payload=payload, sender=sender, recipients=recipients
-        )
-        via = "exchange.actions"
     start = time.perf_counter()
-    sealed = seal()
+    sealed = seal_for_units(kind=KIND, payload=payload, sender=sender, recipients=recipients)
     crypto = time.perf_counter() - start
-    enqueue = None
-    size = len(sealed.data)
-    if do_enqueue is not None:
-        # The brief's signature took sender= and recipients=; pass them only if accepted.
-        accepted = inspect.signature(do_enqueue).parameters
-        extra = {"sender": sender, "recipients": recipients}
-        kwargs = {name: value for name, value in extra.items() if name in accepted}
-        start = time.perf_counter()
-        stored = do_enqueue(sealed, **kwargs)
-        enqueue = time.perf_counter() - start
-        size = stored.size
+    start = time.perf_counter()
+    stored = do_enqueue(sealed)
+    enqueue = time.perf_counter() - start
     # Untimed: the last recipient opens it with its own key.
     opened = open_check(sealed.data, payload, recipients[-1])
-    return Ours(crypto, enqueue, size, via, opened)
+    return Ours(crypto, enqueue, stored.size, opened)
 
 
 def encryption_key_of(unit: Any) -> tuple[bytes, Any]:
@@ -519,12 +487,11 @@ def main() -> None:
     runs = [run_ours(payload, sender, recipients) for _ in range(repeat)]
     ours = Ours(
         crypto_s=min(r.crypto_s for r in runs),
-        enqueue_s=None if runs[0].enqueue_s is None else min(r.enqueue_s or 0.0 for r in runs),
+        enqueue_s=min(r.enqueue_s for r in runs),
         size=runs[0].size,
-        via=runs[0].via,
         opened=all(r.opened for r in runs),
     )
-    total = ours.crypto_s + (ours.enqueue_s or 0.0)
+    total = ours.crypto_s + ours.enqueue_s
 
     # Engine: the wraps alone, sequential and over 2 processes (a warm pool).
     ders = encryption_certificates(recipients)
@@ -598,7 +565,7 @@ def main() -> None:
             )
         )
     print(
-        f"ours via {ours.via}; best of {repeat} runs; "
+        f"best of {repeat} runs; "
         f"load average now {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores"
     )
     print(f"{'':<44}{'time':>10}{'bytes':>14}{'B/recipient':>13}")
@@ -611,13 +578,12 @@ def main() -> None:
     result: dict[str, Any] = {
         "bench": "broadcast",
         "engine": connection.vendor,
-        "via": ours.via,
         "recipients": count,
         "repeat": repeat,
         "loadavg_1min": round(os.getloadavg()[0], 2),
         "payload_bytes": size,
         "ours_crypto_s": round(ours.crypto_s, 3),
-        "ours_enqueue_s": None if ours.enqueue_s is None else round(ours.enqueue_s, 3),
+        "ours_enqueue_s": round(ours.enqueue_s, 3),
         "ours_total_s": round(total, 3),
         "ours_bytes": ours.size,
         "ours_per_recipient_bytes": round(per_recipient, 1),
@@ -640,8 +606,7 @@ def main() -> None:
         "goal": GOAL,
     }
     result["goal_met"] = (
-        ours.enqueue_s is not None
-        and total < GOAL["total_s_max"]
+        total < GOAL["total_s_max"]
         and per_recipient < GOAL["per_recipient_bytes_max"]
         and (
             result["vs_openssl_ec_ratio"] is None
