@@ -27,10 +27,12 @@ envelope under the payload + 200 bytes per recipient. The last line is one JSON 
 from __future__ import annotations
 
 import argparse
+import atexit
 import datetime as dt
 import json
 import multiprocessing
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -284,7 +286,10 @@ def gpg_encrypt(work: Path, payload: Path, count: int, repeat: int) -> tuple[Pee
 
 
 def setup_django() -> None:
-    os.environ.setdefault("TIENDON_DATA_DIR", tempfile.mkdtemp(prefix="tiendon-bench-"))
+    if not os.environ.get("TIENDON_DATA_DIR"):
+        data_dir = tempfile.mkdtemp(prefix="tiendon-bench-broadcast-")
+        atexit.register(shutil.rmtree, data_dir, ignore_errors=True)
+        os.environ["TIENDON_DATA_DIR"] = data_dir
     os.environ.setdefault("TIENDON_NODE_SECRET", "benchmark-node-secret-0123456789abcdef")
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tiendon.settings")
     import django
@@ -363,7 +368,7 @@ def sender_of(sender: Any) -> Any:
     from tiendon.exchange import envelope
     from tiendon.pki.actions import current_certificates
     from tiendon.pki.keystore import keystore_for
-    from tiendon.pki.models import CertPurpose
+    from tiendon.pki.models import CertificateAuthority, CertPurpose
 
     cert = (
         current_certificates(unit=sender, person=None, purpose=CertPurpose.UNIT_SIGNING)
@@ -371,7 +376,8 @@ def sender_of(sender: Any) -> Any:
         .get()
     )
     keystore = keystore_for(cert.key)
-    chain, authority = [], cert.issuer
+    chain: list[bytes] = []
+    authority: CertificateAuthority | None = cert.issuer
     while authority is not None:
         chain.append(bytes(authority.certificate_der))
         authority = authority.parent

@@ -151,7 +151,10 @@ def _store(
             code="sender_mismatch",
         )
     codes = parsed.recipients
-    units = Unit.objects.in_bulk([*codes, manifest["sender"]], field_name="code")
+    # Only what routing needs: a broadcast names all 3,321 communes.
+    units = Unit.objects.only("id", "code", "path").in_bulk(
+        [*codes, manifest["sender"]], field_name="code"
+    )
     unknown = [c for c in codes if c not in units]
     if unknown or manifest["sender"] not in units:
         raise EnvelopeError(
@@ -179,12 +182,12 @@ def _store(
     deliveries = EnvelopeRecipient.objects.bulk_create(
         [
             EnvelopeRecipient(
-                envelope=stored, unit=u, state=EnvelopeRecipient.State.ARRIVED, arrived_at=now
+                envelope=stored, unit_id=u.pk, state=EnvelopeRecipient.State.ARRIVED, arrived_at=now
             )
             for u in local
         ]
         + [
-            EnvelopeRecipient(envelope=stored, unit=u, state=EnvelopeRecipient.State.PENDING)
+            EnvelopeRecipient(envelope=stored, unit_id=u.pk, state=EnvelopeRecipient.State.PENDING)
             for hop_units in onward.values()
             for u in hop_units
         ]

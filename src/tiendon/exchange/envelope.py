@@ -18,10 +18,14 @@ import binascii
 import datetime as dt
 import hashlib
 import json
+import multiprocessing
+import os
 import secrets
 import struct
 import uuid
 from collections.abc import Callable, Iterable, Mapping
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from typing import Any
 
@@ -34,6 +38,11 @@ from cryptography.hazmat.primitives.asymmetric.utils import (
     encode_dss_signature,
 )
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.serialization import (
+    Encoding,
+    PublicFormat,
+    load_der_public_key,
+)
 
 from tiendon.errors import TiendonError
 
@@ -156,11 +165,61 @@ class Sealed:
     manifest: dict[str, Any]
 
 
-def _recipient_key(der: bytes) -> ec.EllipticCurvePublicKey:
-    public = x509.load_der_x509_certificate(der).public_key()
+def _spki(certificate_der: bytes) -> bytes:
+    public = x509.load_der_x509_certificate(certificate_der).public_key()
     if not isinstance(public, ec.EllipticCurvePublicKey) or public.curve.name != "secp256r1":
         raise ValueError("recipient encryption keys are EC P-256 (docs/adr/0004)")
-    return public
+    return public.public_bytes(Encoding.DER, PublicFormat.SubjectPublicKeyInfo)
+
+
+WrapJob = tuple[str, bytes, bytes]  # recipient code, kid, SubjectPublicKeyInfo DER
+
+
+def wrap_keys(content_key: bytes, envelope_id: str, jobs: list[WrapJob]) -> list[bytes]:
+    """HPKE-seal the content key to each recipient (top level: runs in helper processes)."""
+    out = []
+    for code, kid, spki in jobs:
+        public = load_der_public_key(spki)
+        assert isinstance(public, ec.EllipticCurvePublicKey)
+        out.append(HPKE_SUITE.encrypt(content_key, public, info=hpke_info(envelope_id, code, kid)))
+    return out
+
+
+# pyca's HPKE holds the GIL, so a large broadcast spreads its wraps over processes: a small
+# pool of crypto-only workers (spawned, so they inherit no database connection), the caller
+# taking a share itself. Below PARALLEL_FROM recipients the pool is not worth its IPC.
+PARALLEL_FROM = 256
+_WORKERS = (os.cpu_count() or 1) - 1
+_pool: ProcessPoolExecutor | None = None
+
+
+def _wrap_pool() -> ProcessPoolExecutor | None:
+    global _pool
+    if _WORKERS < 1:
+        return None
+    if _pool is None:
+        _pool = ProcessPoolExecutor(_WORKERS, mp_context=multiprocessing.get_context("spawn"))
+    return _pool
+
+
+def _wrap_all(content_key: bytes, envelope_id: str, jobs: list[WrapJob]) -> list[bytes]:
+    pool = _wrap_pool() if len(jobs) >= PARALLEL_FROM else None
+    if pool is None:
+        return wrap_keys(content_key, envelope_id, jobs)
+    shares = _WORKERS + 1
+    size = -(-len(jobs) // shares)
+    chunks = [jobs[i : i + size] for i in range(0, len(jobs), size)]
+    try:
+        futures = [pool.submit(wrap_keys, content_key, envelope_id, c) for c in chunks[1:]]
+    except (BrokenProcessPool, RuntimeError):
+        return wrap_keys(content_key, envelope_id, jobs)
+    mine = wrap_keys(content_key, envelope_id, chunks[0])
+    try:
+        theirs = [f.result() for f in futures]
+    except BrokenProcessPool:
+        # A worker died (killed, out of memory): do its share here rather than fail the send.
+        theirs = [wrap_keys(content_key, envelope_id, c) for c in chunks[1:]]
+    return mine + [sealed for chunk in theirs for sealed in chunk]
 
 
 def seal(
@@ -185,19 +244,16 @@ def seal(
     content_key = AESGCM.generate_key(bit_length=256)
     nonce = secrets.token_bytes(12)
     ciphertext = AESGCM(content_key).encrypt(nonce, payload, content_aad(envelope_id))
-    wraps = []
-    seen: set[str] = set()
+    unique: dict[str, Recipient] = {}
     for recipient in recipients:
-        if recipient.code in seen:
-            continue
-        seen.add(recipient.code)
-        kid = key_id(recipient.certificate_der)
-        sealed_key = HPKE_SUITE.encrypt(
-            content_key,
-            _recipient_key(recipient.certificate_der),
-            info=hpke_info(envelope_id, recipient.code, kid),
+        unique.setdefault(recipient.code, recipient)
+    jobs = [(r.code, key_id(r.certificate_der), _spki(r.certificate_der)) for r in unique.values()]
+    wraps = [
+        Wrap(code, kid, sealed_key)
+        for (code, kid, _spki_der), sealed_key in zip(
+            jobs, _wrap_all(content_key, envelope_id, jobs), strict=True
         )
-        wraps.append(Wrap(recipient.code, kid, sealed_key))
+    ]
     if not wraps:
         raise ValueError("an envelope needs at least one recipient")
     wraps_block = encode_wraps(wraps)
