@@ -30,7 +30,6 @@ import argparse
 import atexit
 import datetime as dt
 import json
-import multiprocessing
 import os
 import shutil
 import subprocess
@@ -38,7 +37,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Sequence
-from concurrent.futures import Executor, ProcessPoolExecutor
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -315,43 +314,20 @@ def prepare_units() -> float:
     return time.perf_counter() - start
 
 
-def _wrap_chunk(
-    content_key: bytes, envelope_id: str, items: Sequence[tuple[str, bytes]]
-) -> list[tuple[str, bytes, bytes]]:
-    """HPKE wraps for some recipients (a pool worker, or the caller's own share)."""
-    from tiendon.exchange import envelope
-
-    out = []
-    for code, der in items:
-        kid = envelope.key_id(der)
-        sealed = envelope.HPKE_SUITE.encrypt(
-            content_key,
-            envelope._recipient_key(der),
-            info=envelope.hpke_info(envelope_id, code, kid),
-        )
-        out.append((code, kid, sealed))
-    return out
-
-
-def _warm(_: int) -> int:
-    return os.getpid()
-
-
-def engine_wraps(
-    items: Sequence[tuple[str, bytes]], pool: Executor | None
-) -> tuple[float, list[tuple[str, bytes, bytes]]]:
-    """The wraps alone: sequential, or half in the pool's worker and half here."""
+def engine_wraps(items: Sequence[tuple[str, bytes]], parallel: bool) -> tuple[float, list[bytes]]:
+    """The wraps alone, as `envelope.seal` makes them: one core, or over its process pool."""
     import secrets
     import uuid
 
+    from tiendon.exchange import envelope
+
+    jobs = [(code, envelope.key_id(der), envelope.recipient_spki(der)) for code, der in items]
     key, envelope_id = secrets.token_bytes(32), str(uuid.uuid4())
     start = time.perf_counter()
-    if pool is None:
-        wraps = _wrap_chunk(key, envelope_id, items)
+    if parallel:
+        wraps = envelope.wrap_all(key, envelope_id, jobs)
     else:
-        half = len(items) // 2
-        future = pool.submit(_wrap_chunk, key, envelope_id, items[half:])
-        wraps = _wrap_chunk(key, envelope_id, items[:half]) + future.result()
+        wraps = envelope.wrap_keys(key, envelope_id, jobs)
     return time.perf_counter() - start, wraps
 
 
@@ -361,32 +337,6 @@ class Ours:
     enqueue_s: float
     size: int
     opened: bool
-
-
-def sender_of(sender: Any) -> Any:
-    """`envelope.Sender` for a unit, from the database (used until the actions exist)."""
-    from tiendon.exchange import envelope
-    from tiendon.pki.actions import current_certificates
-    from tiendon.pki.keystore import keystore_for
-    from tiendon.pki.models import CertificateAuthority, CertPurpose
-
-    cert = (
-        current_certificates(unit=sender, person=None, purpose=CertPurpose.UNIT_SIGNING)
-        .select_related("key", "issuer")
-        .get()
-    )
-    keystore = keystore_for(cert.key)
-    chain: list[bytes] = []
-    authority: CertificateAuthority | None = cert.issuer
-    while authority is not None:
-        chain.append(bytes(authority.certificate_der))
-        authority = authority.parent
-    return envelope.Sender(
-        code=sender.code,
-        certificate_der=bytes(cert.certificate_der),
-        chain_der=tuple(chain),
-        sign=lambda data: keystore.sign(cert.key, data),
-    )
 
 
 def encryption_certificates(units: Sequence[Any]) -> dict[str, bytes]:
@@ -404,7 +354,9 @@ def engine_seal(payload: bytes, sender: Any, recipients: Sequence[Any], repeat: 
     from tiendon.exchange import envelope
 
     ders = encryption_certificates(recipients)
-    who = sender_of(sender)
+    from tiendon.exchange.actions import sender_for
+
+    who = sender_for(sender)
     listed = [envelope.Recipient(u.code, ders[u.code]) for u in recipients]
     best = float("inf")
     for _ in range(repeat):
@@ -499,16 +451,12 @@ def main() -> None:
     )
     total = ours.crypto_s + ours.enqueue_s
 
-    # Engine: the wraps alone, sequential and over 2 processes (a warm pool).
+    # Engine: the wraps alone, on one core and over envelope.py's process pool.
     ders = encryption_certificates(recipients)
     items = [(u.code, ders[u.code]) for u in recipients]
     seal_mem = engine_seal(payload, sender, recipients, repeat)
-    wraps_seq = min(engine_wraps(items, None)[0] for _ in range(repeat))
-    context = multiprocessing.get_context("fork")
-    with ProcessPoolExecutor(max_workers=1, mp_context=context) as pool:
-        pool.submit(_warm, 0).result()
-        engine_wraps(items[:20], pool)
-        timed = [engine_wraps(items, pool) for _ in range(repeat)]
+    wraps_seq = min(engine_wraps(items, False)[0] for _ in range(repeat))
+    timed = [engine_wraps(items, True) for _ in range(repeat)]  # the pool is warm by now
     wraps_par = min(t for t, _ in timed)
     assert len(timed[0][1]) == count
 

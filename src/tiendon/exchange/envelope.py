@@ -165,7 +165,7 @@ class Sealed:
     manifest: dict[str, Any]
 
 
-def _spki(certificate_der: bytes) -> bytes:
+def recipient_spki(certificate_der: bytes) -> bytes:
     public = x509.load_der_x509_certificate(certificate_der).public_key()
     if not isinstance(public, ec.EllipticCurvePublicKey) or public.curve.name != "secp256r1":
         raise ValueError("recipient encryption keys are EC P-256 (docs/adr/0004)")
@@ -202,7 +202,7 @@ def _wrap_pool() -> ProcessPoolExecutor | None:
     return _pool
 
 
-def _wrap_all(content_key: bytes, envelope_id: str, jobs: list[WrapJob]) -> list[bytes]:
+def wrap_all(content_key: bytes, envelope_id: str, jobs: list[WrapJob]) -> list[bytes]:
     pool = _wrap_pool() if len(jobs) >= PARALLEL_FROM else None
     if pool is None:
         return wrap_keys(content_key, envelope_id, jobs)
@@ -247,11 +247,14 @@ def seal(
     unique: dict[str, Recipient] = {}
     for recipient in recipients:
         unique.setdefault(recipient.code, recipient)
-    jobs = [(r.code, key_id(r.certificate_der), _spki(r.certificate_der)) for r in unique.values()]
+    jobs = [
+        (r.code, key_id(r.certificate_der), recipient_spki(r.certificate_der))
+        for r in unique.values()
+    ]
     wraps = [
         Wrap(code, kid, sealed_key)
         for (code, kid, _spki_der), sealed_key in zip(
-            jobs, _wrap_all(content_key, envelope_id, jobs), strict=True
+            jobs, wrap_all(content_key, envelope_id, jobs), strict=True
         )
     ]
     if not wraps:
@@ -418,13 +421,16 @@ def parse(
     try:
         certs = tuple(base64.b64decode(c, validate=True) for c in chain)
         sender_cert = x509.load_der_x509_certificate(certs[0])
-    except (ValueError, binascii.Error) as exc:
+    except Exception as exc:  # pyca raises several types for malformed DER
         raise _refuse("malformed", "the sender certificate is not valid DER") from exc
     try:
         raw = b64url_decode(parts[2])
     except (ValueError, binascii.Error) as exc:
         raise _refuse("bad_signature", "the signature is not base64url") from exc
-    public = sender_cert.public_key()
+    try:
+        public = sender_cert.public_key()
+    except Exception as exc:  # pyca reads keys lazily, with several error types
+        raise _refuse("malformed", "the sender certificate's key cannot be read") from exc
     if len(raw) != 64 or not isinstance(public, ec.EllipticCurvePublicKey):
         raise _refuse("bad_signature", "the signature is not an ES256 signature")
     signature = encode_dss_signature(

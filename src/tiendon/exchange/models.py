@@ -80,4 +80,5 @@ class EnvelopeRecipient(models.Model):
         return f"{self.envelope_id} → {self.unit_id} ({self.state})"
 
 
+from tiendon.exchange.models_nodeauth import SeenNonce  # noqa: E402, F401
 from tiendon.exchange.models_transport import Node, OutboxItem, ServedUnit  # noqa: E402, F401

@@ -7,8 +7,6 @@ ancestor (itself included); with none, envelopes go up to the parent node.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-
 from tiendon.exchange.models_transport import Node, ServedUnit
 from tiendon.units.models import Unit
 
@@ -26,21 +24,12 @@ class Router:
 
     def next_hop(self, unit: Unit) -> Node | None:
         """The neighbour node to hand the envelope to, or None when it arrives here."""
-        ids = [int(part) for part in unit.path.strip("/").split("/") if part]
+        return self.next_hop_for_path(unit.path)
+
+    def next_hop_for_path(self, path: str) -> Node | None:
+        ids = [int(part) for part in path.strip("/").split("/") if part]
         for unit_id in reversed(ids):
             node = self.served.get(unit_id)
             if node is not None:
                 return None if node.relation == Node.Relation.SELF else node
         return self.parent
-
-    def split(self, units: Iterable[Unit]) -> tuple[list[Unit], dict[Node, list[Unit]]]:
-        """Units that arrive here, and the others grouped by next hop."""
-        local: list[Unit] = []
-        onward: dict[Node, list[Unit]] = {}
-        for unit in units:
-            hop = self.next_hop(unit)
-            if hop is None:
-                local.append(unit)
-            else:
-                onward.setdefault(hop, []).append(unit)
-        return local, onward

@@ -151,3 +151,8 @@ def validate_certificate(
         raise CertificateRefused(str(exc), code="wrong_key_usage") from exc
     except cv_errors.PathValidationError as exc:
         raise CertificateRefused(str(exc), code="broken_chain") from exc
+    except (ValueError, TypeError) as exc:
+        # asn1crypto parses lazily: a name or extension it cannot read surfaces here.
+        raise CertificateRefused(
+            f"certificate cannot be read: {type(exc).__name__}", code="malformed_certificate"
+        ) from exc

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+import pytest
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from hypothesis import HealthCheck, given, settings
@@ -101,3 +102,28 @@ def test_truncated_envelopes_are_refused(length):
     except EnvelopeError:
         return
     raise AssertionError(f"a truncated envelope ({length} bytes) was accepted")
+
+
+def test_a_sender_certificate_with_a_key_off_the_curve_is_refused_as_malformed():
+    # Found by the mutation test above: pyca reads a certificate's key only when asked.
+    good = _cert(_SIGNER, "signing", "BQP")
+    point = _SIGNER.public_key().public_bytes(
+        serialization.Encoding.X962, serialization.PublicFormat.UncompressedPoint
+    )
+    broken = good.replace(point, point[:-1] + bytes([point[-1] ^ 0x01]))
+    assert broken != good
+    sealed = envelope.seal(
+        b"x",
+        kind="test.ping",
+        sender=envelope.Sender(
+            "BQP",
+            broken,
+            (),
+            lambda data: _SIGNER.sign(data, ec.ECDSA(hashes.SHA256())),
+        ),
+        recipients=[envelope.Recipient("00097", _RECIPIENT_CERT)],
+        now=NOW,
+    )
+    with pytest.raises(EnvelopeError) as refused:
+        envelope.parse(sealed.data, check_sender=lambda *_: None, now=NOW)
+    assert refused.value.code == "malformed"

@@ -111,9 +111,9 @@ def test_the_same_id_with_other_content_is_refused_as_a_replay(keyed):
 
 
 def _sender_of(unit):
-    from tiendon.exchange.actions import _sender
+    from tiendon.exchange.actions import sender_for
 
-    return _sender(unit)
+    return sender_for(unit)
 
 
 def _enc_cert(unit):
