@@ -25,7 +25,8 @@ def main() -> None:
     parser.add_argument("--n", type=int, default=2000, help="records per measurement")
     args = parser.parse_args()
 
-    os.environ.setdefault("TIENDON_DATA_DIR", tempfile.mkdtemp(prefix="tiendon-bench-"))
+    if not os.environ.get("TIENDON_DATA_DIR"):
+        os.environ["TIENDON_DATA_DIR"] = tempfile.mkdtemp(prefix="tiendon-bench-")
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tiendon.settings")
     import django
 

@@ -22,7 +22,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "src"))
 
 
 def main() -> None:
-    os.environ.setdefault("TIENDON_DATA_DIR", tempfile.mkdtemp(prefix="tiendon-bench-"))
+    if not os.environ.get("TIENDON_DATA_DIR"):
+        os.environ["TIENDON_DATA_DIR"] = tempfile.mkdtemp(prefix="tiendon-bench-")
     os.environ.setdefault("TIENDON_NODE_SECRET", "benchmark-node-secret-0123456789abcdef")
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tiendon.settings")
     import django

@@ -20,6 +20,7 @@ import hashlib
 import json
 import multiprocessing
 import os
+import re
 import secrets
 import struct
 import uuid
@@ -75,8 +76,12 @@ def b64url(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
 
 
+_B64URL = re.compile(r"[A-Za-z0-9_-]*")
+
+
 def b64url_decode(text: str) -> bytes:
-    if not isinstance(text, str) or "=" in text:
+    """Strict: the standard decoder skips stray characters, which would make input malleable."""
+    if not isinstance(text, str) or not _B64URL.fullmatch(text):
         raise ValueError("not unpadded base64url")
     return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
 

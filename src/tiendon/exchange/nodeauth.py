@@ -54,6 +54,7 @@ from django.views.decorators.csrf import csrf_exempt
 
 from tiendon.audit.actions import do_record
 from tiendon.errors import TiendonError
+from tiendon.exchange.envelope import b64url, b64url_decode
 from tiendon.exchange.models_nodeauth import SeenNonce
 from tiendon.pki import x509build
 from tiendon.pki.errors import CertificateRefused
@@ -120,20 +121,6 @@ def check_node_certificate(certificate_der: bytes) -> None:
 
 
 # ----------------------------------------------------------------------------- format
-
-
-def _b64url(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
-
-
-_B64URL = re.compile(r"[A-Za-z0-9_-]*")
-
-
-def _b64url_decode(text: str) -> bytes:
-    """Strict: the standard decoder would skip stray characters, making headers malleable."""
-    if not _B64URL.fullmatch(text):
-        raise ValueError("not unpadded base64url")
-    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
 
 
 def canonical_target(path: str) -> str:
@@ -203,7 +190,7 @@ def sign_request(
     if len(nonce) != NONCE_BYTES:
         raise ValueError(f"a nonce is {NONCE_BYTES} bytes")
     time = int((now or timezone.now()).timestamp())
-    nonce_text = _b64url(nonce)
+    nonce_text = b64url(nonce)
     message = signing_string(
         method=method,
         target=canonical_target(path),
@@ -220,7 +207,7 @@ def sign_request(
         HEADER_CERT: base64.b64encode(certificate_der).decode("ascii"),
         HEADER_TIME: str(time),
         HEADER_NONCE: nonce_text,
-        HEADER_SIGNATURE: _b64url(r.to_bytes(32, "big") + s.to_bytes(32, "big")),
+        HEADER_SIGNATURE: b64url(r.to_bytes(32, "big") + s.to_bytes(32, "big")),
     }
 
 
@@ -255,11 +242,11 @@ def _read_headers(request: HttpRequest) -> _Presented:
     if not (time_text.isascii() and time_text.isdigit() and len(time_text) <= 12):
         raise _refuse("malformed", f"{HEADER_TIME} is not unix seconds")
     try:
-        nonce = _b64url_decode(values[HEADER_NONCE])
-        signature = _b64url_decode(values[HEADER_SIGNATURE])
+        nonce = b64url_decode(values[HEADER_NONCE])
+        signature = b64url_decode(values[HEADER_SIGNATURE])
     except (ValueError, binascii.Error) as exc:
         raise _refuse("malformed", "nonce or signature is not unpadded base64url") from exc
-    if len(nonce) != NONCE_BYTES or _b64url(nonce) != values[HEADER_NONCE]:
+    if len(nonce) != NONCE_BYTES or b64url(nonce) != values[HEADER_NONCE]:
         raise _refuse("malformed", f"the nonce is not {NONCE_BYTES} bytes in base64url")
     if len(signature) != 64:
         raise _refuse("malformed", "the signature is not 64 bytes (r ‖ s)")

@@ -27,6 +27,7 @@ from hypothesis import strategies as st
 from tiendon import urls as project_urls
 from tiendon.audit.models import AuditRecord
 from tiendon.exchange import nodeauth
+from tiendon.exchange.envelope import b64url, b64url_decode
 from tiendon.exchange.models import SeenNonce
 from tiendon.exchange.nodeauth import (
     AuthenticatedNode,
@@ -234,7 +235,7 @@ def test_the_headers_carry_node_target_certificate_time_nonce_and_signature(prov
     assert base64.b64decode(headers["X-Tiendon-Cert"]) == province_node.certificate_der
     assert headers["X-Tiendon-Time"] == str(int(moment.timestamp()))
     assert headers["X-Tiendon-Nonce"] == "AAAAAAAAAAAAAAAAAAAAAA"
-    assert len(nodeauth._b64url_decode(headers["X-Tiendon-Signature"])) == 64
+    assert len(b64url_decode(headers["X-Tiendon-Signature"])) == 64
 
 
 # ----------------------------------------------------------------------------- refused
@@ -274,7 +275,7 @@ def test_a_tampered_time_is_refused_as_a_bad_signature(province_node):
 
 def test_a_swapped_nonce_is_refused_as_a_bad_signature(province_node):
     headers = province_node.headers("PUT", ENVELOPE_PATH, BODY)
-    fresh = nodeauth._b64url(b"\x01" * 16)
+    fresh = b64url(b"\x01" * 16)
     assert _refused(_request(_tampered(headers, **{"X-Tiendon-Nonce": fresh}))) == "bad_signature"
 
 
