@@ -45,10 +45,19 @@ def client_address(request: HttpRequest | None) -> str | None:
 
 
 def _normalise(value: Any) -> Any:
-    """Plain JSON types only, so the stored value hashes the same after a round trip."""
+    """Plain JSON types only, so the stored value hashes the same after a round trip.
+
+    NUL characters (which PostgreSQL text and jsonb cannot hold, and which hostile input
+    can carry into a refusal's record) become U+FFFD.
+    """
     if value is None:
         return None
-    return json.loads(json.dumps(value, cls=DjangoJSONEncoder, ensure_ascii=False))
+    text = json.dumps(value, cls=DjangoJSONEncoder, ensure_ascii=False).replace("\\u0000", "\ufffd")
+    return json.loads(text)
+
+
+def _text(value: str) -> str:
+    return value.replace("\x00", "\ufffd")
 
 
 def _build(entry: AuditEntry, seq: int, prev_hash: str, now: Any) -> AuditRecord:
@@ -66,9 +75,9 @@ def _build(entry: AuditEntry, seq: int, prev_hash: str, now: Any) -> AuditRecord
         actor_id=actor.pk if actor else None,
         actor_label=str(actor.get_username()) if actor else "",
         unit_id=unit.pk if unit else None,
-        action=entry.action,
-        object_type=object_type,
-        object_id=object_id,
+        action=_text(entry.action),
+        object_type=_text(object_type),
+        object_id=_text(object_id),
         old=_normalise(entry.old),
         new=_normalise(entry.new),
         client_address=entry.client_address,

@@ -150,3 +150,15 @@ def test_concurrent_appends_from_several_connections_keep_the_chain_whole():
     assert errors == []
     assert AuditRecord.objects.filter(action="test.concurrent").count() == 80
     assert verify_chain().ok
+
+
+@pytest.mark.django_db
+def test_hostile_text_with_nul_characters_is_recorded_and_still_verifies():
+    # PostgreSQL text and jsonb cannot hold NUL; a refusal may quote hostile input.
+    record = do_record(
+        "test.hostile", object_type="node", object_id="evil\x00node", new={"path": "/a\x00b"}
+    )
+    record.refresh_from_db()
+    assert "\x00" not in record.object_id
+    assert record.new == {"path": "/a\ufffdb"}
+    assert verify_chain().ok
