@@ -322,12 +322,13 @@ def engine_wraps(items: Sequence[tuple[str, bytes]], parallel: bool) -> tuple[fl
     from tiendon.exchange import envelope
 
     jobs = [(code, envelope.key_id(der), envelope.recipient_spki(der)) for code, der in items]
-    key, envelope_id = secrets.token_bytes(32), str(uuid.uuid4())
+    key = secrets.token_bytes(32)
+    binding = envelope.Binding(str(uuid.uuid4()), "BQP", "none")
     start = time.perf_counter()
     if parallel:
-        wraps = envelope.wrap_all(key, envelope_id, jobs)
+        wraps = envelope.wrap_all(key, binding, jobs)
     else:
-        wraps = envelope.wrap_keys(key, envelope_id, jobs)
+        wraps = envelope.wrap_keys(key, binding, jobs)
     return time.perf_counter() - start, wraps
 
 

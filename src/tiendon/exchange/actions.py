@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from cryptography import x509
 from cryptography.x509.oid import NameOID
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import IntegrityError, connection, transaction
 from django.http import HttpRequest
 from django.utils import timezone
 
@@ -77,13 +77,15 @@ def _recipients(units: Sequence[Unit]) -> list[envelope.Recipient]:
             person=None,
             state=Certificate.State.VALID,
             superseded_at__isnull=True,
+            not_before__lte=timezone.now(),
+            not_after__gt=timezone.now(),
         ).values_list("unit_id", "certificate_der")
     }
     missing = [u.code for u in units if u.pk not in certs]
     if missing:
         shown = ", ".join(missing[:10]) + (" …" if len(missing) > 10 else "")
         raise EnvelopeError(
-            f"{len(missing)} recipient units have no encryption certificate: {shown}",
+            f"{len(missing)} recipient units have no valid encryption certificate: {shown}",
             code="no_encryption_certificate",
         )
     return [envelope.Recipient(u.code, certs[u.pk]) for u in units]
@@ -142,7 +144,9 @@ def _sender_code(parsed: Parsed) -> str:
     return str(serials[0].value) if serials else ""
 
 
-def _store(parsed: Parsed, data: bytes, *, origin: str, sha256: str) -> Envelope:
+def _store(
+    parsed: Parsed, data: bytes, *, origin: str, sha256: str, came_from: Node | None = None
+) -> Envelope:
     manifest = parsed.manifest
     if _sender_code(parsed) != manifest["sender"]:
         raise EnvelopeError(
@@ -163,22 +167,6 @@ def _store(parsed: Parsed, data: bytes, *, origin: str, sha256: str) -> Envelope
             f"unknown unit codes: {', '.join((unknown or [manifest['sender']])[:10])}",
             code="misaddressed",
         )
-    write_blob(parsed.envelope_id, data)
-    stored = Envelope.objects.create(
-        id=uuid.UUID(parsed.envelope_id),
-        kind=manifest["kind"],
-        sender_id=rows[manifest["sender"]][0],
-        precedence=manifest["precedence"],
-        security=manifest["security"],
-        created_at=dt.datetime.strptime(manifest["created"], "%Y-%m-%dT%H:%M:%SZ").replace(
-            tzinfo=dt.UTC
-        ),
-        expires_at=envelope.expires_at(manifest),
-        origin=origin,
-        size=len(data),
-        sha256=sha256,
-        recipient_count=len(codes),
-    )
     now = timezone.now()
     router = Router()
     deliveries: list[tuple[int, str, dt.datetime | None]] = []
@@ -186,11 +174,34 @@ def _store(parsed: Parsed, data: bytes, *, origin: str, sha256: str) -> Envelope
     for code in codes:
         unit_id, path = rows[code]
         hop = router.next_hop_for_path(path)
+        if hop is not None and came_from is not None and hop.pk == came_from.pk:
+            continue  # the node it came from deals with these; never send it back
         if hop is None:
             deliveries.append((unit_id, EnvelopeRecipient.State.ARRIVED, now))
         else:
             deliveries.append((unit_id, EnvelopeRecipient.State.PENDING, None))
             onward.add(hop)
+    unfit = [n.name for n in onward if manifest["security"] != "none" and not n.secret_fit]
+    if unfit:
+        raise EnvelopeError(
+            f"the link to node {unfit[0]} is not declared fit for secret content",
+            code="link_not_fit_for_secret",
+        )
+    # Every refusal is decided above: from here on, only storage errors remain.
+    write_blob(parsed.envelope_id, data)
+    stored = Envelope.objects.create(
+        id=uuid.UUID(parsed.envelope_id),
+        kind=manifest["kind"],
+        sender_id=rows[manifest["sender"]][0],
+        precedence=manifest["precedence"],
+        security=manifest["security"],
+        created_at=envelope.manifest_time(manifest["created"]),
+        expires_at=envelope.expires_at(manifest),
+        origin=origin,
+        size=len(data),
+        sha256=sha256,
+        recipient_count=len(codes),
+    )
     _insert_deliveries(stored, deliveries)
     for node in sorted(onward, key=lambda n: n.pk):
         _queue(stored, node, now)
@@ -231,11 +242,6 @@ def _queue(stored: Envelope, node: Node, now: dt.datetime) -> OutboxItem:
     """One outbox row per next hop, numbered on that node's channel (in the caller's
     transaction: the transactional outbox)."""
     locked = Node.objects.select_for_update().get(pk=node.pk)
-    if stored.security != "none" and not locked.secret_fit:
-        raise EnvelopeError(
-            f"the link to node {locked.name} is not declared fit for secret content",
-            code="link_not_fit_for_secret",
-        )
     locked.out_seq += 1
     locked.save(update_fields=["out_seq"])
     return OutboxItem.objects.create(
@@ -302,35 +308,58 @@ def do_send_envelope(
     return do_enqueue(sealed, actor=actor, request=request)
 
 
+def _already_held(envelope_id: str, sha256: str) -> Envelope | None:
+    """The envelope if held with these very bytes; a `replay` refusal if with others."""
+    existing = Envelope.objects.filter(pk=envelope_id).first()
+    if existing is not None and existing.sha256 != sha256:
+        raise EnvelopeError(
+            f"envelope {envelope_id} is already held with other content", code="replay"
+        )
+    return existing
+
+
 def do_accept_envelope(
-    data: bytes, *, via: str = "", request: HttpRequest | None = None
+    data: bytes,
+    *,
+    via: str = "",
+    came_from: Node | None = None,
+    request: HttpRequest | None = None,
 ) -> Envelope:
     """Take an envelope from another node: verify, store once, or refuse with a reason.
 
     A repeated delivery of the same bytes is acknowledged and ignored (idempotent by id);
-    the same id with other bytes is refused as a replay.
+    the same id with other bytes is refused as a replay. `came_from` is the neighbour that
+    handed it over: recipients it routes to are left to it, never sent back.
     """
     sha256 = hashlib.sha256(data).hexdigest()
     try:
         parsed = envelope.parse(data, check_sender=check_sender)
-        existing = Envelope.objects.filter(pk=parsed.envelope_id).first()
+        existing = _already_held(parsed.envelope_id, sha256)
         if existing is not None:
-            if existing.sha256 == sha256:
-                return existing
-            raise EnvelopeError(
-                f"envelope {parsed.envelope_id} is already held with other content",
-                code="replay",
-            )
+            return existing
         _require_fit_for(parsed.manifest["security"], actor=None, what=f"accept from {via}")
-        with transaction.atomic():
-            stored = _store(parsed, data, origin=Envelope.Origin.RECEIVED, sha256=sha256)
-            do_record(
-                "exchange.envelope_received",
-                unit=stored.sender,
-                obj=stored,
-                new={"kind": stored.kind, "via": via, "size": stored.size},
-                request=request,
-            )
+        try:
+            with transaction.atomic():
+                stored = _store(
+                    parsed,
+                    data,
+                    origin=Envelope.Origin.RECEIVED,
+                    sha256=sha256,
+                    came_from=came_from,
+                )
+                do_record(
+                    "exchange.envelope_received",
+                    unit=stored.sender,
+                    obj=stored,
+                    new={"kind": stored.kind, "via": via, "size": stored.size},
+                    request=request,
+                )
+        except IntegrityError:
+            # The same id arrived twice at once and the other delivery committed first.
+            held = _already_held(parsed.envelope_id, sha256)
+            if held is None:
+                raise
+            return held
         return stored
     except EnvelopeError as exc:
         do_record(

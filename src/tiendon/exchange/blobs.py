@@ -2,27 +2,42 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
+import threading
 from pathlib import Path
 
 from django.conf import settings
 
+from tiendon.exchange.envelope import EnvelopeError
 
-def _path(envelope_id: str) -> Path:
+
+def blob_path(envelope_id: str) -> Path:
     return Path(settings.DATA_DIR) / "envelopes" / envelope_id[:2] / f"{envelope_id}.tde"
 
 
 def write_blob(envelope_id: str, data: bytes) -> None:
-    """Write to a temporary name, flush to disk, then rename: a crash leaves no half file."""
-    path = _path(envelope_id)
+    """Write to a temporary name, flush to disk, then link it in place: a crash leaves no
+    half file, and a file already there is never overwritten."""
+    path = blob_path(envelope_id)
     path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_suffix(f".tmp-{os.getpid()}")
+    temporary = path.with_name(f"{path.name}.tmp-{os.getpid()}-{threading.get_ident()}")
     with temporary.open("wb") as handle:
         handle.write(data)
         handle.flush()
         os.fsync(handle.fileno())
-    temporary.replace(path)
+    try:
+        os.link(temporary, path)
+    except FileExistsError:
+        # Another delivery of this id got here first (or left its bytes before failing):
+        # the same bytes are fine; other bytes under the same id are a replay.
+        if hashlib.sha256(path.read_bytes()).digest() != hashlib.sha256(data).digest():
+            raise EnvelopeError(
+                f"envelope {envelope_id} is already held with other content", code="replay"
+            ) from None
+    finally:
+        temporary.unlink(missing_ok=True)
 
 
 def read_blob(envelope_id: str) -> bytes:
-    return _path(envelope_id).read_bytes()
+    return blob_path(envelope_id).read_bytes()

@@ -51,6 +51,7 @@ MAGIC = b"TDE1"
 VERSION = 1
 SUITE = "A256GCM;HPKE-P256-HKDF-SHA256-A256GCM;ES256"
 KID_BYTES = 16
+KIND_PATTERN = re.compile(r"[a-z0-9][a-z0-9._-]{0,63}")
 MAX_ENVELOPE_BYTES = 64 * 1024 * 1024
 MAX_HEADER_BYTES = 64 * 1024
 MAX_WRAPS = 10_000
@@ -95,12 +96,49 @@ def key_id(certificate_der: bytes) -> bytes:
     return hashlib.sha256(certificate_der).digest()[:KID_BYTES]
 
 
-def hpke_info(envelope_id: str, recipient: str, kid: bytes) -> bytes:
-    return b"\x00".join([b"tiendon-envelope-v1", envelope_id.encode(), recipient.encode(), kid])
+BOUND_FIELDS = ("id", "kind", "sender", "precedence", "security", "created", "expires")
+TIME_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
 
 
-def content_aad(envelope_id: str) -> bytes:
-    return MAGIC + envelope_id.encode()
+@dataclass(frozen=True)
+class Binding:
+    """What every wrap's HPKE `info` binds: a wrap cannot move to another envelope, another
+    recipient, another key, or an envelope relabelled by someone else (sender, security)."""
+
+    envelope_id: str
+    sender: str
+    security: str
+
+
+def hpke_info(binding: Binding, recipient: str, kid: bytes) -> bytes:
+    parts = [b"tiendon-envelope-v1", binding.envelope_id.encode(), recipient.encode(), kid]
+    return b"\x00".join([*parts, binding.sender.encode(), binding.security.encode()])
+
+
+def content_aad(manifest: Mapping[str, Any]) -> bytes:
+    """The payload's AES-GCM associated data: the manifest fields that say what it is, so a
+    re-signed manifest with another sender, label or kind no longer opens the payload."""
+    return MAGIC + canonical_json({k: manifest[k] for k in BOUND_FIELDS})
+
+
+P256_ORDER = 0xFFFFFFFF00000000FFFFFFFFFFFFFFFFBCE6FAADA7179E84F3B9CAC2FC632551
+
+
+def raw_signature(der: bytes) -> bytes:
+    """DER ECDSA → JWS r‖s, in low-S form: (r, n−s) also verifies, so only one of the two
+    is ever produced or accepted, and a copy cannot be told apart by its signature bytes."""
+    r, s = decode_dss_signature(der)
+    if s > P256_ORDER // 2:
+        s = P256_ORDER - s
+    return r.to_bytes(32, "big") + s.to_bytes(32, "big")
+
+
+def der_signature(raw: bytes) -> bytes:
+    """JWS r‖s → DER; refuses high-S (see `raw_signature`)."""
+    r, s = int.from_bytes(raw[:32], "big"), int.from_bytes(raw[32:], "big")
+    if len(raw) != 64 or s > P256_ORDER // 2:
+        raise ValueError("not a low-S P-256 signature")
+    return encode_dss_signature(r, s)
 
 
 # ----------------------------------------------------------------------------- wraps block
@@ -180,13 +218,13 @@ def recipient_spki(certificate_der: bytes) -> bytes:
 WrapJob = tuple[str, bytes, bytes]  # recipient code, kid, SubjectPublicKeyInfo DER
 
 
-def wrap_keys(content_key: bytes, envelope_id: str, jobs: list[WrapJob]) -> list[bytes]:
+def wrap_keys(content_key: bytes, binding: Binding, jobs: list[WrapJob]) -> list[bytes]:
     """HPKE-seal the content key to each recipient (top level: runs in helper processes)."""
     out = []
     for code, kid, spki in jobs:
         public = load_der_public_key(spki)
         assert isinstance(public, ec.EllipticCurvePublicKey)
-        out.append(HPKE_SUITE.encrypt(content_key, public, info=hpke_info(envelope_id, code, kid)))
+        out.append(HPKE_SUITE.encrypt(content_key, public, info=hpke_info(binding, code, kid)))
     return out
 
 
@@ -207,23 +245,23 @@ def _wrap_pool() -> ProcessPoolExecutor | None:
     return _pool
 
 
-def wrap_all(content_key: bytes, envelope_id: str, jobs: list[WrapJob]) -> list[bytes]:
+def wrap_all(content_key: bytes, binding: Binding, jobs: list[WrapJob]) -> list[bytes]:
     pool = _wrap_pool() if len(jobs) >= PARALLEL_FROM else None
     if pool is None:
-        return wrap_keys(content_key, envelope_id, jobs)
+        return wrap_keys(content_key, binding, jobs)
     shares = _WORKERS + 1
     size = -(-len(jobs) // shares)
     chunks = [jobs[i : i + size] for i in range(0, len(jobs), size)]
     try:
-        futures = [pool.submit(wrap_keys, content_key, envelope_id, c) for c in chunks[1:]]
+        futures = [pool.submit(wrap_keys, content_key, binding, c) for c in chunks[1:]]
     except (BrokenProcessPool, RuntimeError):
-        return wrap_keys(content_key, envelope_id, jobs)
-    mine = wrap_keys(content_key, envelope_id, chunks[0])
+        return wrap_keys(content_key, binding, jobs)
+    mine = wrap_keys(content_key, binding, chunks[0])
     try:
         theirs = [f.result() for f in futures]
     except BrokenProcessPool:
         # A worker died (killed, out of memory): do its share here rather than fail the send.
-        theirs = [wrap_keys(content_key, envelope_id, c) for c in chunks[1:]]
+        theirs = [wrap_keys(content_key, binding, c) for c in chunks[1:]]
     return mine + [sealed for chunk in theirs for sealed in chunk]
 
 
@@ -244,11 +282,22 @@ def seal(
         raise ValueError(f"precedence must be one of {PRECEDENCES}")
     if security not in SECURITY_LABELS:
         raise ValueError(f"security label must be one of {SECURITY_LABELS}")
+    if not KIND_PATTERN.fullmatch(kind):
+        raise ValueError("kind: 1-64 of a-z, 0-9, '.', '_', '-'")
     envelope_id = envelope_id or str(uuid.uuid4())
     now = (now or dt.datetime.now(dt.UTC)).astimezone(dt.UTC).replace(microsecond=0)
+    described = {
+        "id": envelope_id,
+        "kind": kind,
+        "sender": sender.code,
+        "precedence": precedence,
+        "security": security,
+        "created": now.strftime(TIME_FORMAT),
+        "expires": (now + lifetime).strftime(TIME_FORMAT),
+    }
     content_key = AESGCM.generate_key(bit_length=256)
     nonce = secrets.token_bytes(12)
-    ciphertext = AESGCM(content_key).encrypt(nonce, payload, content_aad(envelope_id))
+    ciphertext = AESGCM(content_key).encrypt(nonce, payload, content_aad(described))
     unique: dict[str, Recipient] = {}
     for recipient in recipients:
         unique.setdefault(recipient.code, recipient)
@@ -256,25 +305,20 @@ def seal(
         (r.code, key_id(r.certificate_der), recipient_spki(r.certificate_der))
         for r in unique.values()
     ]
+    binding = Binding(envelope_id, sender.code, security)
     wraps = [
         Wrap(code, kid, sealed_key)
         for (code, kid, _spki_der), sealed_key in zip(
-            jobs, wrap_all(content_key, envelope_id, jobs), strict=True
+            jobs, wrap_all(content_key, binding, jobs), strict=True
         )
     ]
     if not wraps:
         raise ValueError("an envelope needs at least one recipient")
     wraps_block = encode_wraps(wraps)
     manifest = {
+        **described,
         "v": VERSION,
-        "id": envelope_id,
-        "kind": kind,
-        "sender": sender.code,
         "recipients": len(wraps),
-        "precedence": precedence,
-        "security": security,
-        "created": now.strftime("%Y-%m-%dT%H:%M:%SZ"),
-        "expires": (now + lifetime).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "suite": SUITE,
         "nonce": b64url(nonce),
         "wraps_sha256": hashlib.sha256(wraps_block).hexdigest(),
@@ -287,8 +331,7 @@ def seal(
         "x5c": [base64.b64encode(d).decode() for d in (sender.certificate_der, *sender.chain_der)],
     }
     signing_input = b64url(canonical_json(header)) + "." + b64url(canonical_json(manifest))
-    r, s = decode_dss_signature(sender.sign(signing_input.encode("ascii")))
-    jws = signing_input + "." + b64url(r.to_bytes(32, "big") + s.to_bytes(32, "big"))
+    jws = signing_input + "." + b64url(raw_signature(sender.sign(signing_input.encode("ascii"))))
     data = b"".join(
         [
             MAGIC,
@@ -334,7 +377,9 @@ def _frame(data: bytes) -> tuple[bytes, bytes, bytes]:
     if len(data) < 12 or data[:4] != MAGIC:
         raise _refuse("malformed", "not a Tiền Đồn v1 envelope (magic 'TDE1' missing)")
     (jws_len,) = struct.unpack(">I", data[4:8])
-    if jws_len > MAX_HEADER_BYTES or 8 + jws_len + 4 > len(data):
+    if jws_len > MAX_HEADER_BYTES:
+        raise _refuse("oversized", f"signed manifest larger than {MAX_HEADER_BYTES} bytes")
+    if 8 + jws_len + 4 > len(data):
         raise _refuse("malformed", "the signed manifest's length is out of bounds")
     jws = bytes(data[8 : 8 + jws_len])
     (wraps_len,) = struct.unpack(">I", data[8 + jws_len : 12 + jws_len])
@@ -351,7 +396,7 @@ def _frame(data: bytes) -> tuple[bytes, bytes, bytes]:
 def _json_part(part: str, what: str) -> dict[str, Any]:
     try:
         value = json.loads(b64url_decode(part))
-    except (ValueError, binascii.Error, UnicodeDecodeError) as exc:
+    except (ValueError, binascii.Error, UnicodeDecodeError, RecursionError) as exc:
         raise _refuse("malformed", f"the {what} is not base64url JSON") from exc
     if not isinstance(value, dict):
         raise _refuse("malformed", f"the {what} is not a JSON object")
@@ -382,10 +427,13 @@ def _check_manifest(manifest: dict[str, Any]) -> None:
             raise _refuse("malformed", f"manifest field {name!r} is missing or of the wrong type")
     if manifest["v"] != VERSION or manifest["suite"] != SUITE:
         raise _refuse("unsupported", "unknown envelope version or suite")
+    if not KIND_PATTERN.fullmatch(manifest["kind"]):
+        raise _refuse("malformed", "the payload kind is not of the documented form")
     try:
-        uuid.UUID(manifest["id"])
+        if str(uuid.UUID(manifest["id"])) != manifest["id"]:
+            raise ValueError("the id is not a lower-case hyphenated UUID")
         for name in ("created", "expires"):
-            dt.datetime.strptime(manifest[name], "%Y-%m-%dT%H:%M:%SZ")
+            dt.datetime.strptime(manifest[name], TIME_FORMAT)
         if len(b64url_decode(manifest["nonce"])) != 12:
             raise ValueError("nonce")
     except (ValueError, binascii.Error) as exc:
@@ -394,8 +442,12 @@ def _check_manifest(manifest: dict[str, Any]) -> None:
         raise _refuse("malformed", "unknown precedence or security label")
 
 
+def manifest_time(value: str) -> dt.datetime:
+    return dt.datetime.strptime(value, TIME_FORMAT).replace(tzinfo=dt.UTC)
+
+
 def expires_at(manifest: Mapping[str, Any]) -> dt.datetime:
-    return dt.datetime.strptime(manifest["expires"], "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=dt.UTC)
+    return manifest_time(manifest["expires"])
 
 
 def parse(
@@ -436,11 +488,12 @@ def parse(
         public = sender_cert.public_key()
     except Exception as exc:  # pyca reads keys lazily, with several error types
         raise _refuse("malformed", "the sender certificate's key cannot be read") from exc
-    if len(raw) != 64 or not isinstance(public, ec.EllipticCurvePublicKey):
-        raise _refuse("bad_signature", "the signature is not an ES256 signature")
-    signature = encode_dss_signature(
-        int.from_bytes(raw[:32], "big"), int.from_bytes(raw[32:], "big")
-    )
+    if not isinstance(public, ec.EllipticCurvePublicKey) or public.curve.name != "secp256r1":
+        raise _refuse("bad_signature", "ES256 needs a P-256 signing key")
+    try:
+        signature = der_signature(raw)
+    except ValueError as exc:
+        raise _refuse("bad_signature", "the signature is not a low-S ES256 signature") from exc
     try:
         public.verify(signature, (parts[0] + "." + parts[1]).encode(), ec.ECDSA(hashes.SHA256()))
     except InvalidSignature as exc:
@@ -471,6 +524,10 @@ def parse(
     )
 
 
+def _binding(manifest: Mapping[str, Any]) -> Binding:
+    return Binding(str(manifest["id"]), str(manifest["sender"]), str(manifest["security"]))
+
+
 def open_for(
     parsed: Parsed,
     *,
@@ -486,7 +543,7 @@ def open_for(
         raise _refuse("no_key", f"{recipient} holds no key {wrap.kid.hex()} named by its wrap")
     try:
         content_key = HPKE_SUITE.decrypt(
-            wrap.sealed, private, info=hpke_info(parsed.envelope_id, recipient, wrap.kid)
+            wrap.sealed, private, info=hpke_info(_binding(parsed.manifest), recipient, wrap.kid)
         )
     except (InvalidTag, ValueError) as exc:
         raise _refuse("unwrap_failed", "the content key cannot be unwrapped") from exc
@@ -494,7 +551,7 @@ def open_for(
         return AESGCM(content_key).decrypt(
             b64url_decode(parsed.manifest["nonce"]),
             parsed.ciphertext,
-            content_aad(parsed.envelope_id),
+            content_aad(parsed.manifest),
         )
     except (InvalidTag, ValueError) as exc:
         raise _refuse("decrypt_failed", "the payload does not decrypt") from exc

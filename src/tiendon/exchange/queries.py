@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 
 from django.db.models import Count, QuerySet
@@ -11,6 +12,7 @@ from tiendon.audit.actions import do_record
 from tiendon.errors import OutOfScope
 from tiendon.exchange import envelope
 from tiendon.exchange.blobs import read_blob
+from tiendon.exchange.envelope import EnvelopeError
 from tiendon.exchange.models import CLEARANCE_FOR_LABEL, Envelope, EnvelopeRecipient
 from tiendon.pki.keystore import SoftwareKeystore
 from tiendon.pki.models import Certificate, CertPurpose
@@ -31,7 +33,9 @@ def get_openable_envelope(person: Person, envelope_id: str) -> Envelope:
     stored = Envelope.objects.filter(pk=envelope_id).first() if _is_uuid(envelope_id) else None
     if (
         stored is None
-        or not stored.deliveries.filter(unit=person.unit).exists()
+        or not stored.deliveries.filter(
+            unit=person.unit, state=EnvelopeRecipient.State.ARRIVED
+        ).exists()
         or person.clearance < CLEARANCE_FOR_LABEL[stored.security]
     ):
         raise OutOfScope("envelope", envelope_id)
@@ -53,21 +57,22 @@ def _judged_at_arrival(certificate_der: bytes, chain_der: tuple[bytes, ...]) -> 
 def open_payload(person: Person, envelope_id: str, *, request: HttpRequest | None = None) -> bytes:
     """Decrypt an envelope's payload for an authorised person of a recipient unit (audited)."""
     stored = get_openable_envelope(person, envelope_id)
-    # Signature and hashes are checked again (the stored bytes could have been altered);
-    # the sender's certificate was judged at arrival, as the revocation state then was.
-    parsed = envelope.parse(
-        read_blob(str(stored.pk)), check_sender=_judged_at_arrival, now=stored.stored_at
-    )
-    wrap = next(w for w in parsed.wraps if w.recipient == person.unit.code)
+    data = read_blob(str(stored.pk))
+    if hashlib.sha256(data).hexdigest() != stored.sha256:
+        raise EnvelopeError(
+            f"the stored envelope {stored.pk} differs from what arrived", code="stored_altered"
+        )
+    # The sender's certificate was judged at arrival, as the revocation state then was.
+    parsed = envelope.parse(data, check_sender=_judged_at_arrival, now=stored.stored_at)
     keystore = SoftwareKeystore()
     keys = {}
     for cert in Certificate.objects.filter(
         unit=person.unit, person=None, purpose=CertPurpose.UNIT_ENCRYPTION
     ).select_related("key"):
-        kid = envelope.key_id(bytes(cert.certificate_der))
-        if kid == wrap.kid:
-            keys[kid] = keystore.private_key(cert.key)
-    payload = envelope.open_for(parsed, recipient=person.unit.code, keys=keys)
+        keys[envelope.key_id(bytes(cert.certificate_der))] = cert.key
+    wanted = {w.kid for w in parsed.wraps if w.recipient == person.unit.code}
+    opened = {kid: keystore.private_key(key) for kid, key in keys.items() if kid in wanted}
+    payload = envelope.open_for(parsed, recipient=person.unit.code, keys=opened)
     do_record(
         "exchange.payload_opened", actor=person, obj=stored, unit=person.unit, request=request
     )

@@ -119,15 +119,27 @@ def _record(batch: list[OutboxItem], outcomes: dict[int, Outcome], now: dt.datet
     audit: list[AuditEntry] = []
     for item in batch:
         outcome = outcomes.get(item.pk, Outcome(accepted=False, error="no answer"))
-        item.attempts += 1
-        item.lease_until = None
+        claimed_lease = item.lease_until
+        changes: dict[str, object] = {"attempts": item.attempts + 1, "lease_until": None}
         if outcome.accepted:
-            item.state = OutboxItem.State.DELIVERED
-            item.delivered_at = now
+            changes.update(state=OutboxItem.State.DELIVERED, delivered_at=now)
+        elif outcome.refused_code:
+            changes.update(state=OutboxItem.State.REFUSED, last_error=outcome.refused_code)
+        else:
+            changes.update(
+                state=OutboxItem.State.QUEUED,
+                last_error=outcome.error[:300],
+                next_attempt_at=now + backoff(item.attempts + 1, item.rank),
+            )
+        # Only while our lease holds: a worker that overran it no longer owns the item.
+        updated = OutboxItem.objects.filter(
+            pk=item.pk, state=OutboxItem.State.SENDING, lease_until=claimed_lease
+        ).update(**changes)
+        if not updated:
+            continue
+        if outcome.accepted:
             delivered += 1
         elif outcome.refused_code:
-            item.state = OutboxItem.State.REFUSED
-            item.last_error = outcome.refused_code
             audit.append(
                 AuditEntry(
                     action="exchange.refused_by_next_node",
@@ -135,20 +147,6 @@ def _record(batch: list[OutboxItem], outcomes: dict[int, Outcome], now: dt.datet
                     new={"to": item.destination.name, "code": outcome.refused_code},
                 )
             )
-        else:
-            item.state = OutboxItem.State.QUEUED
-            item.last_error = outcome.error[:300]
-            item.next_attempt_at = now + backoff(item.attempts, item.rank)
-        item.save(
-            update_fields=[
-                "attempts",
-                "lease_until",
-                "state",
-                "delivered_at",
-                "last_error",
-                "next_attempt_at",
-            ]
-        )
     # Delivery to the next node is high-volume: one batched audit append per pass.
     audit.append(
         AuditEntry(

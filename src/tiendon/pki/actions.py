@@ -36,7 +36,7 @@ from tiendon.pki.models import (
     StoredKey,
     Token,
 )
-from tiendon.pki.tokens import require_token_for
+from tiendon.pki.tokens import require_token_held_by
 from tiendon.units.models import Person, Unit
 
 ROOT_CRL_LIFETIME = dt.timedelta(days=365)
@@ -475,7 +475,7 @@ def do_issue_unit_keys(
     still open what was sent to them.
     """
     if token is not None:
-        require_token_for(token, unit=unit)
+        require_token_held_by(token, unit=unit)
     issuer = current_issuer()
     keystore = signing_keystore or node_keystore()
     now = timezone.now()
@@ -519,7 +519,7 @@ def do_issue_person_key(
 ) -> Certificate:
     """A personal signing certificate naming the person, their position and unit."""
     if token is not None:
-        require_token_for(token, unit=person.unit, person=person)
+        require_token_held_by(token, unit=person.unit, person=person)
     issuer = current_issuer()
     keystore = keystore or node_keystore()
     now = timezone.now()

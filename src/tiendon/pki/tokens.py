@@ -32,14 +32,14 @@ def require_token_for(token: Token, *, unit: Unit, person: Person | None = None)
         raise InvalidInput(
             _("Token %(serial)s was reported lost (held by %(holder)s); it cannot be used.")
             % {"serial": token.serial, "holder": holder_label(token)},
-            code="token_already_issued",
+            code="token_lost",
             field="token",
         )
     if token.state == Token.State.REVOKED:
         raise InvalidInput(
             _("Token %(serial)s was retired (last held by %(holder)s); it cannot be used.")
             % {"serial": token.serial, "holder": holder_label(token)},
-            code="token_already_issued",
+            code="token_retired",
             field="token",
         )
     if token.state == Token.State.ISSUED and (
@@ -49,5 +49,18 @@ def require_token_for(token: Token, *, unit: Unit, person: Person | None = None)
             _("Token %(serial)s is already issued to %(holder)s.")
             % {"serial": token.serial, "holder": holder_label(token)},
             code="token_already_issued",
+            field="token",
+        )
+
+
+def require_token_held_by(token: Token, *, unit: Unit, person: Person | None = None) -> None:
+    """Before a key is put on a token: it must be issued to exactly this holder (a token
+    still in stock would carry the key to whoever it is issued to next)."""
+    require_token_for(token, unit=unit, person=person)
+    if Token.objects.get(pk=token.pk).state != Token.State.ISSUED:
+        raise InvalidInput(
+            _("Token %(serial)s is still in stock: issue it to the unit first.")
+            % {"serial": token.serial},
+            code="token_not_issued",
             field="token",
         )

@@ -309,3 +309,108 @@ def test_stats_count_envelopes_and_deliveries(keyed):
     call_command("stats", "--json", stdout=out)
     figures = json.loads(out.getvalue())["envelopes"]
     assert figures == {"envelopes": 1, "deliveries_pending": 0, "deliveries_arrived": 2}
+
+
+def _resigned(data: bytes, signer, **changes) -> bytes:
+    """The same wraps and ciphertext under an edited manifest, signed by `sender`."""
+    import base64
+    import json as _json
+
+    from tiendon.exchange.envelope import b64url, b64url_decode, canonical_json, raw_signature
+
+    jws_len, _wraps_len = _parts(data)
+    header_b64, manifest_b64, _sig = data[8 : 8 + jws_len].decode().split(".")
+    manifest = _json.loads(b64url_decode(manifest_b64))
+    manifest.update(changes)
+    header = _json.loads(b64url_decode(header_b64))
+    header["x5c"] = [
+        base64.b64encode(d).decode() for d in (signer.certificate_der, *signer.chain_der)
+    ]
+    signing_input = b64url(canonical_json(header)) + "." + b64url(canonical_json(manifest))
+    jws = signing_input + "." + b64url(raw_signature(signer.sign(signing_input.encode())))
+    rest = data[8 + jws_len :]
+    return envelope.MAGIC + struct.pack(">I", len(jws)) + jws.encode() + rest
+
+
+def test_a_secret_envelope_relabelled_and_re_signed_by_another_unit_does_not_open(keyed, settings):
+    settings.TIENDON_SECRET_FIT = True
+    sealed = _sealed(keyed, security="toi_mat")
+    forged = _resigned(sealed.data, _sender_of(keyed.province), security="none", sender="38")
+    stored = do_accept_envelope(forged, via="test")  # the province's signature is genuine …
+    with pytest.raises(EnvelopeError) as refused:  # … but the content is bound to the label
+        open_payload(keyed.clerk_a, str(stored.pk))
+    assert refused.value.code == "unwrap_failed"
+
+
+def test_a_high_s_copy_of_a_signature_is_refused(keyed):
+    data = _sealed(keyed).data
+    jws_len, _ = _parts(data)
+    header_b64, manifest_b64, sig = data[8 : 8 + jws_len].decode().split(".")
+    raw = envelope.b64url_decode(sig)
+    high_s = envelope.P256_ORDER - int.from_bytes(raw[32:], "big")
+    twisted = envelope.b64url(raw[:32] + high_s.to_bytes(32, "big"))
+    jws = f"{header_b64}.{manifest_b64}.{twisted}".encode()
+    copy = envelope.MAGIC + struct.pack(">I", len(jws)) + jws + data[8 + jws_len :]
+    assert _refused(copy) == "bad_signature"
+
+
+def test_an_id_that_is_not_canonical_is_refused(keyed):
+    data = envelope.seal(
+        PAYLOAD,
+        kind="test.ping",
+        sender=_sender_of(keyed.ministry),
+        recipients=[envelope.Recipient(keyed.commune_a.code, _enc_cert(keyed.commune_a))],
+        envelope_id=str(uuid.uuid4()).upper(),
+    ).data
+    assert _refused(data) == "malformed"
+
+
+def test_a_deeply_nested_header_is_refused_not_crashed(keyed):
+    header = envelope.b64url(b"[" * 40000)
+    jws = f"{header}.e30.AAAA".encode()
+    data = envelope.MAGIC + struct.pack(">I", len(jws)) + jws + struct.pack(">I", 0)
+    assert _refused(data) == "malformed"
+
+
+def test_an_altered_stored_envelope_is_not_opened(keyed):
+    from tiendon.exchange.blobs import blob_path
+
+    stored = do_send_envelope(
+        kind="test.ping", payload=PAYLOAD, sender=keyed.ministry, recipients=[keyed.commune_a]
+    )
+    other = envelope.seal(
+        b"forged order",
+        kind="test.ping",
+        sender=_sender_of(keyed.ministry),
+        recipients=[envelope.Recipient(keyed.commune_a.code, _enc_cert(keyed.commune_a))],
+        envelope_id=str(stored.pk),
+    )
+    blob_path(str(stored.pk)).write_bytes(other.data)  # someone with disk access
+    with pytest.raises(EnvelopeError) as refused:
+        open_payload(keyed.clerk_a, str(stored.pk))
+    assert refused.value.code == "stored_altered"
+
+
+def test_a_refused_envelope_leaves_no_file_behind(keyed, settings):
+    from tiendon.exchange.blobs import blob_path
+
+    settings.TIENDON_SECRET_FIT = True
+    from tiendon.exchange.models_transport import Node, ServedUnit
+
+    child = Node.objects.create(name="p38", relation=Node.Relation.CHILD)
+    ServedUnit.objects.create(node=child, unit=keyed.province)
+    sealed = _sealed(keyed, security="mat")  # commune A lies below the unfit child node
+    assert _refused(sealed.data) == "link_not_fit_for_secret"
+    assert not blob_path(sealed.envelope_id).exists()
+
+
+def test_an_envelope_is_not_sent_back_to_the_node_it_came_from(keyed):
+    from tiendon.exchange.models_transport import Node, OutboxItem, ServedUnit
+
+    parent = Node.objects.create(name="bqp", relation=Node.Relation.PARENT)
+    here = Node.objects.create(name="p38", relation=Node.Relation.SELF)
+    ServedUnit.objects.create(node=here, unit=keyed.province)
+    stored = do_accept_envelope(_sealed(keyed).data, via="bqp", came_from=parent)
+    states = dict(stored.deliveries.values_list("unit__code", "state"))
+    assert states == {keyed.commune_a.code: "arrived"}  # commune B is not this node's business
+    assert not OutboxItem.objects.exists()

@@ -191,3 +191,23 @@ def test_several_workers_never_claim_the_same_envelope(tree, pki):
         t.join()
     assert len(claimed) == 60
     assert len(set(claimed)) == 60
+
+
+@pytest.mark.django_db
+def test_a_worker_whose_lease_ran_out_does_not_overwrite_the_new_owner(tree, pki):
+    _federation(tree)
+    _send(tree)
+    now = timezone.now()
+    slow = Recorder()
+
+    def overran(node, items):
+        # While the slow worker sends, its lease runs out and another worker delivers it.
+        later = now + LEASE + dt.timedelta(seconds=1)
+        run_once(Recorder(), now=later)
+        return slow(node, items) | {
+            item.pk: Outcome(accepted=False, error="late") for item, _data in items
+        }
+
+    run_once(overran, now=now)
+    item = OutboxItem.objects.get()
+    assert (item.state, item.attempts) == ("delivered", 1)

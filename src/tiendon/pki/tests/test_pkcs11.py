@@ -14,7 +14,7 @@ from pkcs11 import Attribute, KeyType, Mechanism, MechanismFlag, ObjectClass
 from pkcs11 import exceptions as p11
 from pkcs11.util.ec import encode_ec_public_key
 
-from tiendon.pki.actions_tokens import do_register_token, do_report_token_lost
+from tiendon.pki.actions_tokens import do_issue_token, do_register_token, do_report_token_lost
 from tiendon.pki.keystore import KeystoreError, keystore_for, node_keystore
 from tiendon.pki.keystore_pkcs11 import Pkcs11Keystore, close_sessions
 from tiendon.pki.models import Certificate, StoredKey, Token
@@ -249,6 +249,7 @@ def test_unit_keys_issued_on_a_token_sign_with_the_token(
     from tiendon.pki.actions import do_init_pki, do_issue_unit_keys
 
     do_init_pki()
+    do_issue_token(registered, unit=tree.commune_a)
     keystore = Pkcs11Keystore.from_settings(token=registered)
     certs = do_issue_unit_keys(tree.commune_a, signing_keystore=keystore, token=registered)
     signing = next(c for c in certs if c.purpose == "unit_signing")
@@ -263,6 +264,7 @@ def test_wrong_pin_during_issuance_leaves_nothing_behind(
     from tiendon.pki.actions import do_init_pki, do_issue_unit_keys
 
     do_init_pki()
+    do_issue_token(registered, unit=tree.commune_a)
     keys_before = StoredKey.objects.count()
     monkeypatch.setenv("TIENDON_PKCS11_PIN", "0000")
     with pytest.raises(KeystoreError) as refused:

@@ -109,10 +109,10 @@ def test_lost_or_retired_token_cannot_be_issued(tree: Any) -> None:
     do_issue_token(lost, unit=tree.commune_a)
     do_report_token_lost(lost)
     retired = do_retire_token(do_register_token("2222"))
-    for token in (lost, retired):
+    for token, code in ((lost, "token_lost"), (retired, "token_retired")):
         with pytest.raises(InvalidInput) as refused:
             do_issue_token(token, unit=tree.commune_b)
-        assert refused.value.code == "token_already_issued"
+        assert refused.value.code == code
         assert token.serial in refused.value.message
     lost.refresh_from_db()
     assert (lost.state, lost.unit) == (Token.State.LOST, tree.commune_a)
@@ -217,3 +217,16 @@ def test_readiness_sees_which_units_hold_a_current_certificate_on_a_token(
     do_report_token_lost(token)
     assert not units_with_current_certificate_on_token().exists()
     assert tokens_by_state() == {"in_stock": 0, "issued": 0, "lost": 1, "revoked": 0}
+
+
+def test_keys_do_not_go_on_a_token_still_in_stock(softhsm_token: SoftHsmToken, tree: Any) -> None:
+    from tiendon.pki.actions import do_init_pki, do_issue_unit_keys
+
+    do_init_pki()
+    token = do_register_token(softhsm_token.serial, label=softhsm_token.label)
+    with pytest.raises(InvalidInput) as refused:
+        do_issue_unit_keys(
+            tree.commune_a, signing_keystore=Pkcs11Keystore.from_settings(token=token), token=token
+        )
+    assert refused.value.code == "token_not_issued"
+    assert token_objects(softhsm_token) == 0
