@@ -576,6 +576,26 @@ def units_lacking_keys() -> QuerySet[Unit]:
     )
 
 
+def _store_batch(
+    units: list[Unit], certs: list[Certificate], now: dt.datetime, actor: Person | None
+) -> None:
+    current_certificates(
+        unit__in=units,
+        person=None,
+        purpose__in=[CertPurpose.UNIT_SIGNING, CertPurpose.UNIT_ENCRYPTION],
+    ).update(superseded_at=now)
+    StoredKey.objects.bulk_create([c.key for c in certs])
+    for cert in certs:
+        cert.key_id = cert.key.pk
+    Certificate.objects.bulk_create(certs)
+    do_record_batch(
+        AuditEntry(
+            action="pki.certificate_issued", actor=actor, unit=c.unit, obj=c, new=_snapshot(c)
+        )
+        for c in certs
+    )
+
+
 def issue_missing_unit_keys(
     *,
     batch_size: int = 200,
@@ -594,34 +614,22 @@ def issue_missing_unit_keys(
     pending = list(units_lacking_keys().order_by("path").values_list("pk", flat=True))
     for start in range(0, len(pending), batch_size):
         ids = pending[start : start + batch_size]
-        with transaction.atomic():
-            units = list(Unit.objects.filter(pk__in=ids))
-            now = timezone.now()
-            certs: list[Certificate] = []
-            for unit in units:
-                unit_certs = issue_unit_certificates(
-                    issuer, unit, signing_keystore=keystore, now=now
-                )
-                certs.extend(unit_certs)
-            current_certificates(
-                unit__in=units,
-                person=None,
-                purpose__in=[CertPurpose.UNIT_SIGNING, CertPurpose.UNIT_ENCRYPTION],
-            ).update(superseded_at=now)
-            StoredKey.objects.bulk_create([c.key for c in certs])
+        certs: list[Certificate] = []
+        try:
+            with transaction.atomic():
+                units = list(Unit.objects.filter(pk__in=ids))
+                now = timezone.now()
+                for unit in units:
+                    certs.extend(
+                        issue_unit_certificates(issuer, unit, signing_keystore=keystore, now=now)
+                    )
+                _store_batch(units, certs, now, actor)
+        except BaseException:
+            # The batch rolled back in the database; a token keeps what was made on it.
             for cert in certs:
-                cert.key_id = cert.key.pk
-            Certificate.objects.bulk_create(certs)
-            do_record_batch(
-                AuditEntry(
-                    action="pki.certificate_issued",
-                    actor=actor,
-                    unit=c.unit,
-                    obj=c,
-                    new=_snapshot(c),
-                )
-                for c in certs
-            )
+                if cert.purpose == CertPurpose.UNIT_SIGNING:
+                    keystore.discard_key(cert.key)
+            raise
         done += len(units)
         if on_batch is not None:
             on_batch(len(units))
