@@ -341,8 +341,8 @@ class Ours:
 
 
 def encryption_certificates(units: Sequence[Any]) -> dict[str, bytes]:
-    from tiendon.pki.actions import current_certificates
     from tiendon.pki.models import CertPurpose
+    from tiendon.pki.queries import current_certificates
 
     rows = current_certificates(
         unit__in=units, person=None, purpose=CertPurpose.UNIT_ENCRYPTION
@@ -382,9 +382,9 @@ def run_ours(payload: bytes, sender: Any, recipients: Sequence[Any]) -> Ours:
 
 
 def encryption_key_of(unit: Any) -> tuple[bytes, Any]:
-    from tiendon.pki.actions import current_certificates
     from tiendon.pki.keystore import SoftwareKeystore
     from tiendon.pki.models import CertPurpose
+    from tiendon.pki.queries import current_certificates
 
     cert = (
         current_certificates(unit=unit, person=None, purpose=CertPurpose.UNIT_ENCRYPTION)

@@ -29,7 +29,8 @@ from tiendon.exchange.models_transport import PRECEDENCE_RANK, Node, OutboxItem
 from tiendon.exchange.routing import Router
 from tiendon.pki.errors import CertificateRefused
 from tiendon.pki.keystore import keystore_for
-from tiendon.pki.models import Certificate, CertificateAuthority, CertPurpose
+from tiendon.pki.models import CertificateAuthority, CertPurpose
+from tiendon.pki.queries import current_certificates
 from tiendon.pki.validation import validate_certificate
 from tiendon.units.models import Person, Unit
 
@@ -37,13 +38,7 @@ from tiendon.units.models import Person, Unit
 def sender_for(unit: Unit) -> envelope.Sender:
     """The unit's current signing certificate, its chain, and its key's `sign`."""
     cert = (
-        Certificate.objects.filter(
-            unit=unit,
-            purpose=CertPurpose.UNIT_SIGNING,
-            person=None,
-            state=Certificate.State.VALID,
-            superseded_at__isnull=True,
-        )
+        current_certificates(unit=unit, purpose=CertPurpose.UNIT_SIGNING, person=None)
         .select_related("key", "key__token", "issuer")
         .order_by("-issued_at")
         .first()
@@ -71,12 +66,10 @@ def _recipients(units: Sequence[Unit]) -> list[envelope.Recipient]:
     ids = {u.pk for u in units}
     certs = {
         unit_id: bytes(der)
-        for unit_id, der in Certificate.objects.filter(
+        for unit_id, der in current_certificates(
             unit_id__in=ids,
             purpose=CertPurpose.UNIT_ENCRYPTION,
             person=None,
-            state=Certificate.State.VALID,
-            superseded_at__isnull=True,
             not_before__lte=timezone.now(),
             not_after__gt=timezone.now(),
         ).values_list("unit_id", "certificate_der")

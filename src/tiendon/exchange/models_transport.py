@@ -5,6 +5,8 @@ from __future__ import annotations
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from tiendon.exchange.envelope import PRECEDENCES
+
 
 class Node(models.Model):
     """This node and its neighbours (parent, children, peers) in the federation."""
@@ -44,7 +46,8 @@ class ServedUnit(models.Model):
         return f"{self.unit_id} @ {self.node_id}"
 
 
-PRECEDENCE_RANK = {"thuong": 0, "khan": 1, "thuong_khan": 2, "hoa_toc": 3}
+# Higher goes first; the order is envelope.PRECEDENCES' (routine … Hỏa tốc).
+PRECEDENCE_RANK = {name: rank for rank, name in enumerate(PRECEDENCES)}
 
 
 class OutboxItem(models.Model):

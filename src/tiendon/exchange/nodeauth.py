@@ -39,10 +39,6 @@ from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.types import CertificatePublicKeyTypes
-from cryptography.hazmat.primitives.asymmetric.utils import (
-    decode_dss_signature,
-    encode_dss_signature,
-)
 from cryptography.x509.oid import NameOID
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
@@ -54,7 +50,7 @@ from django.views.decorators.csrf import csrf_exempt
 
 from tiendon.audit.actions import do_record
 from tiendon.errors import TiendonError
-from tiendon.exchange.envelope import b64url, b64url_decode
+from tiendon.exchange.envelope import b64url, b64url_decode, der_signature, raw_signature
 from tiendon.exchange.models_nodeauth import SeenNonce
 from tiendon.pki import x509build
 from tiendon.pki.errors import CertificateRefused
@@ -200,14 +196,13 @@ def sign_request(
         node=node_name,
         target_node=target_node,
     )
-    r, s = decode_dss_signature(sign(message))
     return {
         HEADER_NODE: node_name,
         HEADER_TARGET: target_node,
         HEADER_CERT: base64.b64encode(certificate_der).decode("ascii"),
         HEADER_TIME: str(time),
         HEADER_NONCE: nonce_text,
-        HEADER_SIGNATURE: b64url(r.to_bytes(32, "big") + s.to_bytes(32, "big")),
+        HEADER_SIGNATURE: b64url(raw_signature(sign(message))),
     }
 
 
@@ -290,8 +285,10 @@ def _check_signature(request: HttpRequest, presented: _Presented) -> None:
         node=presented.node,
         target_node=presented.target_node,
     )
-    raw = presented.signature
-    der = encode_dss_signature(int.from_bytes(raw[:32], "big"), int.from_bytes(raw[32:], "big"))
+    try:
+        der = der_signature(presented.signature)
+    except ValueError as exc:
+        raise _refuse("bad_signature", "the request's signature is not low-S ES256") from exc
     try:
         public.verify(der, message, ec.ECDSA(hashes.SHA256()))
     except InvalidSignature as exc:

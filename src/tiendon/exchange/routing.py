@@ -8,7 +8,6 @@ ancestor (itself included); with none, envelopes go up to the parent node.
 from __future__ import annotations
 
 from tiendon.exchange.models_transport import Node, ServedUnit
-from tiendon.units.models import Unit
 
 
 class Router:
@@ -22,11 +21,9 @@ class Router:
         }
         self.parent = next((n for n in nodes.values() if n.relation == Node.Relation.PARENT), None)
 
-    def next_hop(self, unit: Unit) -> Node | None:
-        """The neighbour node to hand the envelope to, or None when it arrives here."""
-        return self.next_hop_for_path(unit.path)
-
     def next_hop_for_path(self, path: str) -> Node | None:
+        """The neighbour node to hand an envelope for the unit at `path` (Unit.path) to, or
+        None when it arrives here."""
         ids = [int(part) for part in path.strip("/").split("/") if part]
         for unit_id in reversed(ids):
             node = self.served.get(unit_id)

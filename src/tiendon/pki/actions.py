@@ -36,6 +36,7 @@ from tiendon.pki.models import (
     StoredKey,
     Token,
 )
+from tiendon.pki.queries import current_certificates
 from tiendon.pki.tokens import require_token_held_by
 from tiendon.units.models import Person, Unit
 
@@ -358,13 +359,6 @@ def _issue(
         subject=built.subject.rfc4514_string()[:500],
         not_before=built.not_valid_before_utc,
         not_after=built.not_valid_after_utc,
-    )
-
-
-def current_certificates(**filters: object) -> QuerySet[Certificate]:
-    """Certificates in use: valid state and not replaced by a newer pair (rotation)."""
-    return Certificate.objects.filter(
-        state=Certificate.State.VALID, superseded_at__isnull=True, **filters
     )
 
 

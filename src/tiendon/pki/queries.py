@@ -11,10 +11,15 @@ from tiendon.units.models import Person, Unit
 from tiendon.units.queries import can_see_unit
 
 
-def current_for_unit(unit: Unit) -> QuerySet[Certificate]:
+def current_certificates(**filters: object) -> QuerySet[Certificate]:
+    """Certificates in use: valid state and not replaced by a newer pair (rotation)."""
     return Certificate.objects.filter(
-        unit=unit, person=None, state=Certificate.State.VALID, superseded_at__isnull=True
+        state=Certificate.State.VALID, superseded_at__isnull=True, **filters
     )
+
+
+def current_for_unit(unit: Unit) -> QuerySet[Certificate]:
+    return current_certificates(unit=unit, person=None)
 
 
 def published_certificates(code: str) -> list[Certificate] | None:

@@ -13,6 +13,7 @@ from tiendon.audit.actions import do_record
 from tiendon.pki.errors import PkiError
 from tiendon.pki.keystore import keystore_for
 from tiendon.pki.models import Certificate, CertPurpose
+from tiendon.pki.queries import current_certificates
 from tiendon.pki.validation import validate_certificate
 from tiendon.units.actions_auth import TotpResult, spend_totp_code
 from tiendon.units.models import Person
@@ -26,13 +27,8 @@ class PersonalSignature:
 
 def current_personal_certificate(person: Person) -> Certificate:
     cert = (
-        Certificate.objects.select_related("key", "key__token", "issuer")
-        .filter(
-            person=person,
-            purpose=CertPurpose.PERSON_SIGNING,
-            state=Certificate.State.VALID,
-            superseded_at__isnull=True,
-        )
+        current_certificates(person=person, purpose=CertPurpose.PERSON_SIGNING)
+        .select_related("key", "key__token", "issuer")
         .order_by("-issued_at")
         .first()
     )

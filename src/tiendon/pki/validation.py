@@ -56,7 +56,7 @@ def _load_cert(der: bytes, origin: str) -> asn1_x509.Certificate:
     try:
         cert = asn1_x509.Certificate.load(der)
         cert.native  # noqa: B018  (asn1crypto parses lazily: force it here)
-    except (ValueError, TypeError) as exc:
+    except Exception as exc:  # hostile DER makes asn1crypto raise many types (seen: IndexError)
         raise CertificateRefused(
             f"{origin}: not an X.509 certificate ({type(exc).__name__})",
             code="malformed_certificate",
@@ -68,7 +68,7 @@ def _load_crl(der: bytes, origin: str) -> asn1_crl.CertificateList:
     try:
         crl = asn1_crl.CertificateList.load(der)
         crl.native  # noqa: B018
-    except (ValueError, TypeError) as exc:
+    except Exception as exc:  # as in _load_cert
         raise CertificateRefused(f"{origin}: not a CRL", code="malformed_crl") from exc
     return crl
 

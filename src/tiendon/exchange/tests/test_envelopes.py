@@ -414,3 +414,11 @@ def test_an_envelope_is_not_sent_back_to_the_node_it_came_from(keyed):
     states = dict(stored.deliveries.values_list("unit__code", "state"))
     assert states == {keyed.commune_a.code: "arrived"}  # commune B is not this node's business
     assert not OutboxItem.objects.exists()
+
+
+def test_the_database_choices_match_the_envelope_format():
+    from tiendon.exchange.models import CLEARANCE_FOR_LABEL, Precedence, SecurityLabel
+
+    assert tuple(Precedence.values) == envelope.PRECEDENCES
+    assert tuple(SecurityLabel.values) == envelope.SECURITY_LABELS
+    assert tuple(CLEARANCE_FOR_LABEL) == envelope.SECURITY_LABELS
