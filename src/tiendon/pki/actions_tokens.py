@@ -13,7 +13,7 @@ from django.utils.translation import gettext as _
 
 from tiendon.audit.actions import do_record
 from tiendon.errors import InvalidInput
-from tiendon.pki.actions import do_revoke_certificate
+from tiendon.pki.actions import do_publish_crl, do_revoke_certificate
 from tiendon.pki.models import Certificate, RevocationReason, Token
 from tiendon.pki.tokens import require_token_for
 from tiendon.units.models import Person, Unit
@@ -123,11 +123,14 @@ def _revoke_keys_on(
         .select_related("unit")
         .order_by("issued_at", "serial")
     )
-    revoked = []
-    for cert in certs:
-        do_revoke_certificate(cert, reason=reason, actor=actor, request=request)
-        revoked.append(cert.serial)
-    return revoked
+    revoked = [
+        do_revoke_certificate(cert, reason=reason, actor=actor, request=request, publish=False)
+        for cert in certs
+    ]
+    # One new CRL per issuing CA, published at once, covering every certificate above.
+    for authority in {cert.issuer for cert in revoked}:
+        do_publish_crl(authority, actor=actor)
+    return [cert.serial for cert in revoked]
 
 
 @transaction.atomic
