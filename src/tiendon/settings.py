@@ -138,7 +138,8 @@ STORAGES = {
 }
 WHITENOISE_USE_FINDERS = DEBUG or not env_flag("TIENDON_STATIC_MANIFEST", default=True)
 
-DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
+# A push between nodes carries envelopes of up to 64 MiB (attachments); forms stay small.
+DATA_UPLOAD_MAX_MEMORY_SIZE = int(os.environ.get("TIENDON_MAX_REQUEST_MB", "70")) * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 
 TIENDON_NODE_NAME = os.environ.get("TIENDON_NODE_NAME", "tiendon")

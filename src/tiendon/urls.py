@@ -9,5 +9,6 @@ urlpatterns = [
     path("admin/", admin_site.urls),
     path("", include("tiendon.units.urls")),
     path("", include("tiendon.pki.urls")),
+    path("", include("tiendon.exchange.urls")),
     path("", include("tiendon.web.urls")),
 ]

@@ -24,6 +24,10 @@ class Node(models.Model):
     secret_fit = models.BooleanField(default=False)  # declared fit for secret content
     out_seq = models.PositiveBigIntegerField(default=0)  # last channel number given to it
     last_seen_at = models.DateTimeField(null=True, blank=True)
+    # This node's own certificate for signing requests (relation "self" only).
+    certificate = models.ForeignKey(
+        "pki.Certificate", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
 
     class Meta:
         constraints = [

@@ -27,7 +27,6 @@ import binascii
 import datetime as dt
 import functools
 import hashlib
-import re
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -52,8 +51,8 @@ from tiendon.audit.actions import do_record
 from tiendon.errors import TiendonError
 from tiendon.exchange.envelope import b64url, b64url_decode, der_signature, raw_signature
 from tiendon.exchange.models_nodeauth import SeenNonce
-from tiendon.pki import x509build
 from tiendon.pki.errors import CertificateRefused
+from tiendon.pki.x509build import NODE_NAME, NODE_SERIAL_PREFIX
 
 SCHEME = "tiendon-node-request/1"
 MAX_SKEW_SECONDS = 300
@@ -63,8 +62,6 @@ NONCE_RETENTION = dt.timedelta(seconds=2 * MAX_SKEW_SECONDS + 60)
 PRUNE_EVERY = 256  # on average, one accepted request in this many prunes old nonces
 NONCE_BYTES = 16
 MAX_CERTIFICATE_HEADER = 8192
-NODE_SERIAL_PREFIX = "node:"
-NODE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,58}")  # unit-code alphabet; fits in 64
 
 HEADER_NODE = "X-Tiendon-Node"
 HEADER_TARGET = "X-Tiendon-Target"
@@ -139,13 +136,6 @@ def signing_string(
     if any("\n" in line or "\r" in line for line in lines):
         raise ValueError("a signed field contains a line break")
     return "\n".join(lines).encode("ascii")
-
-
-def node_subject(name: str) -> x509build.SubjectInfo:
-    """The subject a node certificate carries: serialNumber "node:NAME"."""
-    if not NODE_NAME.fullmatch(name):
-        raise ValueError(f"node names use letters, digits, '.', '_', '-' (got {name!r})")
-    return x509build.SubjectInfo(common_name=f"Tiền Đồn node {name}", unit_code=f"node:{name}")
 
 
 def node_name_of(certificate: x509.Certificate) -> str | None:

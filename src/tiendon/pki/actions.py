@@ -533,6 +533,42 @@ def do_issue_person_key(
     return cert
 
 
+@transaction.atomic
+def do_issue_node_certificate(
+    name: str,
+    *,
+    home_unit: Unit,
+    replaces: Certificate | None = None,
+    keystore: Keystore | None = None,
+    actor: Person | None = None,
+) -> Certificate:
+    """The certificate a node signs its requests to other nodes with ("node:NAME");
+    `replaces` (the node's previous one) is marked superseded."""
+    issuer = current_issuer()
+    keystore = keystore or node_keystore()
+    try:
+        subject = x509build.node_subject(name)
+    except ValueError as exc:
+        raise PkiError(str(exc), code="bad_node_name") from exc
+    now = timezone.now()
+    key = keystore.generate_signing_key(label=f"node-{name}")
+    with _discarded_on_failure(keystore, key):
+        cert = _issue(
+            issuer,
+            key=key,
+            purpose=CertPurpose.NODE,
+            unit=home_unit,
+            person=None,
+            subject=subject,
+            now=now,
+        )
+        if replaces is not None:
+            Certificate.objects.filter(pk=replaces.pk).update(superseded_at=now)
+        _save_issued([cert])
+    do_record("pki.certificate_issued", actor=actor, unit=home_unit, obj=cert, new=_snapshot(cert))
+    return cert
+
+
 def _person_certificate(
     issuer: Issuer,
     person: Person,

@@ -118,6 +118,7 @@ class CertPurpose(models.TextChoices):
     UNIT_SIGNING = "unit_signing", _("Unit signing")
     UNIT_ENCRYPTION = "unit_encryption", _("Unit encryption (HPKE)")
     PERSON_SIGNING = "person_signing", _("Personal signing")
+    NODE = "node", _("Node (requests between nodes)")
 
 
 class RevocationReason(models.TextChoices):

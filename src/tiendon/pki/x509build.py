@@ -9,6 +9,7 @@ CRL distribution point on the node and carries the unit's code in the subject.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -67,6 +68,18 @@ class SubjectInfo:
         serial = self.unit_code if not self.person_id else f"{self.unit_code}/{self.person_id}"
         parts.append(x509.NameAttribute(NameOID.SERIAL_NUMBER, serial[:64]))
         return x509.Name(parts)
+
+
+NODE_SERIAL_PREFIX = "node:"
+NODE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,58}")  # unit-code alphabet; fits in 64
+
+
+def node_subject(name: str) -> SubjectInfo:
+    """A node certificate names its node in serialNumber as "node:NAME"; unit codes cannot
+    contain ':', so no unit certificate can speak for a node, nor a node's for a unit."""
+    if not NODE_NAME.fullmatch(name):
+        raise ValueError(f"node names use letters, digits, '.', '_', '-' (got {name!r})")
+    return SubjectInfo(common_name=f"Tiền Đồn node {name}", unit_code=f"{NODE_SERIAL_PREFIX}{name}")
 
 
 def _ca_name(name_text: str) -> x509.Name:

@@ -86,7 +86,7 @@ def _node_certificate(
     private = ec.generate_private_key(ec.SECP256R1())
     now = now or timezone.now()
     cert = x509build.build_end_entity(
-        subject=nodeauth.node_subject(name),
+        subject=x509build.node_subject(name),
         public=private.public_key(),
         purpose="signing",
         issuer_cert=issuer.certificate,
@@ -111,7 +111,7 @@ def _stored_node(name: str, unit) -> NodeIdentity:
     assert isinstance(public, ec.EllipticCurvePublicKey)
     now = timezone.now()
     built = x509build.build_end_entity(
-        subject=nodeauth.node_subject(name),
+        subject=x509build.node_subject(name),
         public=public,
         purpose="signing",
         issuer_cert=issuer.certificate,
@@ -322,7 +322,7 @@ def test_a_node_certificate_from_an_unknown_ca_is_refused(tree, pki):
     rogue_root = x509build.build_root("Rogue CA", rogue_key, now)
     private = ec.generate_private_key(ec.SECP256R1())
     cert = x509build.build_end_entity(
-        subject=nodeauth.node_subject(SENDER),
+        subject=x509build.node_subject(SENDER),
         public=private.public_key(),
         purpose="signing",
         issuer_cert=rogue_root,
