@@ -1,0 +1,75 @@
+"""Pushing batches to the next node over HTTP: what the worker hands its claimed items to."""
+
+from __future__ import annotations
+
+import json
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Sequence
+from urllib.parse import urlsplit
+
+from tiendon.exchange.framing import frame
+from tiendon.exchange.models_transport import Node, OutboxItem
+from tiendon.exchange.nodeauth import sign_request
+from tiendon.exchange.nodes import this_node
+from tiendon.exchange.worker import Outcome
+
+PUSH_PATH = "/exchange/push"
+TIMEOUT_SECONDS = 120
+
+# (url, body, headers) -> (status, response body); urllib by default, a test client in tests.
+Poster = Callable[[str, bytes, dict[str, str]], tuple[int, bytes]]
+
+
+def urllib_post(url: str, body: bytes, headers: dict[str, str]) -> tuple[int, bytes]:
+    if urlsplit(url).scheme not in ("http", "https"):
+        raise OSError(f"refusing to post to {url!r}")
+    request = urllib.request.Request(  # noqa: S310  (scheme checked above)
+        url, data=body, headers={**headers, "Content-Type": "application/octet-stream"}
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=TIMEOUT_SECONDS) as response:  # noqa: S310
+            return response.status, response.read()
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.read()
+
+
+def http_transport(
+    poster: Poster = urllib_post,
+) -> Callable[[Node, Sequence[tuple[OutboxItem, bytes]]], dict[int, Outcome]]:
+    """A transport for `worker.run_once`: one signed POST per destination and batch."""
+    identity = this_node()
+
+    def send(node: Node, items: Sequence[tuple[OutboxItem, bytes]]) -> dict[int, Outcome]:
+        if not node.base_url:
+            raise OSError(f"node {node.name} has no URL (it pulls)")
+        body = frame(data for _item, data in items)
+        headers = sign_request(
+            "POST",
+            PUSH_PATH,
+            body,
+            node_name=identity.name,
+            target_node=node.name,
+            certificate_der=identity.certificate_der,
+            sign=identity.sign,
+        )
+        status, answer = poster(node.base_url.rstrip("/") + PUSH_PATH, body, headers)
+        if status != 200:
+            # Refused as a whole (authentication, unknown node, …): try again later.
+            return {
+                item.pk: Outcome(False, error=f"HTTP {status}: {answer[:200]!r}")
+                for item, _ in items
+            }
+        try:
+            results = json.loads(answer)["results"]
+        except (ValueError, KeyError, TypeError):
+            return {item.pk: Outcome(False, error="unreadable answer") for item, _ in items}
+        outcomes: dict[int, Outcome] = {}
+        for (item, _data), result in zip(items, results, strict=False):
+            if isinstance(result, dict) and result.get("ok") is True:
+                outcomes[item.pk] = Outcome(True)
+            elif isinstance(result, dict) and isinstance(result.get("code"), str):
+                outcomes[item.pk] = Outcome(False, refused_code=result["code"][:64])
+        return outcomes
+
+    return send
