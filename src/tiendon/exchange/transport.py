@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Sequence
 from urllib.parse import urlsplit
 
+from tiendon.errors import TiendonError
 from tiendon.exchange.framing import frame
 from tiendon.exchange.models_transport import Node, OutboxItem
 from tiendon.exchange.nodeauth import sign_request
 from tiendon.exchange.nodes import this_node
 from tiendon.exchange.worker import Outcome
+from tiendon.pki.actions import do_import_authorities
 
 PUSH_PATH = "/exchange/push"
 TIMEOUT_SECONDS = 120
@@ -73,3 +76,42 @@ def http_transport(
         return outcomes
 
     return send
+
+
+Fetcher = Callable[[str], tuple[int, bytes]]
+
+
+def urllib_get(url: str) -> tuple[int, bytes]:
+    if urlsplit(url).scheme not in ("http", "https"):
+        raise OSError(f"refusing to fetch {url!r}")
+    try:
+        with urllib.request.urlopen(url, timeout=TIMEOUT_SECONDS) as response:  # noqa: S310
+            return response.status, response.read()
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.read()
+
+
+def sync_authorities(fetch: Fetcher = urllib_get) -> dict[str, str]:
+    """Fetch every reachable neighbour's CAs and CRLs (/pki/authorities) and import them.
+    A node back from an outage does this before its backlog. Returns an outcome per node."""
+    outcomes: dict[str, str] = {}
+    for node in Node.objects.exclude(relation=Node.Relation.SELF).exclude(base_url=""):
+        try:
+            status, body = fetch(node.base_url.rstrip("/") + "/pki/authorities")
+            if status != 200:
+                raise OSError(f"HTTP {status}")
+            entries = [
+                (
+                    base64.b64decode(entry["certificate"]),
+                    base64.b64decode(entry["crl"]) if entry.get("crl") else None,
+                )
+                for entry in json.loads(body)["authorities"]
+            ]
+            result = do_import_authorities(entries, via=node.name)
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            outcomes[node.name] = f"unreachable or unreadable: {exc}"[:200]
+        except TiendonError as exc:
+            outcomes[node.name] = f"refused [{exc.code}]"
+        else:
+            outcomes[node.name] = f"{len(result.added)} CAs added, {result.crls} newer CRLs"
+    return outcomes

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from cryptography import x509
+from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from django.db import transaction
@@ -224,6 +225,119 @@ def load_certificate_file(path: Path) -> x509.Certificate:
         raise PkiError(
             f"{path} is not a PEM or DER certificate", code="malformed_certificate"
         ) from exc
+
+
+@dataclass(frozen=True)
+class ImportedAuthorities:
+    added: list[str]  # names of CAs now known
+    crls: int  # newer CRLs stored
+
+
+@transaction.atomic
+def do_import_authorities(
+    entries: Iterable[tuple[bytes, bytes | None]], *, via: str, actor: Person | None = None
+) -> ImportedAuthorities:
+    """Learn other nodes' issuing CAs and their CRLs, as published at /pki/authorities.
+
+    A CA is taken only if a root this node trusts signed it; a CRL only if its CA signed it
+    and it is newer than the one held. Everything else is refused by code, and nothing of a
+    refused entry is stored.
+    """
+    roots = {
+        a.key_identifier: a
+        for a in CertificateAuthority.objects.filter(kind=CertificateAuthority.Kind.ROOT)
+    }
+    added: list[str] = []
+    crls = 0
+    for cert_der, crl_der in entries:
+        cert = _trusted_ca(cert_der, roots)
+        der = cert.public_bytes(serialization.Encoding.DER)
+        authority = CertificateAuthority.objects.filter(fingerprint=fingerprint(der)).first()
+        if authority is None:
+            issuer_ski = _authority_key_id(cert)
+            authority = CertificateAuthority.objects.create(
+                name=cert.subject.rfc4514_string()[:200],
+                kind=CertificateAuthority.Kind.PEER,
+                parent=roots[issuer_ski],
+                certificate_der=der,
+                fingerprint=fingerprint(der),
+                key_identifier=_ski(_ec_public(cert)),
+            )
+            added.append(authority.name)
+        if crl_der is not None and _store_newer_crl(authority, cert, crl_der):
+            crls += 1
+    if added or crls:
+        do_record(
+            "pki.authorities_imported",
+            actor=actor,
+            object_type="node",
+            object_id=via[:64],
+            new={"added": added, "crls": crls},
+        )
+    return ImportedAuthorities(added=added, crls=crls)
+
+
+def _authority_key_id(cert: x509.Certificate) -> str:
+    try:
+        aki = cert.extensions.get_extension_for_class(x509.AuthorityKeyIdentifier).value
+    except x509.ExtensionNotFound as exc:
+        raise PkiError("a CA certificate without an authority key id", code="untrusted") from exc
+    return (aki.key_identifier or b"").hex()
+
+
+def _trusted_ca(der: bytes, roots: dict[str, CertificateAuthority]) -> x509.Certificate:
+    try:
+        cert = x509.load_der_x509_certificate(der)
+        constraints = cert.extensions.get_extension_for_class(x509.BasicConstraints).value
+    except Exception as exc:  # hostile DER: pyca raises several types
+        raise PkiError("not a CA certificate", code="malformed_certificate") from exc
+    if not constraints.ca:
+        raise PkiError("not a CA certificate", code="not_a_ca")
+    if _ski(_ec_public(cert)) in roots:
+        return cert  # one of our roots, published back to us
+    root = roots.get(_authority_key_id(cert))
+    if root is None:
+        raise PkiError(
+            f"{cert.subject.rfc4514_string()} is not under a trusted root", code="untrusted"
+        )
+    root_cert = x509.load_der_x509_certificate(bytes(root.certificate_der))
+    try:
+        cert.verify_directly_issued_by(root_cert)
+    except (ValueError, TypeError, InvalidSignature) as exc:
+        raise PkiError("the CA certificate's signature does not verify", code="untrusted") from exc
+    return cert
+
+
+def _store_newer_crl(authority: CertificateAuthority, cert: x509.Certificate, der: bytes) -> bool:
+    try:
+        crl = x509.load_der_x509_crl(der)
+        number = crl.extensions.get_extension_for_class(x509.CRLNumber).value.crl_number
+    except Exception as exc:  # hostile DER
+        raise PkiError("not a CRL", code="malformed_crl") from exc
+    if crl.issuer != cert.subject or not crl.is_signature_valid(_ec_public(cert)):
+        raise PkiError(f"a CRL not signed by {authority.name}", code="bad_crl_signature")
+    latest = authority.crls.order_by("-number").first()
+    if latest is not None and latest.number >= number:
+        return False
+    Crl.objects.create(
+        authority=authority,
+        number=number,
+        this_update=crl.last_update_utc,
+        next_update=crl.next_update_utc or crl.last_update_utc,
+        crl_der=der,
+    )
+    return True
+
+
+def published_authorities() -> list[tuple[bytes, bytes | None]]:
+    """What /pki/authorities publishes: every CA this node knows, with its newest CRL."""
+    out = []
+    for authority in CertificateAuthority.objects.filter(is_active=True).exclude(
+        kind=CertificateAuthority.Kind.EXTERNAL
+    ):
+        crl = ensure_fresh_crl(authority) if authority.crls.exists() else None
+        out.append((bytes(authority.certificate_der), bytes(crl.crl_der) if crl else None))
+    return out
 
 
 @transaction.atomic

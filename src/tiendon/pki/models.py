@@ -88,6 +88,7 @@ class CertificateAuthority(models.Model):
         ROOT = "root", _("Root CA (key kept offline)")
         ISSUING = "issuing", _("Issuing CA of this node")
         EXTERNAL = "external", _("External trusted CA")
+        PEER = "peer", _("Issuing CA of another node")
 
     name = models.CharField(max_length=200)
     kind = models.CharField(max_length=16, choices=Kind.choices)

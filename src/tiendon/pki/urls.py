@@ -5,6 +5,7 @@ from tiendon.pki import views, views_admin
 urlpatterns = [
     path("pki/crl/<str:key_identifier>.crl", views.crl, name="pki_crl"),
     path("pki/directory/<str:code>/", views.directory, name="pki_directory"),
+    path("pki/authorities", views.authorities, name="pki_authorities"),
     path("pki/crl.pem", views_admin.current_crl_pem, name="pki_crl_pem"),
     path(
         "units/<str:code>/certificates/",

@@ -100,7 +100,7 @@ def validation_context(moment: dt.datetime | None = None) -> ValidationContext:
     intermediates = [
         _load_cert(bytes(a.certificate_der), a.name)
         for a in authorities
-        if a.kind == CertificateAuthority.Kind.ISSUING
+        if a.kind in (CertificateAuthority.Kind.ISSUING, CertificateAuthority.Kind.PEER)
     ]
     crls = [
         _load_crl(bytes(ensure_fresh_crl(a).crl_der), a.name)

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import base64
+
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.http import require_GET
 
 from tiendon.pki import queries
-from tiendon.pki.actions import ensure_fresh_crl
+from tiendon.pki.actions import ensure_fresh_crl, published_authorities
 from tiendon.pki.models import CertificateAuthority
 
 
@@ -44,5 +46,22 @@ def directory(request: HttpRequest, code: str) -> JsonResponse:
                 }
                 for c in certs
             ],
+        }
+    )
+
+
+@require_GET
+def authorities(request: HttpRequest) -> JsonResponse:
+    """Every CA this node knows, with its newest CRL: public, so other nodes can validate
+    what this node's units and node sign (they accept only CAs under a root they trust)."""
+    return JsonResponse(
+        {
+            "authorities": [
+                {
+                    "certificate": base64.b64encode(cert).decode(),
+                    "crl": base64.b64encode(crl).decode() if crl else None,
+                }
+                for cert, crl in published_authorities()
+            ]
         }
     )

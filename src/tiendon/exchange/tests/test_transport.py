@@ -107,3 +107,52 @@ def test_the_worker_command_retries_when_the_next_node_is_down(ministry_node):
     assert {i.state for i in items} == {"queued"}
     assert all(i.attempts == 1 for i in items)
     assert all(i.last_error for i in items)
+
+
+def test_sync_imports_a_neighbours_cas_and_reports_one_that_is_down(ministry_node, pki):
+    import base64
+
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from django.utils import timezone
+
+    from tiendon.exchange.transport import sync_authorities
+    from tiendon.pki import x509build
+    from tiendon.pki.issuer import Issuer
+    from tiendon.pki.models import CertificateAuthority
+
+    root = Issuer(pki.root)
+    key = ec.generate_private_key(ec.SECP256R1())
+    issuing = x509build.build_issuing(
+        "Province Issuing CA",
+        key.public_key(),
+        root.certificate,
+        root.private_key,
+        "http://127.0.0.1:9/x.crl",
+        timezone.now(),
+    )
+    crl = x509build.build_crl(
+        issuer_cert=issuing, issuer_key=key, number=1, revoked=[], now=timezone.now()
+    )
+    do_add_neighbour("peer-down", relation="peer", base_url="http://127.0.0.1:8")
+    der = serialization.Encoding.DER
+    published = json.dumps(
+        {
+            "authorities": [
+                {
+                    "certificate": base64.b64encode(issuing.public_bytes(der)).decode(),
+                    "crl": base64.b64encode(crl.public_bytes(der)).decode(),
+                }
+            ]
+        }
+    ).encode()
+
+    def fetch(url):
+        if url.startswith("http://127.0.0.1:9/"):
+            return 200, published
+        raise OSError("connection refused")
+
+    outcomes = sync_authorities(fetch)
+    assert outcomes["tinh-38"] == "1 CAs added, 1 newer CRLs"
+    assert outcomes["peer-down"].startswith("unreachable")
+    assert CertificateAuthority.objects.filter(kind="peer").count() == 1

@@ -8,12 +8,15 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from tiendon.errors import TiendonError
-from tiendon.exchange.transport import http_transport
+from tiendon.exchange.transport import http_transport, sync_authorities
 from tiendon.exchange.worker import run_once
 
 
 class Command(BaseCommand):
-    help = "Exchange: 'worker' sends queued envelopes to the next nodes (several may run)"
+    help = (
+        "Exchange: 'worker' sends queued envelopes to the next nodes (several may run); "
+        "'sync' fetches the neighbours' CAs and CRLs"
+    )
 
     def add_arguments(self, parser: CommandParser) -> None:
         sub = parser.add_subparsers(dest="subcommand", required=True)
@@ -21,8 +24,13 @@ class Command(BaseCommand):
         worker.add_argument("--once", action="store_true", help="one pass, then exit")
         worker.add_argument("--idle", type=float, default=1.0, help="seconds to wait when idle")
         worker.add_argument("--batch", type=int, default=100)
+        sub.add_parser("sync", help="fetch the neighbours' CAs and CRLs")
 
     def handle(self, *args: Any, **options: Any) -> None:
+        if options["subcommand"] == "sync":
+            for name, outcome in sync_authorities().items():
+                self.stdout.write(f"{name}: {outcome}")
+            return
         try:
             transport = http_transport()
         except TiendonError as exc:
