@@ -29,7 +29,7 @@ from tiendon.exchange.models_transport import PRECEDENCE_RANK, Node, OutboxItem
 from tiendon.exchange.routing import Router
 from tiendon.pki.errors import CertificateRefused
 from tiendon.pki.keystore import keystore_for
-from tiendon.pki.models import CertificateAuthority, CertPurpose
+from tiendon.pki.models import CertificateAuthority, CertPurpose, DirectoryEntry
 from tiendon.pki.queries import current_certificates
 from tiendon.pki.validation import validate_certificate
 from tiendon.units.models import Person, Unit
@@ -74,6 +74,22 @@ def _recipients(units: Sequence[Unit]) -> list[envelope.Recipient]:
             not_after__gt=timezone.now(),
         ).values_list("unit_id", "certificate_der")
     }
+    others = [u.pk for u in units if u.pk not in certs]
+    if others:
+        # Units whose keys another node holds: their certificates as that node published them
+        # (newest first, so setdefault keeps the newest valid one).
+        now = timezone.now()
+        for unit_id, der in (
+            DirectoryEntry.objects.filter(
+                unit_id__in=others,
+                purpose=CertPurpose.UNIT_ENCRYPTION,
+                not_before__lte=now,
+                not_after__gt=now,
+            )
+            .order_by("-not_before")
+            .values_list("unit_id", "certificate_der")
+        ):
+            certs.setdefault(unit_id, bytes(der))
     missing = [u.code for u in units if u.pk not in certs]
     if missing:
         shown = ", ".join(missing[:10]) + (" …" if len(missing) > 10 else "")

@@ -7,6 +7,7 @@ import json
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Sequence
+from typing import Any
 from urllib.parse import urlsplit
 
 from tiendon.errors import TiendonError
@@ -15,7 +16,7 @@ from tiendon.exchange.models_transport import Node, OutboxItem
 from tiendon.exchange.nodeauth import sign_request
 from tiendon.exchange.nodes import this_node
 from tiendon.exchange.worker import Outcome
-from tiendon.pki.actions import do_import_authorities
+from tiendon.pki.actions import do_import_authorities, do_import_directory
 
 PUSH_PATH = "/exchange/push"
 TIMEOUT_SECONDS = 120
@@ -91,27 +92,41 @@ def urllib_get(url: str) -> tuple[int, bytes]:
         return exc.code, exc.read()
 
 
-def sync_authorities(fetch: Fetcher = urllib_get) -> dict[str, str]:
-    """Fetch every reachable neighbour's CAs and CRLs (/pki/authorities) and import them.
-    A node back from an outage does this before its backlog. Returns an outcome per node."""
+def _get_json(fetch: Fetcher, url: str) -> Any:
+    status, body = fetch(url)
+    if status != 200:
+        raise OSError(f"HTTP {status}")
+    return json.loads(body)
+
+
+def sync_neighbours(fetch: Fetcher = urllib_get) -> dict[str, str]:
+    """From every reachable neighbour: its CAs and CRLs (/pki/authorities), then its units'
+    certificates (/pki/directory), each imported only if it validates here. A node back
+    from an outage does this before its backlog. Returns an outcome per node."""
     outcomes: dict[str, str] = {}
     for node in Node.objects.exclude(relation=Node.Relation.SELF).exclude(base_url=""):
+        base = node.base_url.rstrip("/")
         try:
-            status, body = fetch(node.base_url.rstrip("/") + "/pki/authorities")
-            if status != 200:
-                raise OSError(f"HTTP {status}")
-            entries = [
+            authorities = [
                 (
                     base64.b64decode(entry["certificate"]),
                     base64.b64decode(entry["crl"]) if entry.get("crl") else None,
                 )
-                for entry in json.loads(body)["authorities"]
+                for entry in _get_json(fetch, base + "/pki/authorities")["authorities"]
             ]
-            result = do_import_authorities(entries, via=node.name)
+            result = do_import_authorities(authorities, via=node.name)
+            directory = [
+                (str(e["unit"]), str(e["purpose"]), base64.b64decode(e["certificate"]))
+                for e in _get_json(fetch, base + "/pki/directory")["entries"]
+            ]
+            units = do_import_directory(directory, via=node.name)
         except (OSError, ValueError, KeyError, TypeError) as exc:
             outcomes[node.name] = f"unreachable or unreadable: {exc}"[:200]
         except TiendonError as exc:
             outcomes[node.name] = f"refused [{exc.code}]"
         else:
-            outcomes[node.name] = f"{len(result.added)} CAs added, {result.crls} newer CRLs"
+            outcomes[node.name] = (
+                f"{len(result.added)} CAs added, {result.crls} newer CRLs, "
+                f"{units} unit certificates added"
+            )
     return outcomes

@@ -17,6 +17,7 @@ from cryptography import x509
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
 from django.db import transaction
 from django.db.models import Q, QuerySet
 from django.http import HttpRequest
@@ -32,6 +33,7 @@ from tiendon.pki.models import (
     CertificateAuthority,
     CertPurpose,
     Crl,
+    DirectoryEntry,
     KeyAlgorithm,
     RevocationReason,
     StoredKey,
@@ -327,6 +329,68 @@ def _store_newer_crl(authority: CertificateAuthority, cert: x509.Certificate, de
         crl_der=der,
     )
     return True
+
+
+def published_directory() -> list[tuple[str, str, bytes]]:
+    """What /pki/directory publishes: the current certificates of the units whose keys this
+    node holds (unit code, purpose, DER)."""
+    return [
+        (code, purpose, bytes(der))
+        for code, purpose, der in current_certificates(
+            person=None, purpose__in=[CertPurpose.UNIT_SIGNING, CertPurpose.UNIT_ENCRYPTION]
+        ).values_list("unit__code", "purpose", "certificate_der")
+    ]
+
+
+@transaction.atomic
+def do_import_directory(entries: Iterable[tuple[str, str, bytes]], *, via: str) -> int:
+    """Keep other nodes' units' certificates that validate here (path and revocation).
+
+    Units whose keys this node holds keep their own certificates. Returns how many entries
+    are new; an entry that does not validate is skipped and audited, the others kept.
+    """
+    from tiendon.pki.validation import validate_certificate
+
+    own = set(current_certificates(person=None).values_list("unit__code", "purpose").distinct())
+    units = {u.code: u for u in Unit.objects.only("id", "code")}
+    added = 0
+    refused: list[str] = []
+    usage: dict[str, str] = {
+        CertPurpose.UNIT_SIGNING: "signing",
+        CertPurpose.UNIT_ENCRYPTION: "encryption",
+    }
+    for code, purpose, der in entries:
+        if purpose not in usage or code not in units or (code, purpose) in own:
+            continue
+        try:
+            validate_certificate(der, usage=usage[purpose])
+            cert = x509.load_der_x509_certificate(der)
+            serial = cert.subject.get_attributes_for_oid(NameOID.SERIAL_NUMBER)
+            if not serial or serial[0].value != code:
+                raise PkiError("the certificate names another unit", code="wrong_unit")
+        except PkiError as exc:  # CertificateRefused included
+            refused.append(f"{code}/{purpose}: {exc.code}")
+            continue
+        _entry, created = DirectoryEntry.objects.get_or_create(
+            fingerprint=fingerprint(der),
+            defaults={
+                "unit": units[code],
+                "purpose": purpose,
+                "certificate_der": der,
+                "not_before": cert.not_valid_before_utc,
+                "not_after": cert.not_valid_after_utc,
+                "via": via[:64],
+            },
+        )
+        added += int(created)
+    if added or refused:
+        do_record(
+            "pki.directory_imported",
+            object_type="node",
+            object_id=via[:64],
+            new={"added": added, "refused": refused[:50]},
+        )
+    return added
 
 
 def published_authorities() -> list[tuple[bytes, bytes | None]]:

@@ -191,3 +191,23 @@ class Crl(models.Model):
 
     def __str__(self) -> str:
         return f"CRL {self.number} of {self.authority_id}"
+
+
+class DirectoryEntry(models.Model):
+    """A unit's certificate published by the node that holds its keys (another node):
+    what this node seals to when it sends to a unit it does not serve."""
+
+    unit = models.ForeignKey("units.Unit", on_delete=models.CASCADE, related_name="+")
+    purpose = models.CharField(max_length=24, choices=CertPurpose.choices)
+    certificate_der = models.BinaryField()
+    fingerprint = models.CharField(max_length=64, unique=True)
+    not_before = models.DateTimeField()
+    not_after = models.DateTimeField()
+    via = models.CharField(max_length=64)  # the node it came from
+    fetched_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["unit", "purpose", "not_before"])]
+
+    def __str__(self) -> str:
+        return f"{self.unit_id} {self.purpose} {self.fingerprint[:12]}"

@@ -6,6 +6,7 @@ urlpatterns = [
     path("pki/crl/<str:key_identifier>.crl", views.crl, name="pki_crl"),
     path("pki/directory/<str:code>/", views.directory, name="pki_directory"),
     path("pki/authorities", views.authorities, name="pki_authorities"),
+    path("pki/directory", views.directory_all, name="pki_directory_all"),
     path("pki/crl.pem", views_admin.current_crl_pem, name="pki_crl_pem"),
     path(
         "units/<str:code>/certificates/",

@@ -10,7 +10,7 @@ from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.http import require_GET
 
 from tiendon.pki import queries
-from tiendon.pki.actions import ensure_fresh_crl, published_authorities
+from tiendon.pki.actions import ensure_fresh_crl, published_authorities, published_directory
 from tiendon.pki.models import CertificateAuthority
 
 
@@ -62,6 +62,19 @@ def authorities(request: HttpRequest) -> JsonResponse:
                     "crl": base64.b64encode(crl).decode() if crl else None,
                 }
                 for cert, crl in published_authorities()
+            ]
+        }
+    )
+
+
+@require_GET
+def directory_all(request: HttpRequest) -> JsonResponse:
+    """The current certificates of every unit whose keys this node holds (public data)."""
+    return JsonResponse(
+        {
+            "entries": [
+                {"unit": code, "purpose": purpose, "certificate": base64.b64encode(der).decode()}
+                for code, purpose, der in published_directory()
             ]
         }
     )

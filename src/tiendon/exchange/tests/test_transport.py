@@ -116,7 +116,7 @@ def test_sync_imports_a_neighbours_cas_and_reports_one_that_is_down(ministry_nod
     from cryptography.hazmat.primitives.asymmetric import ec
     from django.utils import timezone
 
-    from tiendon.exchange.transport import sync_authorities
+    from tiendon.exchange.transport import sync_neighbours
     from tiendon.pki import x509build
     from tiendon.pki.issuer import Issuer
     from tiendon.pki.models import CertificateAuthority
@@ -148,11 +148,13 @@ def test_sync_imports_a_neighbours_cas_and_reports_one_that_is_down(ministry_nod
     ).encode()
 
     def fetch(url):
-        if url.startswith("http://127.0.0.1:9/"):
+        if url == "http://127.0.0.1:9/pki/authorities":
             return 200, published
+        if url == "http://127.0.0.1:9/pki/directory":
+            return 200, b'{"entries": []}'
         raise OSError("connection refused")
 
-    outcomes = sync_authorities(fetch)
-    assert outcomes["tinh-38"] == "1 CAs added, 1 newer CRLs"
+    outcomes = sync_neighbours(fetch)
+    assert outcomes["tinh-38"] == "1 CAs added, 1 newer CRLs, 0 unit certificates added"
     assert outcomes["peer-down"].startswith("unreachable")
     assert CertificateAuthority.objects.filter(kind="peer").count() == 1

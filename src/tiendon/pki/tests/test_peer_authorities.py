@@ -62,11 +62,11 @@ def other_node(pki):
             ],
         ).public_bytes(DER)
 
-    return issuing.public_bytes(DER), leaf, crl
+    return issuing.public_bytes(DER), leaf, crl, key
 
 
 def test_a_unit_of_another_node_validates_once_its_ca_and_crl_are_imported(other_node):
-    issuing, leaf, crl = other_node
+    issuing, leaf, crl, _key = other_node
     with pytest.raises(CertificateRefused) as refused:
         validate_certificate(leaf.public_bytes(DER), usage="signing")
     assert refused.value.code == "unknown_issuer"
@@ -78,7 +78,7 @@ def test_a_unit_of_another_node_validates_once_its_ca_and_crl_are_imported(other
 
 
 def test_a_newer_crl_from_the_other_node_revokes_its_certificate_here(other_node):
-    issuing, leaf, crl = other_node
+    issuing, leaf, crl, _key = other_node
     do_import_authorities([(issuing, crl(1))], via="tinh-38")
     do_import_authorities([(issuing, crl(2, revoked=[leaf]))], via="tinh-38")
     with pytest.raises(CertificateRefused) as refused:
@@ -107,7 +107,7 @@ def test_a_ca_not_under_a_trusted_root_is_refused_and_nothing_stored(pki):
 
 
 def test_a_crl_not_signed_by_its_ca_is_refused(other_node, pki):
-    issuing, _leaf, _crl = other_node
+    issuing, _leaf, _crl, _key = other_node
     forged = x509build.build_crl(
         issuer_cert=x509.load_der_x509_certificate(issuing),
         issuer_key=ec.generate_private_key(ec.SECP256R1()),
@@ -127,3 +127,38 @@ def test_the_authorities_endpoint_publishes_what_another_node_imports(client, pk
     pairs = [(base64.b64decode(e["certificate"]), base64.b64decode(e["crl"])) for e in entries]
     # Importing our own publication changes nothing: those CAs are known already.
     assert do_import_authorities(pairs, via="self").added == []
+
+
+def test_another_nodes_unit_certificates_are_kept_only_if_they_validate(other_node, tree):
+    from tiendon.pki.actions import do_import_directory
+    from tiendon.pki.models import DirectoryEntry
+
+    issuing, _leaf, crl, ca_key = other_node
+    do_import_authorities([(issuing, crl(1))], via="tinh-38")
+    issuing_cert = x509.load_der_x509_certificate(issuing)
+
+    def unit_cert(signed_by: ec.EllipticCurvePrivateKey) -> bytes:
+        return x509build.build_end_entity(
+            subject=x509build.SubjectInfo("Ban CHQS phường Đông Tiến", tree.commune_a.code),
+            public=ec.generate_private_key(ec.SECP256R1()).public_key(),
+            purpose="encryption",
+            issuer_cert=issuing_cert,
+            issuer_key=signed_by,
+            crl_url="http://127.0.0.1:9/x.crl",
+            now=timezone.now(),
+        ).public_bytes(DER)
+
+    genuine = unit_cert(ca_key)
+    forged = unit_cert(ec.generate_private_key(ec.SECP256R1()))
+    added = do_import_directory(
+        [
+            (tree.commune_a.code, "unit_encryption", genuine),
+            (tree.commune_a.code, "unit_encryption", forged),
+            (tree.commune_b.code, "unit_encryption", genuine),  # names commune A, listed as B
+        ],
+        via="tinh-38",
+    )
+    assert added == 1
+    assert DirectoryEntry.objects.get().unit == tree.commune_a
+    refused = AuditRecord.objects.get(action="pki.directory_imported").new["refused"]
+    assert len(refused) == 2

@@ -8,14 +8,14 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from tiendon.errors import TiendonError
-from tiendon.exchange.transport import http_transport, sync_authorities
+from tiendon.exchange.transport import http_transport, sync_neighbours
 from tiendon.exchange.worker import run_once
 
 
 class Command(BaseCommand):
     help = (
         "Exchange: 'worker' sends queued envelopes to the next nodes (several may run); "
-        "'sync' fetches the neighbours' CAs and CRLs"
+        "'sync' fetches the neighbours' CAs, CRLs and unit certificates"
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -24,11 +24,11 @@ class Command(BaseCommand):
         worker.add_argument("--once", action="store_true", help="one pass, then exit")
         worker.add_argument("--idle", type=float, default=1.0, help="seconds to wait when idle")
         worker.add_argument("--batch", type=int, default=100)
-        sub.add_parser("sync", help="fetch the neighbours' CAs and CRLs")
+        sub.add_parser("sync", help="fetch the neighbours' CAs, CRLs and unit certificates")
 
     def handle(self, *args: Any, **options: Any) -> None:
         if options["subcommand"] == "sync":
-            for name, outcome in sync_authorities().items():
+            for name, outcome in sync_neighbours().items():
                 self.stdout.write(f"{name}: {outcome}")
             return
         try:

@@ -52,6 +52,8 @@ class Command(BaseCommand):
         issue = sub.add_parser("issue-units", help="issue keys for units that lack them")
         issue.add_argument("--all", action="store_true", required=True)
         issue.add_argument("--batch-size", type=int, default=200)
+        one = sub.add_parser("issue-unit", help="issue (or rotate) one unit's keys")
+        one.add_argument("--unit", required=True)
         person = sub.add_parser("issue-person", help="issue a personal signing certificate")
         person.add_argument("username")
         export = sub.add_parser("export", help="write cert.pem, chain.pem and crl.pem")
@@ -112,6 +114,11 @@ class Command(BaseCommand):
                 batch_size=options["batch_size"], on_batch=bar.update
             )
         self.stdout.write(f"issued keys and certificates for {done} units")
+
+    def _issue_unit(self, options: dict[str, Any]) -> None:
+        unit = self._unit(options["unit"])
+        certs = actions.do_issue_unit_keys(unit)
+        self.stdout.write(f"issued {len(certs)} certificates for {unit.code}")
 
     def _issue_person(self, options: dict[str, Any]) -> None:
         person = Person.objects.select_related("unit").filter(username=options["username"]).first()
