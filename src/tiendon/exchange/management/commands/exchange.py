@@ -8,8 +8,12 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from tiendon.errors import TiendonError
+from tiendon.exchange.actions import do_send_envelope
+from tiendon.exchange.envelope import PRECEDENCES
+from tiendon.exchange.models import EnvelopeRecipient
 from tiendon.exchange.transport import http_transport, sync_neighbours
 from tiendon.exchange.worker import run_once
+from tiendon.units.models import Unit
 
 
 class Command(BaseCommand):
@@ -24,9 +28,22 @@ class Command(BaseCommand):
         worker.add_argument("--once", action="store_true", help="one pass, then exit")
         worker.add_argument("--idle", type=float, default=1.0, help="seconds to wait when idle")
         worker.add_argument("--batch", type=int, default=100)
+        send = sub.add_parser("send", help="send a test message (kind test.ping) to units")
+        send.add_argument("--from", dest="sender", required=True, metavar="UNIT_CODE")
+        send.add_argument("--to", nargs="+", required=True, metavar="UNIT_CODE")
+        send.add_argument("--text", required=True)
+        send.add_argument("--precedence", default="thuong", choices=PRECEDENCES)
+        inbox = sub.add_parser("inbox", help="envelopes that arrived for a unit here")
+        inbox.add_argument("--unit", required=True)
         sub.add_parser("sync", help="fetch the neighbours' CAs, CRLs and unit certificates")
 
     def handle(self, *args: Any, **options: Any) -> None:
+        if options["subcommand"] == "send":
+            self._send(options)
+            return
+        if options["subcommand"] == "inbox":
+            self._inbox(options)
+            return
         if options["subcommand"] == "sync":
             for name, outcome in sync_neighbours().items():
                 self.stdout.write(f"{name}: {outcome}")
@@ -43,3 +60,37 @@ class Command(BaseCommand):
                 return
             if not sent:
                 time.sleep(options["idle"])
+
+    def _units(self, codes: list[str]) -> list[Unit]:
+        units = Unit.objects.in_bulk(codes, field_name="code")
+        missing = [c for c in codes if c not in units]
+        if missing:
+            raise CommandError(f"unknown unit codes: {', '.join(missing)}")
+        return [units[c] for c in codes]
+
+    def _send(self, options: dict[str, Any]) -> None:
+        (sender,) = self._units([options["sender"]])
+        try:
+            stored = do_send_envelope(
+                kind="test.ping",
+                payload=options["text"].encode(),
+                sender=sender,
+                recipients=self._units(options["to"]),
+                precedence=options["precedence"],
+            )
+        except TiendonError as exc:
+            raise CommandError(f"{exc.message} [{exc.code}]") from exc
+        self.stdout.write(f"envelope {stored.pk} sealed for {stored.recipient_count} units")
+
+    def _inbox(self, options: dict[str, Any]) -> None:
+        (unit,) = self._units([options["unit"]])
+        rows = EnvelopeRecipient.objects.filter(
+            unit=unit, state=EnvelopeRecipient.State.ARRIVED
+        ).select_related("envelope__sender")
+        for row in rows.order_by("arrived_at"):
+            envelope = row.envelope
+            self.stdout.write(
+                f"{envelope.pk} {envelope.kind} from {envelope.sender.code} "
+                f"({envelope.precedence}) arrived {row.arrived_at:%Y-%m-%d %H:%M:%S}"
+            )
+        self.stdout.write(f"{rows.count()} envelopes")

@@ -1,0 +1,156 @@
+"""Two nodes as separate processes on loopback, each with its own database: the ministry's
+node seals a message for a commune of Thanh Hóa and pushes it to the province's node."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.cli
+
+TIENDON = str(Path(sys.executable).with_name("tiendon"))
+COMMUNE = "14845"  # Xã Mường Lát, Thanh Hóa (38)
+TEXT = "Chỉ thị số 01/CT-BQP: kiểm tra sẵn sàng chiến đấu"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class NodeProcess:
+    def __init__(self, base: Path, name: str, port: int) -> None:
+        self.name, self.port = name, port
+        self.env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
+        self.env.update(
+            TIENDON_DATA_DIR=str(base / name),
+            TIENDON_NODE_NAME=name,
+            TIENDON_PUBLIC_URL=f"http://127.0.0.1:{port}",
+            TIENDON_DEBUG="0",
+        )
+        self.server: subprocess.Popen[bytes] | None = None
+
+    def run(self, *args: str) -> str:
+        result = subprocess.run(
+            [TIENDON, *args], env=self.env, capture_output=True, text=True, timeout=300
+        )
+        assert result.returncode == 0, f"{self.name}: tiendon {' '.join(args)}\n{result.stderr}"
+        return result.stdout
+
+    def start(self) -> None:
+        self.server = subprocess.Popen(
+            [TIENDON, "runserver", f"127.0.0.1:{self.port}", "--noreload"],
+            env=self.env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                with urllib.request.urlopen(
+                    f"http://127.0.0.1:{self.port}/pki/authorities", timeout=2
+                ):
+                    return
+            except OSError:
+                time.sleep(0.2)
+        raise AssertionError(f"{self.name} did not start")
+
+    def stop(self) -> None:
+        if self.server is not None:
+            self.server.terminate()
+            self.server.wait(timeout=30)
+
+
+def test_a_message_from_the_ministry_reaches_a_commune_served_by_the_province_node(tmp_path):
+    ministry = NodeProcess(tmp_path, "bqp", _free_port())
+    province = NodeProcess(tmp_path, "tinh-38", _free_port())
+    (tmp_path / "passphrase").write_text("mật khẩu gốc")
+    offline = tmp_path / "offline"
+    for node in (ministry, province):
+        node.run("migrate", "-v0")
+        node.run("seed-units")
+    # One national root (its key offline); each node has its own issuing CA under it.
+    ministry.run(
+        "pki",
+        "init",
+        "--root-key-out",
+        str(offline),
+        "--passphrase-file",
+        str(tmp_path / "passphrase"),
+    )
+    province.run(
+        "pki",
+        "init",
+        "--root-cert",
+        str(offline / "root-cert.pem"),
+        "--root-key",
+        str(offline / "root-key.pem"),
+        "--passphrase-file",
+        str(tmp_path / "passphrase"),
+    )
+    ministry.run("pki", "issue-unit", "--unit", "BQP")
+    province.run("pki", "issue-unit", "--unit", COMMUNE)  # the commune's keys stay at its node
+    ministry.run("node", "init", "--name", "bqp", "--serves", "BQP")
+    ministry.run(
+        "node",
+        "add",
+        "--name",
+        "tinh-38",
+        "--relation",
+        "child",
+        "--url",
+        f"http://127.0.0.1:{province.port}",
+        "--serves",
+        "38",
+    )
+    province.run("node", "init", "--name", "tinh-38", "--serves", "38")
+    province.run(
+        "node",
+        "add",
+        "--name",
+        "bqp",
+        "--relation",
+        "parent",
+        "--url",
+        f"http://127.0.0.1:{ministry.port}",
+    )
+    try:
+        ministry.start()
+        province.start()
+        # Each learns the other's issuing CA and CRL, and the units whose keys it holds.
+        synced = ministry.run("exchange", "sync")
+        assert "tinh-38: 1 CAs added, 1 newer CRLs, 2 unit certificates added" in synced
+        assert "bqp: 1 CAs added, 1 newer CRLs, 2 unit certificates added" in province.run(
+            "exchange", "sync"
+        )
+
+        sent = ministry.run("exchange", "send", "--from", "BQP", "--to", COMMUNE, "--text", TEXT)
+        assert "sealed for 1 units" in sent
+        assert "delivered 1 envelopes" in ministry.run("exchange", "worker", "--once")
+
+        inbox = province.run("exchange", "inbox", "--unit", COMMUNE)
+        assert "test.ping from BQP" in inbox
+        assert "1 envelopes" in inbox
+        envelope_id = inbox.split()[0]
+        opened = province.run(
+            "shell",
+            "-c",
+            "from tiendon.units.actions import do_create_person;"
+            "from tiendon.units.models import Unit;"
+            "from tiendon.exchange.queries import open_payload;"
+            f"p = do_create_person(username='vt.muonglat', full_name='Lò Thị Ánh', "
+            f"unit=Unit.objects.get(code='{COMMUNE}'), role='clerk');"
+            f"print(open_payload(p, '{envelope_id}').decode())",
+        )
+        assert TEXT in opened
+    finally:
+        ministry.stop()
+        province.stop()
