@@ -11,12 +11,19 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from tiendon.errors import TiendonError
-from tiendon.exchange.framing import frame
+from tiendon.exchange.actions import do_accept_envelope
+from tiendon.exchange.envelope import EnvelopeError
+from tiendon.exchange.framing import frame, unframe
 from tiendon.exchange.models_transport import Node, OutboxItem
 from tiendon.exchange.nodeauth import sign_request
 from tiendon.exchange.nodes import this_node
 from tiendon.exchange.worker import Outcome
-from tiendon.pki.actions import do_import_authorities, do_import_directory
+from tiendon.pki.actions import (
+    authorities_document,
+    do_import_authorities,
+    do_import_directory,
+    published_directory,
+)
 
 PUSH_PATH = "/exchange/push"
 TIMEOUT_SECONDS = 120
@@ -77,6 +84,69 @@ def http_transport(
         return outcomes
 
     return send
+
+
+PULL_PATH = "/exchange/pull"
+ACK_PATH = "/exchange/ack"
+
+
+ANNOUNCE_PATH = "/exchange/announce"
+
+
+def pull_from_parent(poster: Poster = urllib_post, *, wait: int = 0, announce: bool = False) -> int:
+    """For an edge node behind NAT: fetch what the parent holds for us, accept each
+    envelope (or refuse it by code), and acknowledge. Returns how many were accepted."""
+    identity = this_node()
+    parent = Node.objects.filter(relation=Node.Relation.PARENT).exclude(base_url="").first()
+    if parent is None:
+        raise OSError("this node has no parent with a URL to pull from")
+    base = parent.base_url.rstrip("/")
+
+    def signed(path: str, body: bytes) -> tuple[int, bytes]:
+        headers = sign_request(
+            "POST",
+            path,
+            body,
+            node_name=identity.name,
+            target_node=parent.name,
+            certificate_der=identity.certificate_der,
+            sign=identity.sign,
+        )
+        return poster(base + path, body, headers)
+
+    if announce:
+        # What the parent cannot fetch from us: our CAs, CRLs and units' certificates.
+        document = {
+            **authorities_document(),
+            "directory": [
+                {"unit": code, "purpose": purpose, "certificate": base64.b64encode(der).decode()}
+                for code, purpose, der in published_directory()
+            ],
+        }
+        status, body = signed(ANNOUNCE_PATH, json.dumps(document).encode())
+        if status != 200:
+            raise OSError(f"announce refused: HTTP {status} {body[:200]!r}")
+    path = f"{PULL_PATH}?wait={int(wait)}"
+    status, body = signed(path, b"")
+    if status != 200:
+        raise OSError(f"pull refused: HTTP {status} {body[:200]!r}")
+    header, *envelopes = unframe(body)
+    seqs = json.loads(header)["seqs"]
+    results: list[dict[str, object]] = []
+    accepted = 0
+    for seq, data in zip(seqs, envelopes, strict=True):
+        try:
+            do_accept_envelope(data, via=parent.name, came_from=parent)
+        except EnvelopeError as exc:
+            results.append({"seq": seq, "ok": False, "code": exc.code})
+        else:
+            results.append({"seq": seq, "ok": True})
+            accepted += 1
+    if results:
+        status, body = signed(ACK_PATH, json.dumps({"results": results}).encode())
+        if status != 200:
+            raise OSError(f"acknowledgement refused: HTTP {status} {body[:200]!r}")
+    return accepted
 
 
 Fetcher = Callable[[str], tuple[int, bytes]]

@@ -4,4 +4,7 @@ from tiendon.exchange import views
 
 urlpatterns = [
     path("exchange/push", views.push, name="exchange_push"),
+    path("exchange/pull", views.pull, name="exchange_pull"),
+    path("exchange/ack", views.ack, name="exchange_ack"),
+    path("exchange/announce", views.announce, name="exchange_announce"),
 ]

@@ -2,16 +2,24 @@
 
 from __future__ import annotations
 
+import base64
+import json
+import time
+
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from tiendon.audit.actions import do_record
+from tiendon.errors import TiendonError
 from tiendon.exchange.actions import do_accept_envelope
+from tiendon.exchange.blobs import read_blob
 from tiendon.exchange.envelope import EnvelopeError
-from tiendon.exchange.framing import unframe
+from tiendon.exchange.framing import frame, unframe
 from tiendon.exchange.models_transport import Node
 from tiendon.exchange.nodeauth import node_authenticated
+from tiendon.exchange.worker import Outcome, record_pulled, waiting_for
+from tiendon.pki.actions import do_import_authorities, do_import_directory
 
 
 @require_POST
@@ -22,17 +30,10 @@ def push(request: HttpRequest) -> HttpResponse:
     The answer lists, in order, {"id", "ok": true} or {"ok": false, "code"}: the sender
     marks the accepted ones delivered and the refused ones final.
     """
-    name = request.node.name  # type: ignore[attr-defined]
-    neighbour = Node.objects.exclude(relation=Node.Relation.SELF).filter(name=name).first()
+    neighbour = _neighbour(request)
     if neighbour is None:
-        do_record(
-            "exchange.request_refused",
-            object_type="node",
-            object_id=name[:64],
-            new={"code": "unknown_node", "path": request.path},
-            request=request,
-        )
         return JsonResponse({"error": "unknown_node"}, status=403)
+    name = neighbour.name
     try:
         envelopes = unframe(request.body)
     except EnvelopeError as exc:
@@ -47,3 +48,100 @@ def push(request: HttpRequest) -> HttpResponse:
             results.append({"ok": True, "id": str(stored.pk)})
     Node.objects.filter(pk=neighbour.pk).update(last_seen_at=timezone.now())
     return JsonResponse({"results": results})
+
+
+PULL_BATCH = 100
+PULL_WAIT_SECONDS = 20
+
+
+@require_POST
+@node_authenticated
+def pull(request: HttpRequest) -> HttpResponse:
+    """A child behind NAT fetches what waits for it, highest precedence first: a framed
+    batch whose first frame is JSON {"seqs": [...]} (the channel numbers, in order), then
+    the envelopes. With nothing waiting, the request is held up to `wait` seconds (long
+    polling). Items stay queued until acknowledged (`ack`)."""
+    child = _neighbour(request, pulls=True)
+    if child is None:
+        return JsonResponse({"error": "unknown_node"}, status=403)
+    try:
+        wait = min(max(float(request.GET.get("wait", "0")), 0.0), PULL_WAIT_SECONDS)
+    except ValueError:
+        return JsonResponse({"error": "malformed"}, status=400)
+    deadline = time.monotonic() + wait
+    while True:
+        items = list(waiting_for(child, PULL_BATCH))
+        if items or time.monotonic() >= deadline:
+            break
+        time.sleep(0.5)
+    Node.objects.filter(pk=child.pk).update(last_seen_at=timezone.now())
+    header = json.dumps({"seqs": [item.seq for item in items]}).encode()
+    body = frame([header, *(read_blob(str(item.envelope_id)) for item in items)])
+    return HttpResponse(body, content_type="application/octet-stream")
+
+
+@require_POST
+@node_authenticated
+def ack(request: HttpRequest) -> HttpResponse:
+    """The child's answers for what it pulled: {"results": [{"seq", "ok", "code"?}]}."""
+    child = _neighbour(request, pulls=True)
+    if child is None:
+        return JsonResponse({"error": "unknown_node"}, status=403)
+    try:
+        results = json.loads(request.body)["results"]
+        answers = {
+            int(r["seq"]): Outcome(bool(r["ok"]), refused_code=str(r.get("code", ""))[:64])
+            for r in results
+        }
+    except (ValueError, KeyError, TypeError):
+        return JsonResponse({"error": "malformed"}, status=400)
+    recorded = record_pulled(child, answers)
+    return JsonResponse({"recorded": recorded})
+
+
+def _neighbour(request: HttpRequest, *, pulls: bool = False) -> Node | None:
+    name = request.node.name  # type: ignore[attr-defined]
+    nodes = Node.objects.exclude(relation=Node.Relation.SELF).filter(name=name)
+    if pulls:
+        nodes = nodes.filter(pulls=True)
+    node = nodes.first()
+    if node is None:
+        do_record(
+            "exchange.request_refused",
+            object_type="node",
+            object_id=name[:64],
+            new={"code": "unknown_node", "path": request.path},
+            request=request,
+        )
+    return node
+
+
+@require_POST
+@node_authenticated
+def announce(request: HttpRequest) -> HttpResponse:
+    """A child that cannot be reached (behind NAT) hands up its CAs, CRLs and units'
+    certificates, in the formats of /pki/authorities and /pki/directory."""
+    child = _neighbour(request)
+    if child is None:
+        return JsonResponse({"error": "unknown_node"}, status=403)
+    try:
+        document = json.loads(request.body)
+        authorities = [
+            (
+                base64.b64decode(e["certificate"]),
+                base64.b64decode(e["crl"]) if e.get("crl") else None,
+            )
+            for e in document["authorities"]
+        ]
+        directory = [
+            (str(e["unit"]), str(e["purpose"]), base64.b64decode(e["certificate"]))
+            for e in document["directory"]
+        ]
+    except (ValueError, KeyError, TypeError):
+        return JsonResponse({"error": "malformed"}, status=400)
+    try:
+        imported = do_import_authorities(authorities, via=child.name)
+        units = do_import_directory(directory, via=child.name)
+    except TiendonError as exc:
+        return JsonResponse({"error": exc.code}, status=400)
+    return JsonResponse({"authorities": len(imported.added), "units": units})

@@ -55,6 +55,7 @@ def claim(*, limit: int = 100, now: dt.datetime | None = None) -> list[OutboxIte
     with transaction.atomic():
         items = list(
             OutboxItem.objects.select_for_update(skip_locked=True)
+            .exclude(destination__pulls=True)  # those wait for their node to fetch them
             .filter(
                 Q(state=OutboxItem.State.QUEUED, next_attempt_at__lte=now)
                 | Q(state=OutboxItem.State.SENDING, lease_until__lt=now)
@@ -158,3 +159,54 @@ def _record(batch: list[OutboxItem], outcomes: dict[int, Outcome], now: dt.datet
     )
     do_record_batch(audit)
     return delivered
+
+
+def waiting_for(child: Node, limit: int) -> list[OutboxItem]:
+    """What a pulling child may fetch now: queued items, highest precedence first (expired
+    ones are closed on the way, as for pushed items)."""
+    now = timezone.now()
+    items = list(
+        OutboxItem.objects.filter(destination=child, state=OutboxItem.State.QUEUED)
+        .select_related("envelope", "destination")
+        .order_by("-rank", "seq")[:limit]
+    )
+    return _expire(items, now)
+
+
+@transaction.atomic
+def record_pulled(child: Node, answers: dict[int, Outcome]) -> int:
+    """The child's answers for pulled items, by channel number; unanswered stay queued."""
+    now = timezone.now()
+    items = OutboxItem.objects.select_for_update().filter(
+        destination=child, seq__in=list(answers), state=OutboxItem.State.QUEUED
+    )
+    recorded = 0
+    audit: list[AuditEntry] = []
+    for item in items.select_related("envelope"):
+        outcome = answers[item.seq]
+        item.attempts += 1
+        if outcome.accepted:
+            item.state, item.delivered_at = OutboxItem.State.DELIVERED, now
+        elif outcome.refused_code:
+            item.state, item.last_error = OutboxItem.State.REFUSED, outcome.refused_code
+            audit.append(
+                AuditEntry(
+                    action="exchange.refused_by_next_node",
+                    obj=item.envelope,
+                    new={"to": child.name, "code": outcome.refused_code},
+                )
+            )
+        else:
+            continue
+        item.save(update_fields=["attempts", "state", "delivered_at", "last_error"])
+        recorded += 1
+    audit.append(
+        AuditEntry(
+            action="exchange.batch_pulled",
+            object_type="node",
+            object_id=child.name,
+            new={"answered": len(answers), "recorded": recorded},
+        )
+    )
+    do_record_batch(audit)
+    return recorded

@@ -6,6 +6,7 @@ stored without its certificate, nor a certificate without its key.
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import hashlib
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -333,13 +334,26 @@ def _store_newer_crl(authority: CertificateAuthority, cert: x509.Certificate, de
 
 def published_directory() -> list[tuple[str, str, bytes]]:
     """What /pki/directory publishes: the current certificates of the units whose keys this
-    node holds (unit code, purpose, DER)."""
-    return [
+    node holds, then those it learned from other nodes and still holds valid (so a node
+    relays its children's units upwards). Tuples of unit code, purpose, DER."""
+    own = [
         (code, purpose, bytes(der))
         for code, purpose, der in current_certificates(
             person=None, purpose__in=[CertPurpose.UNIT_SIGNING, CertPurpose.UNIT_ENCRYPTION]
         ).values_list("unit__code", "purpose", "certificate_der")
     ]
+    held = {(code, purpose) for code, purpose, _der in own}
+    now = timezone.now()
+    learned = [
+        (code, purpose, bytes(der))
+        for code, purpose, der in DirectoryEntry.objects.filter(
+            not_before__lte=now, not_after__gt=now
+        )
+        .order_by("-not_before")
+        .values_list("unit__code", "purpose", "certificate_der")
+        if (code, purpose) not in held
+    ]
+    return own + learned
 
 
 @transaction.atomic
@@ -402,6 +416,19 @@ def published_authorities() -> list[tuple[bytes, bytes | None]]:
         crl = ensure_fresh_crl(authority) if authority.crls.exists() else None
         out.append((bytes(authority.certificate_der), bytes(crl.crl_der) if crl else None))
     return out
+
+
+def authorities_document() -> dict[str, list[dict[str, str | None]]]:
+    """published_authorities() as the JSON document /pki/authorities serves."""
+    return {
+        "authorities": [
+            {
+                "certificate": base64.b64encode(cert).decode(),
+                "crl": base64.b64encode(crl).decode() if crl else None,
+            }
+            for cert, crl in published_authorities()
+        ]
+    }
 
 
 @transaction.atomic

@@ -10,7 +10,7 @@ from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.http import require_GET
 
 from tiendon.pki import queries
-from tiendon.pki.actions import ensure_fresh_crl, published_authorities, published_directory
+from tiendon.pki.actions import authorities_document, ensure_fresh_crl, published_directory
 from tiendon.pki.models import CertificateAuthority
 
 
@@ -54,17 +54,7 @@ def directory(request: HttpRequest, code: str) -> JsonResponse:
 def authorities(request: HttpRequest) -> JsonResponse:
     """Every CA this node knows, with its newest CRL: public, so other nodes can validate
     what this node's units and node sign (they accept only CAs under a root they trust)."""
-    return JsonResponse(
-        {
-            "authorities": [
-                {
-                    "certificate": base64.b64encode(cert).decode(),
-                    "crl": base64.b64encode(crl).decode() if crl else None,
-                }
-                for cert, crl in published_authorities()
-            ]
-        }
-    )
+    return JsonResponse(authorities_document())
 
 
 @require_GET

@@ -1,5 +1,6 @@
-"""Two nodes as separate processes on loopback, each with its own database: the ministry's
-node seals a message for a commune of Thanh Hóa and pushes it to the province's node."""
+"""Nodes as separate processes on loopback, each with its own database: the ministry's node
+seals a message for a commune of Thanh Hóa; it travels by push to the province's node and,
+for a commune edge behind NAT, by pull from there."""
 
 from __future__ import annotations
 
@@ -69,16 +70,24 @@ class NodeProcess:
             self.server.wait(timeout=30)
 
 
-def test_a_message_from_the_ministry_reaches_a_commune_served_by_the_province_node(tmp_path):
-    ministry = NodeProcess(tmp_path, "bqp", _free_port())
-    province = NodeProcess(tmp_path, "tinh-38", _free_port())
+def _open_as_clerk(node: NodeProcess, envelope_id: str) -> str:
+    return node.run(
+        "shell",
+        "-c",
+        "from tiendon.units.actions import do_create_person;"
+        "from tiendon.units.models import Unit;"
+        "from tiendon.exchange.queries import open_payload;"
+        f"p = do_create_person(username='vt.muonglat', full_name='Lò Thị Ánh', "
+        f"unit=Unit.objects.get(code='{COMMUNE}'), role='clerk');"
+        f"print(open_payload(p, '{envelope_id}').decode())",
+    )
+
+
+def _national_root(tmp_path: Path, first: NodeProcess, *others: NodeProcess) -> None:
+    """One national root, its key offline; each node its own issuing CA under it."""
     (tmp_path / "passphrase").write_text("mật khẩu gốc")
     offline = tmp_path / "offline"
-    for node in (ministry, province):
-        node.run("migrate", "-v0")
-        node.run("seed-units")
-    # One national root (its key offline); each node has its own issuing CA under it.
-    ministry.run(
+    first.run(
         "pki",
         "init",
         "--root-key-out",
@@ -86,16 +95,26 @@ def test_a_message_from_the_ministry_reaches_a_commune_served_by_the_province_no
         "--passphrase-file",
         str(tmp_path / "passphrase"),
     )
-    province.run(
-        "pki",
-        "init",
-        "--root-cert",
-        str(offline / "root-cert.pem"),
-        "--root-key",
-        str(offline / "root-key.pem"),
-        "--passphrase-file",
-        str(tmp_path / "passphrase"),
-    )
+    for node in others:
+        node.run(
+            "pki",
+            "init",
+            "--root-cert",
+            str(offline / "root-cert.pem"),
+            "--root-key",
+            str(offline / "root-key.pem"),
+            "--passphrase-file",
+            str(tmp_path / "passphrase"),
+        )
+
+
+def test_a_message_from_the_ministry_reaches_a_commune_served_by_the_province_node(tmp_path):
+    ministry = NodeProcess(tmp_path, "bqp", _free_port())
+    province = NodeProcess(tmp_path, "tinh-38", _free_port())
+    for node in (ministry, province):
+        node.run("migrate", "-v0")
+        node.run("seed-units")
+    _national_root(tmp_path, ministry, province)
     ministry.run("pki", "issue-unit", "--unit", "BQP")
     province.run("pki", "issue-unit", "--unit", COMMUNE)  # the commune's keys stay at its node
     ministry.run("node", "init", "--name", "bqp", "--serves", "BQP")
@@ -139,18 +158,85 @@ def test_a_message_from_the_ministry_reaches_a_commune_served_by_the_province_no
         inbox = province.run("exchange", "inbox", "--unit", COMMUNE)
         assert "test.ping from BQP" in inbox
         assert "1 envelopes" in inbox
-        envelope_id = inbox.split()[0]
-        opened = province.run(
-            "shell",
-            "-c",
-            "from tiendon.units.actions import do_create_person;"
-            "from tiendon.units.models import Unit;"
-            "from tiendon.exchange.queries import open_payload;"
-            f"p = do_create_person(username='vt.muonglat', full_name='Lò Thị Ánh', "
-            f"unit=Unit.objects.get(code='{COMMUNE}'), role='clerk');"
-            f"print(open_payload(p, '{envelope_id}').decode())",
-        )
-        assert TEXT in opened
+        assert TEXT in _open_as_clerk(province, inbox.split()[0])
+    finally:
+        ministry.stop()
+        province.stop()
+
+
+def test_three_nodes_the_commune_edge_behind_nat_pulls_through_the_province(tmp_path):
+    ministry = NodeProcess(tmp_path, "bqp", _free_port())
+    province = NodeProcess(tmp_path, "tinh-38", _free_port())
+    edge = NodeProcess(tmp_path, "xa-14845", _free_port())  # never listens: it pulls
+    for node in (ministry, province, edge):
+        node.run("migrate", "-v0")
+        node.run("seed-units")
+    _national_root(tmp_path, ministry, province, edge)
+    ministry.run("pki", "issue-unit", "--unit", "BQP")
+    province.run("pki", "issue-unit", "--unit", "38")
+    edge.run("pki", "issue-unit", "--unit", COMMUNE)
+    ministry.run("node", "init", "--name", "bqp", "--serves", "BQP")
+    ministry.run(
+        "node",
+        "add",
+        "--name",
+        "tinh-38",
+        "--relation",
+        "child",
+        "--url",
+        f"http://127.0.0.1:{province.port}",
+        "--serves",
+        "38",
+    )
+    province.run("node", "init", "--name", "tinh-38", "--serves", "38")
+    province.run(
+        "node",
+        "add",
+        "--name",
+        "bqp",
+        "--relation",
+        "parent",
+        "--url",
+        f"http://127.0.0.1:{ministry.port}",
+    )
+    province.run(
+        "node", "add", "--name", "xa-14845", "--relation", "child", "--pulls", "--serves", COMMUNE
+    )
+    edge.run("node", "init", "--name", "xa-14845", "--serves", COMMUNE)
+    edge.run(
+        "node",
+        "add",
+        "--name",
+        "tinh-38",
+        "--relation",
+        "parent",
+        "--url",
+        f"http://127.0.0.1:{province.port}",
+    )
+    # Installing the edge, the province's operator takes its CAs by hand (first contact):
+    edge.run("pki", "export-authorities", "--out", str(tmp_path / "edge-cas.json"))
+    assert "1 CAs added" in province.run(
+        "pki", "import-authorities", str(tmp_path / "edge-cas.json"), "--node", "xa-14845"
+    )
+    try:
+        ministry.start()
+        province.start()
+        # The edge hands its certificates up (nothing waits for it yet) …
+        assert "accepted 0 envelopes" in edge.run("exchange", "pull", "--once")
+        # … the province and the ministry learn each other's and the edge's …
+        province.run("exchange", "sync")
+        assert "2 CAs added" in ministry.run("exchange", "sync")  # the province's and the edge's
+        edge.run("exchange", "sync")  # and the edge learns the ministry's CA through its parent
+
+        ministry.run("exchange", "send", "--from", "BQP", "--to", COMMUNE, "--text", TEXT)
+        assert "delivered 1 envelopes" in ministry.run("exchange", "worker", "--once")
+        assert "0 envelopes" in province.run("exchange", "inbox", "--unit", COMMUNE)
+        assert "accepted 1 envelopes" in edge.run("exchange", "pull", "--once")
+        assert "accepted 0 envelopes" in edge.run("exchange", "pull", "--once")  # acknowledged
+
+        inbox = edge.run("exchange", "inbox", "--unit", COMMUNE)
+        assert "test.ping from BQP" in inbox
+        assert TEXT in _open_as_clerk(edge, inbox.split()[0])
     finally:
         ministry.stop()
         province.stop()

@@ -11,7 +11,7 @@ from tiendon.errors import TiendonError
 from tiendon.exchange.actions import do_send_envelope
 from tiendon.exchange.envelope import PRECEDENCES
 from tiendon.exchange.models import EnvelopeRecipient
-from tiendon.exchange.transport import http_transport, sync_neighbours
+from tiendon.exchange.transport import http_transport, pull_from_parent, sync_neighbours
 from tiendon.exchange.worker import run_once
 from tiendon.units.models import Unit
 
@@ -35,6 +35,9 @@ class Command(BaseCommand):
         send.add_argument("--precedence", default="thuong", choices=PRECEDENCES)
         inbox = sub.add_parser("inbox", help="envelopes that arrived for a unit here")
         inbox.add_argument("--unit", required=True)
+        pull = sub.add_parser("pull", help="an edge node fetches from its parent")
+        pull.add_argument("--once", action="store_true", help="one request, then exit")
+        pull.add_argument("--wait", type=int, default=20, help="long-poll seconds")
         sub.add_parser("sync", help="fetch the neighbours' CAs, CRLs and unit certificates")
 
     def handle(self, *args: Any, **options: Any) -> None:
@@ -43,6 +46,9 @@ class Command(BaseCommand):
             return
         if options["subcommand"] == "inbox":
             self._inbox(options)
+            return
+        if options["subcommand"] == "pull":
+            self._pull(options)
             return
         if options["subcommand"] == "sync":
             for name, outcome in sync_neighbours().items():
@@ -94,3 +100,22 @@ class Command(BaseCommand):
                 f"({envelope.precedence}) arrived {row.arrived_at:%Y-%m-%d %H:%M:%S}"
             )
         self.stdout.write(f"{rows.count()} envelopes")
+
+    def _pull(self, options: dict[str, Any]) -> None:
+        announce = True  # first: hand our CAs and certificates up to the parent
+        while True:
+            try:
+                accepted = pull_from_parent(
+                    wait=0 if options["once"] else options["wait"], announce=announce
+                )
+                announce = False
+            except (OSError, TiendonError) as exc:
+                if options["once"]:
+                    raise CommandError(str(exc)) from exc
+                self.stderr.write(f"pull failed, retrying: {exc}")
+                time.sleep(5)
+                continue
+            if accepted or options["once"]:
+                self.stdout.write(f"accepted {accepted} envelopes")
+            if options["once"]:
+                return

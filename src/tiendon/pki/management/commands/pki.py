@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import json
 import os
 import sys
 from pathlib import Path
@@ -14,7 +16,7 @@ from tqdm import tqdm
 
 from tiendon.errors import TiendonError
 from tiendon.pki import actions
-from tiendon.pki.actions import ensure_fresh_crl
+from tiendon.pki.actions import authorities_document, ensure_fresh_crl
 from tiendon.pki.actions_tokens import do_issue_token, do_register_token, do_report_token_lost
 from tiendon.pki.issuer import current_issuer
 from tiendon.pki.models import CertificateAuthority, CertPurpose, RevocationReason, Token
@@ -75,6 +77,13 @@ class Command(BaseCommand):
         give.add_argument("--person")
         lost = sub.add_parser("token-lost", help="report a token lost: revokes its keys at once")
         lost.add_argument("serial")
+        out = sub.add_parser("export-authorities", help="write this node's CAs and CRLs (JSON)")
+        out.add_argument("--out", required=True, type=Path)
+        into = sub.add_parser(
+            "import-authorities", help="trust another node's CAs (under our root) and CRLs"
+        )
+        into.add_argument("file", type=Path)
+        into.add_argument("--node", required=True, help="the node they come from")
         crl = sub.add_parser("crl", help="write the issuing CA's current CRL (PEM)")
         crl.add_argument("--out", required=True, type=Path)
 
@@ -203,3 +212,26 @@ class Command(BaseCommand):
     def _token_lost(self, options: dict[str, Any]) -> None:
         token = do_report_token_lost(self._token(options["serial"]))
         self.stdout.write(f"token {token.serial} reported lost; its certificates are revoked")
+
+    def _export_authorities(self, options: dict[str, Any]) -> None:
+        document = authorities_document()
+        try:
+            options["out"].write_text(json.dumps(document))
+        except OSError as exc:
+            raise CommandError(f"cannot write {options['out']}: {exc.strerror}") from exc
+        self.stdout.write(f"wrote {len(document['authorities'])} CAs to {options['out']}")
+
+    def _import_authorities(self, options: dict[str, Any]) -> None:
+        try:
+            document = json.loads(options["file"].read_text())
+            entries = [
+                (
+                    base64.b64decode(e["certificate"]),
+                    base64.b64decode(e["crl"]) if e.get("crl") else None,
+                )
+                for e in document["authorities"]
+            ]
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            raise CommandError(f"{options['file']} is not an authorities file: {exc}") from exc
+        result = actions.do_import_authorities(entries, via=options["node"])
+        self.stdout.write(f"{len(result.added)} CAs added, {result.crls} newer CRLs")
