@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import json
 import uuid
 from collections.abc import Sequence
 
@@ -21,11 +22,12 @@ from django.http import HttpRequest
 from django.utils import timezone
 
 from tiendon.audit.actions import do_record
-from tiendon.exchange import envelope
+from tiendon.exchange import envelope, status
 from tiendon.exchange.blobs import write_blob
 from tiendon.exchange.envelope import EnvelopeError, Parsed, Sealed
 from tiendon.exchange.models import Envelope, EnvelopeRecipient
 from tiendon.exchange.models_transport import PRECEDENCE_RANK, Node, OutboxItem
+from tiendon.exchange.queries import decrypt_for_unit
 from tiendon.exchange.routing import Router
 from tiendon.pki.errors import CertificateRefused
 from tiendon.pki.keystore import keystore_for
@@ -214,7 +216,81 @@ def _store(
     _insert_deliveries(stored, deliveries)
     for node in sorted(onward, key=lambda n: n.pk):
         _queue(stored, node, now)
+    arrived_here = [unit_id for unit_id, state, _at in deliveries if state == "arrived"]
+    if stored.kind == status.RECEIPT_KIND:
+        _apply_receipt(stored, arrived_here)
+    elif origin == Envelope.Origin.RECEIVED and arrived_here:
+        _send_receipts(stored, arrived_here, status.ARRIVED)
     return stored
+
+
+def _send_receipts(stored: Envelope, unit_ids: list[int], code: str) -> None:
+    """Each recipient unit served here tells the sender, in a signed envelope of its own,
+    that the envelope reached it (durable like any envelope: the same outbox carries it)."""
+    sender = Unit.objects.get(pk=stored.sender_id)
+    for unit in Unit.objects.filter(pk__in=unit_ids):
+        payload = {
+            "envelope": str(stored.pk),
+            "unit": unit.code,
+            "status": code,
+            "at": timezone.now().strftime(envelope.TIME_FORMAT),
+        }
+        try:
+            sealed = seal_for_units(
+                kind=status.RECEIPT_KIND,
+                payload=envelope.canonical_json(payload),
+                sender=unit,
+                recipients=[sender],
+                precedence=stored.precedence,
+            )
+        except EnvelopeError as exc:
+            # No key for the unit here, or no certificate for the sender: say so, go on.
+            do_record(
+                "exchange.receipt_not_sent",
+                unit=unit,
+                obj=stored,
+                new={"code": exc.code, "status": code},
+            )
+            continue
+        _store(
+            envelope.parse(sealed.data, check_sender=check_sender),
+            sealed.data,
+            origin=Envelope.Origin.LOCAL,
+            sha256=hashlib.sha256(sealed.data).hexdigest(),
+        )
+
+
+def _apply_receipt(receipt: Envelope, unit_ids: list[int]) -> None:
+    """A receipt for a unit served here (the original sender): record the status it reports
+    on the original envelope's delivery to the unit that signed it."""
+    for unit in Unit.objects.filter(pk__in=unit_ids):
+        try:
+            report = json.loads(decrypt_for_unit(receipt, unit))
+            reporter = str(report["unit"])
+            code = str(report["status"])
+            original = uuid.UUID(str(report["envelope"]))
+        except (EnvelopeError, ValueError, KeyError, TypeError) as exc:
+            do_record(
+                "exchange.receipt_refused", obj=receipt, unit=unit, new={"reason": str(exc)[:200]}
+            )
+            continue
+        # Only the unit that signed the receipt may report on its own delivery, and only
+        # to the unit that sent the original.
+        updated = (
+            EnvelopeRecipient.objects.filter(
+                envelope_id=original,
+                envelope__sender=unit,
+                unit__code=reporter,
+            )
+            .filter(unit_id=receipt.sender_id)
+            .update(status=code, status_at=receipt.created_at)
+        )
+        do_record(
+            "exchange.status_received" if updated else "exchange.receipt_refused",
+            obj=receipt,
+            unit=unit,
+            new={"envelope": str(original), "unit": reporter, "status": code},
+        )
 
 
 def _insert_deliveries(
@@ -225,24 +301,33 @@ def _insert_deliveries(
     table = EnvelopeRecipient._meta.db_table
     envelope_id = Envelope._meta.pk.get_db_prep_value(stored.pk, connection)
     arrived = EnvelopeRecipient._meta.get_field("arrived_at")
+    # Arrival here is status 01 in this node's own view; receipts carry it to the sender.
     rows = [
-        (envelope_id, unit_id, state, arrived.get_db_prep_value(at, connection))
+        (
+            envelope_id,
+            unit_id,
+            state,
+            arrived.get_db_prep_value(at, connection),
+            status.ARRIVED if at else "",
+            arrived.get_db_prep_value(at, connection),
+        )
         for unit_id, state, at in deliveries
     ]
+    columns = "envelope_id, unit_id, state, arrived_at, status, status_at"
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
-            # Four array parameters instead of 13,284 placeholders for the driver to parse.
+            # Six array parameters instead of thousands of placeholders for the driver to parse.
             cursor.execute(
-                f"INSERT INTO {table} (envelope_id, unit_id, state, arrived_at) "  # noqa: S608
-                "SELECT %s, * FROM unnest(%s::bigint[], %s::text[], %s::timestamptz[])",
+                f"INSERT INTO {table} ({columns}) SELECT %s, * FROM unnest("  # noqa: S608
+                "%s::bigint[], %s::text[], %s::timestamptz[], %s::text[], %s::timestamptz[])",
                 [envelope_id, *(list(column) for column in list(zip(*rows, strict=True))[1:])],
             )
             return
-        for start in range(0, len(rows), 500):
-            chunk = rows[start : start + 500]
+        for start in range(0, len(rows), 400):
+            chunk = rows[start : start + 400]
             cursor.execute(
-                f"INSERT INTO {table} (envelope_id, unit_id, state, arrived_at) VALUES "  # noqa: S608
-                + ", ".join(["(%s, %s, %s, %s)"] * len(chunk)),
+                f"INSERT INTO {table} ({columns}) VALUES "  # noqa: S608
+                + ", ".join(["(%s, %s, %s, %s, %s, %s)"] * len(chunk)),
                 [value for row in chunk for value in row],
             )
 

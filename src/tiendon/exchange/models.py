@@ -69,6 +69,9 @@ class EnvelopeRecipient(models.Model):
     unit = models.ForeignKey("units.Unit", on_delete=models.PROTECT, related_name="+")
     state = models.CharField(max_length=16, choices=State.choices)
     arrived_at = models.DateTimeField(null=True, blank=True)
+    # The recipient unit's processing status as its signed receipts report it (status.py).
+    status = models.CharField(max_length=2, blank=True)
+    status_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         constraints = [

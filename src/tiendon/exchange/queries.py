@@ -16,7 +16,7 @@ from tiendon.exchange.envelope import EnvelopeError
 from tiendon.exchange.models import CLEARANCE_FOR_LABEL, Envelope, EnvelopeRecipient
 from tiendon.pki.keystore import SoftwareKeystore
 from tiendon.pki.models import Certificate, CertPurpose
-from tiendon.units.models import Person
+from tiendon.units.models import Person, Unit
 
 
 def inbox(person: Person) -> QuerySet[EnvelopeRecipient]:
@@ -57,6 +57,16 @@ def _judged_at_arrival(certificate_der: bytes, chain_der: tuple[bytes, ...]) -> 
 def open_payload(person: Person, envelope_id: str, *, request: HttpRequest | None = None) -> bytes:
     """Decrypt an envelope's payload for an authorised person of a recipient unit (audited)."""
     stored = get_openable_envelope(person, envelope_id)
+    payload = decrypt_for_unit(stored, person.unit)
+    do_record(
+        "exchange.payload_opened", actor=person, obj=stored, unit=person.unit, request=request
+    )
+    return payload
+
+
+def decrypt_for_unit(stored: Envelope, unit: Unit) -> bytes:
+    """The payload, opened with the unit's encryption keys held here (rotated ones too).
+    Callers decide who may see it: `open_payload` for people, the receipt handler inside."""
     data = read_blob(str(stored.pk))
     if hashlib.sha256(data).hexdigest() != stored.sha256:
         raise EnvelopeError(
@@ -64,19 +74,16 @@ def open_payload(person: Person, envelope_id: str, *, request: HttpRequest | Non
         )
     # The sender's certificate was judged at arrival, as the revocation state then was.
     parsed = envelope.parse(data, check_sender=_judged_at_arrival, now=stored.stored_at)
+    wanted = {w.kid for w in parsed.wraps if w.recipient == unit.code}
     keystore = SoftwareKeystore()
-    keys = {}
+    opened = {}
     for cert in Certificate.objects.filter(
-        unit=person.unit, person=None, purpose=CertPurpose.UNIT_ENCRYPTION
+        unit=unit, person=None, purpose=CertPurpose.UNIT_ENCRYPTION
     ).select_related("key"):
-        keys[envelope.key_id(bytes(cert.certificate_der))] = cert.key
-    wanted = {w.kid for w in parsed.wraps if w.recipient == person.unit.code}
-    opened = {kid: keystore.private_key(key) for kid, key in keys.items() if kid in wanted}
-    payload = envelope.open_for(parsed, recipient=person.unit.code, keys=opened)
-    do_record(
-        "exchange.payload_opened", actor=person, obj=stored, unit=person.unit, request=request
-    )
-    return payload
+        kid = envelope.key_id(bytes(cert.certificate_der))
+        if kid in wanted:
+            opened[kid] = keystore.private_key(cert.key)
+    return envelope.open_for(parsed, recipient=unit.code, keys=opened)
 
 
 def envelopes_by_state() -> dict[str, int]:

@@ -22,6 +22,7 @@ from tiendon.exchange.actions import (
 from tiendon.exchange.envelope import EnvelopeError
 from tiendon.exchange.models import Envelope, EnvelopeRecipient
 from tiendon.exchange.queries import inbox, open_payload
+from tiendon.exchange.status import RECEIPT_KIND
 from tiendon.pki import x509build
 from tiendon.pki.actions import do_issue_unit_keys, do_revoke_certificate
 from tiendon.pki.models import CertPurpose
@@ -90,8 +91,10 @@ def test_an_envelope_delivered_twice_is_stored_once(keyed):
     first = do_accept_envelope(sealed.data, via="test")
     again = do_accept_envelope(sealed.data, via="test")
     assert first.pk == again.pk
-    assert Envelope.objects.count() == 1
-    assert EnvelopeRecipient.objects.count() == 2
+    assert Envelope.objects.exclude(kind=RECEIPT_KIND).count() == 1
+    assert EnvelopeRecipient.objects.filter(envelope=first).count() == 2
+    # Each recipient signed one receipt (01) for the sender, once, not on the repeat.
+    assert Envelope.objects.filter(kind=RECEIPT_KIND).count() == 2
 
 
 def test_the_same_id_with_other_content_is_refused_as_a_replay(keyed):
@@ -107,7 +110,7 @@ def test_the_same_id_with_other_content_is_refused_as_a_replay(keyed):
     with pytest.raises(EnvelopeError) as refused:
         do_accept_envelope(forged.data, via="test")
     assert refused.value.code == "replay"
-    assert Envelope.objects.count() == 1
+    assert Envelope.objects.exclude(kind=RECEIPT_KIND).count() == 1
 
 
 def _sender_of(unit):
@@ -413,7 +416,7 @@ def test_an_envelope_is_not_sent_back_to_the_node_it_came_from(keyed):
     stored = do_accept_envelope(_sealed(keyed).data, via="bqp", came_from=parent)
     states = dict(stored.deliveries.values_list("unit__code", "state"))
     assert states == {keyed.commune_a.code: "arrived"}  # commune B is not this node's business
-    assert not OutboxItem.objects.exists()
+    assert not OutboxItem.objects.filter(envelope=stored).exists()
 
 
 def test_the_database_choices_match_the_envelope_format():
@@ -422,3 +425,32 @@ def test_the_database_choices_match_the_envelope_format():
     assert tuple(Precedence.values) == envelope.PRECEDENCES
     assert tuple(SecurityLabel.values) == envelope.SECURITY_LABELS
     assert tuple(CLEARANCE_FOR_LABEL) == envelope.SECURITY_LABELS
+
+
+def _receipt_from(tree, signer, about_unit, envelope_id, code="01"):
+    from tiendon.exchange.envelope import canonical_json
+
+    return seal_for_units(
+        kind=RECEIPT_KIND,
+        payload=canonical_json(
+            {"envelope": envelope_id, "unit": about_unit.code, "status": code, "at": "x"}
+        ),
+        sender=signer,
+        recipients=[tree.ministry],
+    ).data
+
+
+def test_a_receipt_records_the_status_only_for_the_unit_that_signed_it(keyed):
+    sent = do_send_envelope(
+        kind="test.ping",
+        payload=PAYLOAD,
+        sender=keyed.ministry,
+        recipients=[keyed.commune_a, keyed.commune_b],
+    )
+    # Commune A reports for itself (done), and tries to report for commune B too.
+    do_accept_envelope(_receipt_from(keyed, keyed.commune_a, keyed.commune_a, str(sent.pk), "06"))
+    do_accept_envelope(_receipt_from(keyed, keyed.commune_a, keyed.commune_b, str(sent.pk), "02"))
+    statuses = dict(sent.deliveries.values_list("unit__code", "status"))
+    assert statuses == {keyed.commune_a.code: "06", keyed.commune_b.code: "01"}
+    assert AuditRecord.objects.filter(action="exchange.status_received").count() == 1
+    assert AuditRecord.objects.filter(action="exchange.receipt_refused").count() == 1

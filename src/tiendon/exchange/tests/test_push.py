@@ -76,7 +76,10 @@ def test_a_pushed_batch_is_accepted_envelope_by_envelope(client, province_node):
     assert dict(stored.deliveries.values_list("unit__code", "state")) == {
         tree.commune_a.code: EnvelopeRecipient.State.ARRIVED
     }
-    assert not OutboxItem.objects.exists()
+    assert not OutboxItem.objects.filter(envelope=stored).exists()
+    # Commune A's signed receipt (01) waits for the parent, on the way back to the ministry.
+    receipt = OutboxItem.objects.get()
+    assert (receipt.envelope.kind, receipt.destination.name) == ("exchange.receipt", "bqp")
     assert Node.objects.get(name="bqp").last_seen_at is not None
 
 

@@ -236,7 +236,15 @@ def test_three_nodes_the_commune_edge_behind_nat_pulls_through_the_province(tmp_
 
         inbox = edge.run("exchange", "inbox", "--unit", COMMUNE)
         assert "test.ping from BQP" in inbox
-        assert TEXT in _open_as_clerk(edge, inbox.split()[0])
+        envelope_id = inbox.split()[0]
+        assert TEXT in _open_as_clerk(edge, envelope_id)
+
+        # The commune's signed receipt (01, arrived) goes back up: edge → province → ministry.
+        assert "delivered 1 envelopes" in edge.run("exchange", "worker", "--once")
+        assert "delivered 1 envelopes" in province.run("exchange", "worker", "--once")
+        assert f"{COMMUNE} pending status 01" in ministry.run(
+            "exchange", "status", "--envelope", envelope_id
+        )
     finally:
         ministry.stop()
         province.stop()

@@ -8,6 +8,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from tiendon.errors import TiendonError
+from tiendon.exchange import status
 from tiendon.exchange.actions import do_send_envelope
 from tiendon.exchange.envelope import PRECEDENCES
 from tiendon.exchange.models import EnvelopeRecipient
@@ -33,6 +34,8 @@ class Command(BaseCommand):
         send.add_argument("--to", nargs="+", required=True, metavar="UNIT_CODE")
         send.add_argument("--text", required=True)
         send.add_argument("--precedence", default="thuong", choices=PRECEDENCES)
+        state = sub.add_parser("status", help="each recipient's status of a sent envelope")
+        state.add_argument("--envelope", required=True)
         inbox = sub.add_parser("inbox", help="envelopes that arrived for a unit here")
         inbox.add_argument("--unit", required=True)
         pull = sub.add_parser("pull", help="an edge node fetches from its parent")
@@ -43,6 +46,9 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         if options["subcommand"] == "send":
             self._send(options)
+            return
+        if options["subcommand"] == "status":
+            self._status(options)
             return
         if options["subcommand"] == "inbox":
             self._inbox(options)
@@ -119,3 +125,11 @@ class Command(BaseCommand):
                 self.stdout.write(f"accepted {accepted} envelopes")
             if options["once"]:
                 return
+
+    def _status(self, options: dict[str, Any]) -> None:
+        rows = EnvelopeRecipient.objects.filter(envelope_id=options["envelope"]).select_related(
+            "unit"
+        )
+        for row in rows.order_by("unit__code"):
+            label = status.LABELS.get(row.status, "-")
+            self.stdout.write(f"{row.unit.code} {row.state} status {row.status or '--'} ({label})")
