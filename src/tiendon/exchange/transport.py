@@ -11,7 +11,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from tiendon.errors import TiendonError
-from tiendon.exchange.actions import do_accept_envelope
+from tiendon.exchange.actions import do_accept_batch
 from tiendon.exchange.envelope import EnvelopeError
 from tiendon.exchange.framing import frame, unframe
 from tiendon.exchange.models_transport import Node, OutboxItem
@@ -132,16 +132,16 @@ def pull_from_parent(poster: Poster = urllib_post, *, wait: int = 0, announce: b
         raise OSError(f"pull refused: HTTP {status} {body[:200]!r}")
     header, *envelopes = unframe(body)
     seqs = json.loads(header)["seqs"]
-    results: list[dict[str, object]] = []
-    accepted = 0
-    for seq, data in zip(seqs, envelopes, strict=True):
-        try:
-            do_accept_envelope(data, via=parent.name, came_from=parent)
-        except EnvelopeError as exc:
-            results.append({"seq": seq, "ok": False, "code": exc.code})
-        else:
-            results.append({"seq": seq, "ok": True})
-            accepted += 1
+    if len(seqs) != len(envelopes):
+        raise OSError("pull answer: channel numbers and envelopes do not match")
+    outcomes = do_accept_batch(envelopes, via=parent.name, came_from=parent)
+    results: list[dict[str, object]] = [
+        {"seq": seq, "ok": False, "code": outcome.code}
+        if isinstance(outcome, EnvelopeError)
+        else {"seq": seq, "ok": True}
+        for seq, outcome in zip(seqs, outcomes, strict=True)
+    ]
+    accepted = sum(1 for r in results if r["ok"])
     if results:
         status, body = signed(ACK_PATH, json.dumps({"results": results}).encode())
         if status != 200:

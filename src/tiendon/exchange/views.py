@@ -12,7 +12,7 @@ from django.views.decorators.http import require_POST
 
 from tiendon.audit.actions import do_record
 from tiendon.errors import TiendonError
-from tiendon.exchange.actions import do_accept_envelope
+from tiendon.exchange.actions import do_accept_batch
 from tiendon.exchange.blobs import read_blob
 from tiendon.exchange.envelope import EnvelopeError
 from tiendon.exchange.framing import frame, unframe
@@ -20,6 +20,8 @@ from tiendon.exchange.models_transport import Node
 from tiendon.exchange.nodeauth import node_authenticated
 from tiendon.exchange.worker import Outcome, record_pulled, waiting_for
 from tiendon.pki.actions import do_import_authorities, do_import_directory
+
+PUSH_BATCH_MAX = 1000
 
 
 @require_POST
@@ -38,14 +40,14 @@ def push(request: HttpRequest) -> HttpResponse:
         envelopes = unframe(request.body)
     except EnvelopeError as exc:
         return JsonResponse({"error": exc.code}, status=400)
-    results: list[dict[str, object]] = []
-    for data in envelopes:
-        try:
-            stored = do_accept_envelope(data, via=name, came_from=neighbour, request=request)
-        except EnvelopeError as exc:
-            results.append({"ok": False, "code": exc.code})
-        else:
-            results.append({"ok": True, "id": str(stored.pk)})
+    if len(envelopes) > PUSH_BATCH_MAX:
+        return JsonResponse({"error": "oversized"}, status=413)
+    results: list[dict[str, object]] = [
+        {"ok": False, "code": outcome.code}
+        if isinstance(outcome, EnvelopeError)
+        else {"ok": True, "id": str(outcome.pk)}
+        for outcome in do_accept_batch(envelopes, via=name, came_from=neighbour, request=request)
+    ]
     Node.objects.filter(pk=neighbour.pk).update(last_seen_at=timezone.now())
     return JsonResponse({"results": results})
 

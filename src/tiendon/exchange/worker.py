@@ -11,14 +11,16 @@ from __future__ import annotations
 
 import datetime as dt
 import random
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from django.db import transaction
-from django.db.models import Q
+from django.db import connection, transaction
+from django.db.models import F, Q
 from django.utils import timezone
 
 from tiendon.audit.actions import AuditEntry, do_record_batch
+from tiendon.exchange.actions import OUTBOX_CHANNEL
 from tiendon.exchange.blobs import read_blob
 from tiendon.exchange.models_transport import Node, OutboxItem
 
@@ -116,15 +118,18 @@ def run_once(transport: Transport, *, limit: int = 100, now: dt.datetime | None 
 
 @transaction.atomic
 def _record(batch: list[OutboxItem], outcomes: dict[int, Outcome], now: dt.datetime) -> int:
-    delivered = 0
+    """Outcomes of one send, applied only to items this worker still holds (its lease)."""
+    no_answer = Outcome(accepted=False, error="no answer")
+    accepted: dict[dt.datetime | None, list[int]] = {}
     audit: list[AuditEntry] = []
+    delivered = 0
     for item in batch:
-        outcome = outcomes.get(item.pk, Outcome(accepted=False, error="no answer"))
-        claimed_lease = item.lease_until
-        changes: dict[str, object] = {"attempts": item.attempts + 1, "lease_until": None}
+        outcome = outcomes.get(item.pk, no_answer)
         if outcome.accepted:
-            changes.update(state=OutboxItem.State.DELIVERED, delivered_at=now)
-        elif outcome.refused_code:
+            accepted.setdefault(item.lease_until, []).append(item.pk)
+            continue
+        changes: dict[str, object] = {"attempts": item.attempts + 1, "lease_until": None}
+        if outcome.refused_code:
             changes.update(state=OutboxItem.State.REFUSED, last_error=outcome.refused_code)
         else:
             changes.update(
@@ -134,13 +139,9 @@ def _record(batch: list[OutboxItem], outcomes: dict[int, Outcome], now: dt.datet
             )
         # Only while our lease holds: a worker that overran it no longer owns the item.
         updated = OutboxItem.objects.filter(
-            pk=item.pk, state=OutboxItem.State.SENDING, lease_until=claimed_lease
+            pk=item.pk, state=OutboxItem.State.SENDING, lease_until=item.lease_until
         ).update(**changes)
-        if not updated:
-            continue
-        if outcome.accepted:
-            delivered += 1
-        elif outcome.refused_code:
+        if updated and outcome.refused_code:
             audit.append(
                 AuditEntry(
                     action="exchange.refused_by_next_node",
@@ -148,6 +149,16 @@ def _record(batch: list[OutboxItem], outcomes: dict[int, Outcome], now: dt.datet
                     new={"to": item.destination.name, "code": outcome.refused_code},
                 )
             )
+    # The delivered ones in one statement per lease (one claim gives them all the same).
+    for lease, ids in accepted.items():
+        delivered += OutboxItem.objects.filter(
+            pk__in=ids, state=OutboxItem.State.SENDING, lease_until=lease
+        ).update(
+            state=OutboxItem.State.DELIVERED,
+            delivered_at=now,
+            attempts=F("attempts") + 1,
+            lease_until=None,
+        )
     # Delivery to the next node is high-volume: one batched audit append per pass.
     audit.append(
         AuditEntry(
@@ -159,6 +170,26 @@ def _record(batch: list[OutboxItem], outcomes: dict[int, Outcome], now: dt.datet
     )
     do_record_batch(audit)
     return delivered
+
+
+_listening_on: int | None = None
+
+
+def wait_for_work(timeout: float) -> None:
+    """Sleep until something is queued (PostgreSQL's NOTIFY from the outbox, sent when the
+    enqueuing transaction commits) or `timeout` seconds pass."""
+    global _listening_on
+    if connection.vendor != "postgresql" or connection.in_atomic_block:
+        time.sleep(timeout)
+        return
+    connection.ensure_connection()
+    raw = connection.connection
+    if _listening_on != id(raw):
+        with connection.cursor() as cursor:
+            cursor.execute(f"LISTEN {OUTBOX_CHANNEL}")
+        _listening_on = id(raw)
+    for _notice in raw.notifies(timeout=timeout, stop_after=1):
+        pass
 
 
 def waiting_for(child: Node, limit: int) -> list[OutboxItem]:

@@ -433,7 +433,7 @@ def _receipt_from(tree, signer, about_unit, envelope_id, code="01"):
     return seal_for_units(
         kind=RECEIPT_KIND,
         payload=canonical_json(
-            {"envelope": envelope_id, "unit": about_unit.code, "status": code, "at": "x"}
+            {"envelopes": [envelope_id], "unit": about_unit.code, "status": code, "at": "x"}
         ),
         sender=signer,
         recipients=[tree.ministry],

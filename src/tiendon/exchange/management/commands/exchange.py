@@ -13,7 +13,7 @@ from tiendon.exchange.actions import do_send_envelope
 from tiendon.exchange.envelope import PRECEDENCES
 from tiendon.exchange.models import EnvelopeRecipient
 from tiendon.exchange.transport import http_transport, pull_from_parent, sync_neighbours
-from tiendon.exchange.worker import run_once
+from tiendon.exchange.worker import run_once, wait_for_work
 from tiendon.units.models import Unit
 
 
@@ -71,7 +71,7 @@ class Command(BaseCommand):
             if options["once"]:
                 return
             if not sent:
-                time.sleep(options["idle"])
+                wait_for_work(options["idle"])
 
     def _units(self, codes: list[str]) -> list[Unit]:
         units = Unit.objects.in_bulk(codes, field_name="code")
