@@ -45,6 +45,7 @@ GOAL = {"envelopes_per_s_min": 1000, "p95_latency_s_max": 1.0}
 COMMUNE = "14845"
 PAYLOAD_BYTES = 200
 BATCH = 200
+WORKERS = 2
 
 
 # ------------------------------------------------------------------ roles run inside a node
@@ -214,29 +215,35 @@ def main() -> None:
         check=True,
     ).stdout.strip()
     nodes: list[NodeProcess] = []
-    worker: subprocess.Popen[bytes] | None = None
+    workers: list[subprocess.Popen[bytes]] = []
     try:
         base = url.rsplit("/", 1)[0]
         with psycopg.connect(base + "/postgres", autocommit=True) as conn:
             for name in ("bqp", "tinh38"):
                 conn.execute(f"CREATE DATABASE {name}")
         os.environ.setdefault("TIENDON_SECRET_KEY", "bench-only-secret-key-0123456789abcdef-xyz")
+        os.environ.setdefault("TIENDON_NODE_SECRET", "bench-only-node-secret-0123456789abcdef")
         ministry = NodeProcess(work, "bqp", port=free_port(), database_url=base + "/bqp")
         province = NodeProcess(work, "tinh-38", port=free_port(), database_url=base + "/tinh38")
         nodes = [ministry, province]
         print("setting up two nodes on PostgreSQL …", file=sys.stderr)
         federation(work, ministry, province)
-        ministry.start(worker=False)
-        province.start()
+        ministry.start(worker=False, web_workers=2)
+        province.start(web_workers=2)
         first_contact(ministry, province)
 
         print(f"sealing and queueing {args.count} envelopes …", file=sys.stderr)
         sealed = in_node(ministry, "seal", args.count)
-        worker = subprocess.Popen(
-            [*_tiendon(), "exchange", "worker", "--batch", str(BATCH), "--idle", "0.05"],
-            env=ministry.env,
-            stdout=subprocess.DEVNULL,
-        )
+        # Two delivery workers (SKIP LOCKED shares the queue), so one batch is on the wire
+        # while the other's outcome is recorded.
+        workers = [
+            subprocess.Popen(
+                [*_tiendon(), "exchange", "worker", "--batch", str(BATCH), "--idle", "0.05"],
+                env=ministry.env,
+                stdout=subprocess.DEVNULL,
+            )
+            for _ in range(WORKERS)
+        ]
         started = time.monotonic()
         finished = wait_for_arrivals(province, args.count, timeout=900)
         rate = args.count / (finished - started)
@@ -254,7 +261,7 @@ def main() -> None:
 
         raw = raw_inserts(base + "/tinh38", args.count, sealed["envelope_bytes"])
     finally:
-        if worker is not None:
+        for worker in workers:
             worker.terminate()
             worker.wait(timeout=30)
         for node in nodes:

@@ -156,6 +156,11 @@ TIENDON_TRUST_ANCHORS = [p for p in os.environ.get("TIENDON_TRUST_ANCHORS", "").
 # Whether this node (its network zone and storage) is declared fit for secret content
 # (state-secrets law 2025: an isolated network or state-cipher protection). Off by default.
 TIENDON_SECRET_FIT = env_flag("TIENDON_SECRET_FIT", default=False)
+# Node-to-node requests: how long to wait for an answer, and retries after a failure
+# (exponential from BASE up to MAX, with jitter; Hỏa tốc is never backed off).
+TIENDON_EXCHANGE_TIMEOUT = float(os.environ.get("TIENDON_EXCHANGE_TIMEOUT", "120"))
+TIENDON_EXCHANGE_BACKOFF_BASE = float(os.environ.get("TIENDON_EXCHANGE_BACKOFF_BASE", "10"))
+TIENDON_EXCHANGE_BACKOFF_MAX = float(os.environ.get("TIENDON_EXCHANGE_BACKOFF_MAX", "3600"))
 TIENDON_EXTERNAL_CRLS = [p for p in os.environ.get("TIENDON_EXTERNAL_CRLS", "").split(":") if p]
 
 LOGGING = {

@@ -491,11 +491,12 @@ def do_enqueue_many(
             raise outcome
         stored.append(outcome)
     address = client_address(request)
+    senders = _senders(stored)
     do_record_batch(
         AuditEntry(
             action="exchange.envelope_sent",
             actor=actor,
-            unit=row.sender,
+            unit=senders[row.sender_id],
             obj=row,
             new={
                 "kind": row.kind,
@@ -620,10 +621,11 @@ def do_accept_batch(
                     came_from=came_from,
                 )
                 address = client_address(request)
+                senders = _senders(stored)
                 do_record_batch(
                     AuditEntry(
                         action="exchange.envelope_received",
-                        unit=row.sender,
+                        unit=senders[row.sender_id],
                         obj=row,
                         new={"kind": row.kind, "via": via, "size": row.size},
                         client_address=address,
@@ -646,6 +648,10 @@ def do_accept_batch(
     decided = [o for o in outcomes if o is not None]
     assert len(decided) == len(batch), "every envelope of a batch is stored or refused"
     return decided
+
+
+def _senders(outcomes: Sequence[Outcome]) -> dict[int, Unit]:
+    return Unit.objects.in_bulk({o.sender_id for o in outcomes if isinstance(o, Envelope)})
 
 
 def _replay(envelope_id: str) -> EnvelopeError:

@@ -67,12 +67,12 @@ class NodeProcess:
         return result.stdout
 
     def shell(self, code: str) -> str:
-        return self.run("shell", "-c", code)
+        return self.run("shell", "--no-imports", "-c", code)
 
-    def start(self, *, pull: bool = False, worker: bool = True) -> None:
+    def start(self, *, pull: bool = False, worker: bool = True, web_workers: int = 1) -> None:
         args = ["node", "start", "--name", self.name, "--data", str(self.data)]
         if self.port is not None:
-            args += ["--port", str(self.port), "--web-workers", "1"]
+            args += ["--port", str(self.port), "--web-workers", str(web_workers)]
         if pull:
             args.append("--pull")
         if not worker:

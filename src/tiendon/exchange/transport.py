@@ -10,6 +10,8 @@ from collections.abc import Callable, Sequence
 from typing import Any
 from urllib.parse import urlsplit
 
+from django.conf import settings
+
 from tiendon.errors import TiendonError
 from tiendon.exchange.actions import do_accept_batch
 from tiendon.exchange.envelope import EnvelopeError
@@ -26,7 +28,6 @@ from tiendon.pki.actions import (
 )
 
 PUSH_PATH = "/exchange/push"
-TIMEOUT_SECONDS = 120
 
 # (url, body, headers) -> (status, response body); urllib by default, a test client in tests.
 Poster = Callable[[str, bytes, dict[str, str]], tuple[int, bytes]]
@@ -39,7 +40,7 @@ def urllib_post(url: str, body: bytes, headers: dict[str, str]) -> tuple[int, by
         url, data=body, headers={**headers, "Content-Type": "application/octet-stream"}
     )
     try:
-        with urllib.request.urlopen(request, timeout=TIMEOUT_SECONDS) as response:  # noqa: S310
+        with urllib.request.urlopen(request, timeout=settings.TIENDON_EXCHANGE_TIMEOUT) as response:  # noqa: S310
             return response.status, response.read()
     except urllib.error.HTTPError as exc:
         return exc.code, exc.read()
@@ -156,7 +157,7 @@ def urllib_get(url: str) -> tuple[int, bytes]:
     if urlsplit(url).scheme not in ("http", "https"):
         raise OSError(f"refusing to fetch {url!r}")
     try:
-        with urllib.request.urlopen(url, timeout=TIMEOUT_SECONDS) as response:  # noqa: S310
+        with urllib.request.urlopen(url, timeout=settings.TIENDON_EXCHANGE_TIMEOUT) as response:  # noqa: S310
             return response.status, response.read()
     except urllib.error.HTTPError as exc:
         return exc.code, exc.read()

@@ -15,6 +15,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
@@ -24,9 +25,11 @@ from tiendon.exchange.actions import OUTBOX_CHANNEL
 from tiendon.exchange.blobs import read_blob
 from tiendon.exchange.models_transport import Node, OutboxItem
 
-LEASE = dt.timedelta(seconds=120)
-BACKOFF_BASE = dt.timedelta(seconds=10)
-BACKOFF_MAX = dt.timedelta(hours=1)
+# A claimed item is the worker's until its lease runs out: longer than a request may take
+# (the transport's timeout), so a slow send is never taken over while still in flight.
+LEASE = dt.timedelta(seconds=2 * settings.TIENDON_EXCHANGE_TIMEOUT + 5)
+BACKOFF_BASE = dt.timedelta(seconds=settings.TIENDON_EXCHANGE_BACKOFF_BASE)
+BACKOFF_MAX = dt.timedelta(seconds=settings.TIENDON_EXCHANGE_BACKOFF_MAX)
 FLASH_RANK = 3  # Hỏa tốc: retried at once, never backed off
 
 
