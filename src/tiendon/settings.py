@@ -161,6 +161,8 @@ TIENDON_SECRET_FIT = env_flag("TIENDON_SECRET_FIT", default=False)
 TIENDON_EXCHANGE_TIMEOUT = float(os.environ.get("TIENDON_EXCHANGE_TIMEOUT", "120"))
 TIENDON_EXCHANGE_BACKOFF_BASE = float(os.environ.get("TIENDON_EXCHANGE_BACKOFF_BASE", "10"))
 TIENDON_EXCHANGE_BACKOFF_MAX = float(os.environ.get("TIENDON_EXCHANGE_BACKOFF_MAX", "3600"))
+# How often the worker fetches the neighbours' CRLs and unit certificates (and at start).
+TIENDON_EXCHANGE_SYNC_SECONDS = float(os.environ.get("TIENDON_EXCHANGE_SYNC_SECONDS", "600"))
 TIENDON_EXTERNAL_CRLS = [p for p in os.environ.get("TIENDON_EXTERNAL_CRLS", "").split(":") if p]
 
 LOGGING = {

@@ -27,7 +27,7 @@ from tiendon.exchange import envelope, status
 from tiendon.exchange.blobs import write_blob
 from tiendon.exchange.envelope import EnvelopeError, Parsed, Sealed
 from tiendon.exchange.models import Envelope, EnvelopeRecipient
-from tiendon.exchange.models_transport import PRECEDENCE_RANK, Node, OutboxItem
+from tiendon.exchange.models_transport import PRECEDENCE_RANK, Node, OutboxItem, ServedUnit
 from tiendon.exchange.queries import decrypt_for_unit
 from tiendon.exchange.routing import Router
 from tiendon.pki.errors import CertificateRefused
@@ -127,6 +127,7 @@ def seal_for_units(
     precedence: str = "thuong",
     security: str = "none",
     actor: Person | None = None,
+    lifetime: dt.timedelta = envelope.DEFAULT_LIFETIME,
 ) -> Sealed:
     """The cryptography of sending: encrypt once, wrap per recipient unit, sign."""
     _require_fit_for(security, actor=actor, what=f"send {kind}")
@@ -137,6 +138,7 @@ def seal_for_units(
         recipients=_recipients(recipients),
         precedence=precedence,
         security=security,
+        lifetime=lifetime,
     )
 
 
@@ -283,6 +285,8 @@ def _store_many(
             continue
         if row.kind == status.RECEIPT_KIND:
             _apply_receipt(row, arrived_here)
+        elif row.kind == status.NON_DELIVERY_KIND:
+            _apply_non_delivery(row, arrived_here)
         elif origin == Envelope.Origin.RECEIVED:
             for unit_id in arrived_here:
                 key = (unit_id, row.sender_id, row.precedence)
@@ -376,6 +380,93 @@ def _apply_receipt(receipt: Envelope, unit_ids: list[int]) -> None:
             obj=receipt,
             unit=unit,
             new={"envelopes": len(originals), "updated": updated, "unit": reporter, "status": code},
+        )
+
+
+def do_report_non_delivery(stored: Envelope, destination: Node, now: dt.datetime) -> int:
+    """`stored` expired before `destination` took it: its recipient units behind that node
+    are marked undelivered here, and, when it came from another node, the sender is told
+    in a signed non-delivery report from the unit this node serves above those units.
+    Returns how many recipient units were not reached."""
+    router = Router()
+    rows = list(
+        EnvelopeRecipient.objects.filter(
+            envelope=stored, state=EnvelopeRecipient.State.PENDING
+        ).select_related("unit")
+    )
+    missed = [r for r in rows if router.next_hop_for_path(r.unit.path) == destination]
+    EnvelopeRecipient.objects.filter(pk__in=[r.pk for r in missed]).update(
+        state=EnvelopeRecipient.State.UNDELIVERED, status_at=now
+    )
+    do_record(
+        "exchange.not_delivered",
+        obj=stored,
+        new={"to": destination.name, "units": len(missed), "reason": "expired"},
+    )
+    if not missed or stored.origin != Envelope.Origin.RECEIVED:
+        return len(missed)  # the sender is served here: its delivery table shows it
+    reporter = _reporting_unit([r.unit for r in missed])
+    if reporter is None:
+        do_record("exchange.non_delivery_not_sent", obj=stored, new={"code": "no_reporting_unit"})
+        return len(missed)
+    payload = {
+        "envelope": str(stored.pk),
+        "units": sorted(r.unit.code for r in missed),
+        "reason": "expired",
+        "at": now.strftime(envelope.TIME_FORMAT),
+    }
+    try:
+        report = seal_for_units(
+            kind=status.NON_DELIVERY_KIND,
+            payload=envelope.canonical_json(payload),
+            sender=reporter,
+            recipients=[Unit.objects.get(pk=stored.sender_id)],
+            precedence=stored.precedence,
+        )
+    except EnvelopeError as exc:
+        do_record("exchange.non_delivery_not_sent", obj=stored, new={"code": exc.code})
+        return len(missed)
+    do_enqueue(report)
+    return len(missed)
+
+
+def _reporting_unit(units: Sequence[Unit]) -> Unit | None:
+    """The unit served by this node that stands above all of `units` (it speaks for them)."""
+    served = Unit.objects.filter(
+        pk__in=ServedUnit.objects.filter(node__relation=Node.Relation.SELF).values("unit")
+    )
+    for unit in sorted(served, key=lambda u: -len(u.path)):
+        if all(u.path.startswith(unit.path) for u in units):
+            return unit
+    return None
+
+
+def _apply_non_delivery(report: Envelope, unit_ids: list[int]) -> None:
+    """A non-delivery report for a unit served here (the original sender): the units named
+    are marked undelivered, only if the reporting unit stands above each of them."""
+    reporter = Unit.objects.get(pk=report.sender_id)
+    for unit in Unit.objects.filter(pk__in=unit_ids):
+        try:
+            body = json.loads(decrypt_for_unit(report, unit))
+            original = uuid.UUID(str(body["envelope"]))
+            codes = [str(c) for c in body["units"]][:RECEIPT_MAX_ENVELOPES]
+        except (EnvelopeError, ValueError, KeyError, TypeError) as exc:
+            do_record(
+                "exchange.receipt_refused", obj=report, unit=unit, new={"reason": str(exc)[:200]}
+            )
+            continue
+        updated = EnvelopeRecipient.objects.filter(
+            envelope_id=original,
+            envelope__sender=unit,
+            unit__code__in=codes,
+            unit__path__startswith=reporter.path,
+            state=EnvelopeRecipient.State.PENDING,
+        ).update(state=EnvelopeRecipient.State.UNDELIVERED, status_at=report.created_at)
+        do_record(
+            "exchange.non_delivery_received" if updated else "exchange.receipt_refused",
+            obj=report,
+            unit=unit,
+            new={"envelope": str(original), "units": len(codes), "updated": updated},
         )
 
 

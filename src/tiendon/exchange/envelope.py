@@ -265,6 +265,10 @@ def wrap_all(content_key: bytes, binding: Binding, jobs: list[WrapJob]) -> list[
     return mine + [sealed for chunk in theirs for sealed in chunk]
 
 
+# A commune may be cut off for a week: what is not delivered in two weeks is reported.
+DEFAULT_LIFETIME = dt.timedelta(days=14)
+
+
 def seal(
     payload: bytes,
     *,
@@ -273,7 +277,7 @@ def seal(
     recipients: Iterable[Recipient],
     precedence: str = "thuong",
     security: str = "none",
-    lifetime: dt.timedelta = dt.timedelta(days=14),
+    lifetime: dt.timedelta = DEFAULT_LIFETIME,
     now: dt.datetime | None = None,
     envelope_id: str | None = None,
 ) -> Sealed:

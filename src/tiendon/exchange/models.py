@@ -64,6 +64,7 @@ class EnvelopeRecipient(models.Model):
     class State(models.TextChoices):
         PENDING = "pending", _("Waiting to be forwarded")
         ARRIVED = "arrived", _("Arrived")
+        UNDELIVERED = "undelivered", _("Not delivered before expiry")
 
     envelope = models.ForeignKey(Envelope, on_delete=models.CASCADE, related_name="deliveries")
     unit = models.ForeignKey("units.Unit", on_delete=models.PROTECT, related_name="+")

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import uuid
 
-from django.db.models import Count, QuerySet
+from django.db.models import Count, Min, QuerySet
 from django.http import HttpRequest
+from django.utils import timezone
 
 from tiendon.audit.actions import do_record
 from tiendon.errors import OutOfScope
@@ -14,6 +16,7 @@ from tiendon.exchange import envelope
 from tiendon.exchange.blobs import read_blob
 from tiendon.exchange.envelope import EnvelopeError
 from tiendon.exchange.models import CLEARANCE_FOR_LABEL, Envelope, EnvelopeRecipient
+from tiendon.exchange.models_transport import OutboxItem
 from tiendon.pki.keystore import SoftwareKeystore
 from tiendon.pki.models import Certificate, CertPurpose
 from tiendon.units.models import Person, Unit
@@ -91,4 +94,22 @@ def envelopes_by_state() -> dict[str, int]:
     counts = dict(EnvelopeRecipient.objects.values_list("state").annotate(n=Count("id")))
     figures = {"envelopes": Envelope.objects.count()}
     figures.update({f"deliveries_{s}": counts.get(s, 0) for s in EnvelopeRecipient.State.values})
+    return figures
+
+
+def outbox_by_destination(now: dt.datetime | None = None) -> dict[str, int]:
+    """For `tiendon stats`: per next node, envelopes waiting for it and the age in seconds
+    of the oldest (what an operator watches when a commune's link is down)."""
+    now = now or timezone.now()
+    waiting = (
+        OutboxItem.objects.filter(state__in=[OutboxItem.State.QUEUED, OutboxItem.State.SENDING])
+        .values_list("destination__name")
+        .annotate(n=Count("id"), oldest=Min("created_at"))
+        .order_by("destination__name")
+    )
+    figures: dict[str, int] = {}
+    for name, count, oldest in waiting:
+        figures[f"{name}.waiting"] = count
+        figures[f"{name}.oldest_undelivered_s"] = int((now - oldest).total_seconds())
+    figures["expired"] = OutboxItem.objects.filter(state=OutboxItem.State.EXPIRED).count()
     return figures

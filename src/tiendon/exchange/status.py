@@ -28,3 +28,4 @@ LABELS = {
 }
 
 RECEIPT_KIND = "exchange.receipt"
+NON_DELIVERY_KIND = "exchange.non_delivery"

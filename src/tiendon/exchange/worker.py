@@ -21,7 +21,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from tiendon.audit.actions import AuditEntry, do_record_batch
-from tiendon.exchange.actions import OUTBOX_CHANNEL
+from tiendon.exchange.actions import OUTBOX_CHANNEL, do_report_non_delivery
 from tiendon.exchange.blobs import read_blob
 from tiendon.exchange.models_transport import Node, OutboxItem
 
@@ -50,7 +50,8 @@ def backoff(attempts: int, rank: int, *, rng: random.Random | None = None) -> dt
     """Exponential, capped, with full jitter over its upper half; none for Hỏa tốc."""
     if rank >= FLASH_RANK:
         return dt.timedelta(0)
-    ceiling = min(BACKOFF_BASE * (2 ** max(attempts - 1, 0)), BACKOFF_MAX)
+    # The exponent is capped too: after two days of hourly retries 2**44 days overflowed.
+    ceiling = min(BACKOFF_BASE * (2 ** min(max(attempts - 1, 0), 24)), BACKOFF_MAX)
     return ceiling * (rng or random).uniform(0.5, 1.0)
 
 
@@ -77,20 +78,16 @@ def claim(*, limit: int = 100, now: dt.datetime | None = None) -> list[OutboxIte
 
 
 def _expire(items: list[OutboxItem], now: dt.datetime) -> list[OutboxItem]:
-    """Items past their envelope's expiry stop here (the sender sees a non-delivery)."""
+    """Items past their envelope's expiry stop here, and the sender gets a non-delivery
+    report (exchange.actions.do_report_non_delivery)."""
     expired = [i for i in items if i.envelope.expires_at <= now]
-    if expired:
-        OutboxItem.objects.filter(pk__in=[i.pk for i in expired]).update(
-            state=OutboxItem.State.EXPIRED, lease_until=None
-        )
-        do_record_batch(
-            AuditEntry(
-                action="exchange.not_delivered",
-                obj=i.envelope,
-                new={"to": i.destination.name, "attempts": i.attempts, "reason": "expired"},
-            )
-            for i in expired
-        )
+    for item in expired:
+        with transaction.atomic():
+            closed = OutboxItem.objects.filter(
+                pk=item.pk, state__in=[OutboxItem.State.QUEUED, OutboxItem.State.SENDING]
+            ).update(state=OutboxItem.State.EXPIRED, lease_until=None)
+            if closed:
+                do_report_non_delivery(item.envelope, item.destination, now)
     return [i for i in items if i not in expired]
 
 

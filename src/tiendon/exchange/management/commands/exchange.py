@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import math
 import time
 from typing import Any
 
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from tiendon.errors import TiendonError
@@ -64,7 +66,14 @@ class Command(BaseCommand):
             transport = http_transport()
         except TiendonError as exc:
             raise CommandError(f"{exc.message} [{exc.code}]") from exc
+        synced_at = -math.inf
         while True:
+            if time.monotonic() - synced_at >= settings.TIENDON_EXCHANGE_SYNC_SECONDS:
+                # First (a node back from an outage too): the neighbours' current CRLs and
+                # certificates, so the backlog is judged against today's revocations.
+                for name, outcome in sync_neighbours().items():
+                    self.stdout.write(f"sync {name}: {outcome}")
+                synced_at = time.monotonic()
             sent = run_once(transport, limit=options["batch"])
             if sent:
                 self.stdout.write(f"delivered {sent} envelopes")

@@ -19,7 +19,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from tiendon.audit.models import AuditRecord
-from tiendon.exchange.queries import envelopes_by_state
+from tiendon.exchange.queries import envelopes_by_state, outbox_by_destination
 from tiendon.pki.queries import certificates_by_state
 from tiendon.units.models import CommuneType, Person, Role, Unit, UnitKind
 
@@ -99,7 +99,14 @@ SECTIONS: list[Section] = [
             "envelopes": gettext_lazy("Envelopes held"),
             "deliveries_pending": gettext_lazy("Deliveries waiting"),
             "deliveries_arrived": gettext_lazy("Deliveries arrived"),
+            "deliveries_undelivered": gettext_lazy("Deliveries expired undelivered"),
         },
+    ),
+    Section(
+        "outbox",
+        gettext_lazy("Outbox by next node (waiting; oldest undelivered, seconds)"),
+        outbox_by_destination,
+        {"expired": gettext_lazy("Expired before delivery")},
     ),
 ]
 
