@@ -24,9 +24,9 @@ from django.utils import timezone
 
 from tiendon.audit.actions import AuditEntry, client_address, do_record, do_record_batch
 from tiendon.exchange import envelope, status
-from tiendon.exchange.blobs import write_blob
+from tiendon.exchange.blobs import is_inline, write_blob
 from tiendon.exchange.envelope import EnvelopeError, Parsed, Sealed
-from tiendon.exchange.models import Envelope, EnvelopeRecipient
+from tiendon.exchange.models import Envelope, EnvelopeBytes, EnvelopeRecipient
 from tiendon.exchange.models_transport import PRECEDENCE_RANK, Node, OutboxItem, ServedUnit
 from tiendon.exchange.queries import decrypt_for_unit
 from tiendon.exchange.routing import Router
@@ -247,7 +247,8 @@ def _store_many(
         try:
             plan = _plan(item, rows, router, came_from, now)
             # Every refusal is decided by here; what remains are storage errors.
-            write_blob(item.parsed.envelope_id, item.data)
+            if not is_inline(len(item.data)):
+                write_blob(item.parsed.envelope_id, item.data)
         except EnvelopeError as exc:
             outcomes[index] = exc
             continue
@@ -276,6 +277,11 @@ def _store_many(
     for (index, plan), row in zip(plans, stored, strict=True):
         outcomes[index] = row
         placed.append((row, plan))
+    EnvelopeBytes.objects.bulk_create(
+        EnvelopeBytes(envelope=row, data=plan.item.data)
+        for row, plan in placed
+        if is_inline(len(plan.item.data))
+    )
     _insert_deliveries([(row, plan.deliveries) for row, plan in placed])
     _queue_many([(row, plan.onward) for row, plan in placed], now)
     receipts: dict[tuple[int, int, str], list[str]] = {}

@@ -1,10 +1,13 @@
-"""Envelope bytes on disk, under the data folder: written whole or not at all."""
+"""Envelope bytes: small ones in the database (EnvelopeBytes, in the storing transaction),
+larger ones on disk under the data folder, written whole or not at all."""
 
 from __future__ import annotations
 
 import hashlib
 import os
 import threading
+import uuid
+from collections.abc import Iterable
 from pathlib import Path
 
 from django.conf import settings
@@ -39,5 +42,32 @@ def write_blob(envelope_id: str, data: bytes) -> None:
         temporary.unlink(missing_ok=True)
 
 
+# Up to this size an envelope lives in the database row; above it, in a file.
+INLINE_MAX = 256 * 1024
+
+
+def is_inline(size: int) -> bool:
+    return size <= INLINE_MAX
+
+
+def read_envelopes(ids: Iterable[str | uuid.UUID]) -> dict[str, bytes]:
+    """The stored bytes of envelopes, by id: the small ones in one query, the rest from
+    their files."""
+    from tiendon.exchange.models import EnvelopeBytes
+
+    wanted = [str(i) for i in ids]
+    found = {
+        str(envelope_id): bytes(data)
+        for envelope_id, data in EnvelopeBytes.objects.filter(envelope_id__in=wanted).values_list(
+            "envelope_id", "data"
+        )
+    }
+    for envelope_id in wanted:
+        if envelope_id not in found:
+            found[envelope_id] = blob_path(envelope_id).read_bytes()
+    return found
+
+
 def read_blob(envelope_id: str) -> bytes:
-    return blob_path(envelope_id).read_bytes()
+    """One envelope's stored bytes, wherever they are kept."""
+    return read_envelopes([envelope_id])[str(envelope_id)]

@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import contextlib
 import os
+import random
 import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 from pathlib import Path
@@ -135,7 +137,12 @@ def national_root(base: Path, first: NodeProcess, *others: NodeProcess) -> None:
 
 
 def federation(
-    base: Path, ministry: NodeProcess, province: NodeProcess, edge: NodeProcess | None = None
+    base: Path,
+    ministry: NodeProcess,
+    province: NodeProcess,
+    edge: NodeProcess | None = None,
+    *,
+    edge_parent_url: str | None = None,
 ) -> None:
     """Set up ministry (serves BQP) → province (serves 38) [→ edge serving COMMUNE, which
     pulls]; the province's node holds the commune's keys when there is no edge. Nodes are
@@ -171,7 +178,8 @@ def federation(
         "node", "add", "--name", edge.name, "--relation", "child", "--pulls", "--serves", COMMUNE
     )
     edge.run("node", "init", "--name", edge.name, "--serves", COMMUNE)
-    edge.run("node", "add", "--name", province.name, "--relation", "parent", "--url", province.url)
+    parent_url = edge_parent_url or province.url  # a throttling proxy, in the slow-link test
+    edge.run("node", "add", "--name", province.name, "--relation", "parent", "--url", parent_url)
     # Installing the edge, the province's operator takes its CAs by hand (first contact).
     exported = base / f"{edge.name}-cas.json"
     edge.run("pki", "export-authorities", "--out", str(exported))
@@ -184,8 +192,118 @@ def first_contact(
     """With ministry and province serving: the edge hands its certificates up, then each
     learns the others' CAs, CRLs and unit certificates."""
     if edge is not None:
-        edge.run("exchange", "pull", "--once")
+        for attempt in range(5):  # the edge's link may be a lossy one (ThrottlingProxy)
+            try:
+                edge.run("exchange", "pull", "--once")
+                break
+            except AssertionError:
+                if attempt == 4:
+                    raise
     province.run("exchange", "sync")
     ministry.run("exchange", "sync")
     if edge is not None:
         edge.run("exchange", "sync")
+
+
+class _Bucket:
+    """A token bucket: `rate` bytes per second, shared by every connection in a direction."""
+
+    def __init__(self, rate: float) -> None:
+        self.rate, self.lock = rate, threading.Lock()
+        self.free_at = time.monotonic()
+
+    def take(self, count: int) -> None:
+        with self.lock:
+            now = time.monotonic()
+            self.free_at = max(self.free_at, now) + count / self.rate
+            wait = self.free_at - now - 0.05  # a little burst, as a modem buffer gives
+        if wait > 0:
+            time.sleep(wait)
+
+
+class ThrottlingProxy:
+    """A slow, unreliable link on loopback, where tc netem is not available: each direction
+    carries at most `bits_per_second` (shared by all connections), and a fraction `cut` of
+    connections is closed at a random point of its transfer. Counts the bytes it carries."""
+
+    CHUNK = 1024
+
+    def __init__(
+        self, upstream_port: int, *, bits_per_second: int, cut: float, seed: int = 0
+    ) -> None:
+        self.upstream_port, self.cut = upstream_port, cut
+        self.rng = random.Random(seed)  # noqa: S311  (a simulated link, seeded to replay)
+        self.up, self.down = _Bucket(bits_per_second / 8), _Bucket(bits_per_second / 8)
+        self.bytes_up = self.bytes_down = self.connections = self.cuts = 0
+        self.lock = threading.Lock()
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.port = int(self.listener.getsockname()[1])
+        self.closed = False
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def close(self) -> None:
+        self.closed = True
+        self.listener.close()
+
+    def _accept(self) -> None:
+        while not self.closed:
+            try:
+                client, _address = self.listener.accept()
+            except OSError:
+                return
+            with self.lock:
+                self.connections += 1
+                # Cut after this many bytes (either way), or never.
+                limit = self.rng.randint(1, 200_000) if self.rng.random() < self.cut else None
+            threading.Thread(target=self._serve, args=(client, limit), daemon=True).start()
+
+    def _serve(self, client: socket.socket, limit: int | None) -> None:
+        try:
+            upstream = socket.create_connection(("127.0.0.1", self.upstream_port))
+        except OSError:
+            client.close()
+            return
+        carried = [0]
+        done = threading.Event()
+
+        def pump(source: socket.socket, sink: socket.socket, bucket: _Bucket, up: bool) -> None:
+            try:
+                while not done.is_set():
+                    data = source.recv(self.CHUNK)
+                    if not data:
+                        break
+                    bucket.take(len(data))
+                    with self.lock:
+                        if up:
+                            self.bytes_up += len(data)
+                        else:
+                            self.bytes_down += len(data)
+                        carried[0] += len(data)
+                        cut_now = limit is not None and carried[0] >= limit
+                        if cut_now:
+                            self.cuts += 1
+                    if cut_now:
+                        break
+                    sink.sendall(data)
+            except OSError:
+                pass
+            finally:
+                done.set()
+                for sock in (client, upstream):
+                    with contextlib.suppress(OSError):
+                        sock.shutdown(socket.SHUT_RDWR)
+
+        threads = [
+            threading.Thread(target=pump, args=(client, upstream, self.up, True), daemon=True),
+            threading.Thread(target=pump, args=(upstream, client, self.down, False), daemon=True),
+        ]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        client.close()
+        upstream.close()

@@ -84,5 +84,19 @@ class EnvelopeRecipient(models.Model):
         return f"{self.envelope_id} → {self.unit_id} ({self.state})"
 
 
+class EnvelopeBytes(models.Model):
+    """A small envelope's bytes, as they travel, kept in the database with its row: stored
+    in the same transaction, so nothing half-stored survives a crash, and read for a whole
+    batch in one query. Larger ones go to the blob folder (exchange/blobs.py)."""
+
+    envelope = models.OneToOneField(
+        Envelope, on_delete=models.CASCADE, primary_key=True, related_name="+"
+    )
+    data = models.BinaryField()
+
+    def __str__(self) -> str:
+        return f"bytes of {self.envelope_id}"
+
+
 from tiendon.exchange.models_nodeauth import SeenNonce  # noqa: E402, F401
 from tiendon.exchange.models_transport import Node, OutboxItem, ServedUnit  # noqa: E402, F401

@@ -13,7 +13,7 @@ from django.views.decorators.http import require_POST
 from tiendon.audit.actions import do_record
 from tiendon.errors import TiendonError
 from tiendon.exchange.actions import do_accept_batch
-from tiendon.exchange.blobs import read_blob
+from tiendon.exchange.blobs import read_envelopes
 from tiendon.exchange.envelope import EnvelopeError
 from tiendon.exchange.framing import frame, unframe
 from tiendon.exchange.models_transport import Node
@@ -78,7 +78,8 @@ def pull(request: HttpRequest) -> HttpResponse:
         time.sleep(0.5)
     Node.objects.filter(pk=child.pk).update(last_seen_at=timezone.now())
     header = json.dumps({"seqs": [item.seq for item in items]}).encode()
-    body = frame([header, *(read_blob(str(item.envelope_id)) for item in items)])
+    stored = read_envelopes(item.envelope_id for item in items)
+    body = frame([header, *(stored[str(item.envelope_id)] for item in items)])
     return HttpResponse(body, content_type="application/octet-stream")
 
 

@@ -22,7 +22,7 @@ from django.utils import timezone
 
 from tiendon.audit.actions import AuditEntry, do_record_batch
 from tiendon.exchange.actions import OUTBOX_CHANNEL, do_report_non_delivery
-from tiendon.exchange.blobs import read_blob
+from tiendon.exchange.blobs import read_envelopes
 from tiendon.exchange.models_transport import Node, OutboxItem
 
 # A claimed item is the worker's until its lease runs out: longer than a request may take
@@ -109,7 +109,8 @@ def run_once(transport: Transport, *, limit: int = 100, now: dt.datetime | None 
     delivered = 0
     for node, batch in by_node.items():
         try:
-            outcomes = transport(node, [(i, read_blob(str(i.envelope_id))) for i in batch])
+            stored = read_envelopes(i.envelope_id for i in batch)
+            outcomes = transport(node, [(i, stored[str(i.envelope_id)]) for i in batch])
         except OSError as exc:
             outcomes = {i.pk: Outcome(accepted=False, error=str(exc)[:300]) for i in batch}
         delivered += _record(batch, outcomes, now)

@@ -382,7 +382,7 @@ def test_a_deeply_nested_header_is_refused_not_crashed(keyed):
 
 
 def test_an_altered_stored_envelope_is_not_opened(keyed):
-    from tiendon.exchange.blobs import blob_path
+    from tiendon.exchange.models import EnvelopeBytes
 
     stored = do_send_envelope(
         kind="test.ping", payload=PAYLOAD, sender=keyed.ministry, recipients=[keyed.commune_a]
@@ -394,7 +394,8 @@ def test_an_altered_stored_envelope_is_not_opened(keyed):
         recipients=[envelope.Recipient(keyed.commune_a.code, _enc_cert(keyed.commune_a))],
         envelope_id=str(stored.pk),
     )
-    blob_path(str(stored.pk)).write_bytes(other.data)  # someone with disk access
+    # Someone with access to the database (small envelopes are kept there):
+    EnvelopeBytes.objects.filter(envelope=stored).update(data=other.data)
     with pytest.raises(EnvelopeError) as refused:
         open_payload(keyed.clerk_a, str(stored.pk))
     assert refused.value.code == "stored_altered"
@@ -460,3 +461,21 @@ def test_a_receipt_records_the_status_only_for_the_unit_that_signed_it(keyed):
     assert statuses == {keyed.commune_a.code: "06", keyed.commune_b.code: "01"}
     assert AuditRecord.objects.filter(action="exchange.status_received").count() == 1
     assert AuditRecord.objects.filter(action="exchange.receipt_refused").count() == 1
+
+
+def test_a_large_envelope_is_kept_in_a_file_and_checked_when_opened(keyed):
+    from tiendon.exchange.blobs import INLINE_MAX, blob_path
+    from tiendon.exchange.models import EnvelopeBytes
+
+    scan = bytes(range(256)) * (INLINE_MAX // 256 + 1)  # a scanned page, over the inline size
+    stored = do_send_envelope(
+        kind="test.ping", payload=scan, sender=keyed.ministry, recipients=[keyed.commune_a]
+    )
+    assert blob_path(str(stored.pk)).exists()
+    assert not EnvelopeBytes.objects.filter(envelope=stored).exists()
+    assert open_payload(keyed.clerk_a, str(stored.pk)) == scan
+    path = blob_path(str(stored.pk))
+    path.write_bytes(path.read_bytes()[:-1] + b"\0")  # someone with disk access
+    with pytest.raises(EnvelopeError) as refused:
+        open_payload(keyed.clerk_a, str(stored.pk))
+    assert refused.value.code == "stored_altered"
