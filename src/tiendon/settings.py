@@ -163,6 +163,10 @@ TIENDON_EXCHANGE_BACKOFF_BASE = float(os.environ.get("TIENDON_EXCHANGE_BACKOFF_B
 TIENDON_EXCHANGE_BACKOFF_MAX = float(os.environ.get("TIENDON_EXCHANGE_BACKOFF_MAX", "3600"))
 # How often the worker fetches the neighbours' CRLs and unit certificates (and at start).
 TIENDON_EXCHANGE_SYNC_SECONDS = float(os.environ.get("TIENDON_EXCHANGE_SYNC_SECONDS", "600"))
+# A hole in a neighbour's channel numbers is asked for again after this many seconds.
+TIENDON_EXCHANGE_GAP_GRACE = float(os.environ.get("TIENDON_EXCHANGE_GAP_GRACE", "600"))
+# At most this many bytes of envelopes in one pull answer (one envelope always fits).
+TIENDON_EXCHANGE_PULL_BYTES = int(os.environ.get("TIENDON_EXCHANGE_PULL_BYTES", str(1 << 20)))
 TIENDON_EXTERNAL_CRLS = [p for p in os.environ.get("TIENDON_EXTERNAL_CRLS", "").split(":") if p]
 
 LOGGING = {

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import struct
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 from tiendon.exchange.envelope import MAX_ENVELOPE_BYTES, EnvelopeError
 
@@ -25,3 +26,25 @@ def unframe(body: bytes, *, limit: int = 1000) -> list[bytes]:
         if len(items) > limit:
             raise EnvelopeError(f"more than {limit} envelopes in one batch", code="oversized")
     return items
+
+
+def batch(seqs: Sequence[int], envelopes: Sequence[bytes]) -> bytes:
+    """A push or pull body: first a JSON frame {"seqs": [...]} (each envelope's number on
+    the sender's channel to the receiver, in order), then the envelopes."""
+    header = json.dumps({"seqs": list(seqs)}).encode()
+    return frame([header, *envelopes])
+
+
+def read_batch(body: bytes, *, limit: int = 1000) -> tuple[list[int], list[bytes]]:
+    header, *envelopes = unframe(body, limit=limit + 1) or [b""]
+    try:
+        seqs = json.loads(header)["seqs"]
+    except (ValueError, KeyError, TypeError) as exc:
+        raise EnvelopeError("the batch has no channel-number header", code="malformed") from exc
+    if (
+        not isinstance(seqs, list)
+        or len(seqs) != len(envelopes)
+        or not all(isinstance(n, int) and not isinstance(n, bool) and n > 0 for n in seqs)
+    ):
+        raise EnvelopeError("the batch's channel numbers do not match it", code="malformed")
+    return seqs, envelopes

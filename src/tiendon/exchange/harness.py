@@ -235,6 +235,7 @@ class ThrottlingProxy:
         self.rng = random.Random(seed)  # noqa: S311  (a simulated link, seeded to replay)
         self.up, self.down = _Bucket(bits_per_second / 8), _Bucket(bits_per_second / 8)
         self.bytes_up = self.bytes_down = self.connections = self.cuts = 0
+        self.victim = -1
         self.lock = threading.Lock()
         self.listener = socket.create_server(("127.0.0.1", 0))
         self.port = int(self.listener.getsockname()[1])
@@ -256,39 +257,52 @@ class ThrottlingProxy:
             except OSError:
                 return
             with self.lock:
+                # Exactly one connection in round(1 / cut) is cut, at a random place in each
+                # round of connections, its answer at a random point.
+                every = max(round(1 / self.cut), 1) if self.cut else 0
+                if every and self.connections % every == 0:
+                    self.victim = self.connections + self.rng.randrange(every)
+                cut_here = every and self.connections == self.victim
+                cut_at = self.rng.uniform(0.05, 0.95) if cut_here else None
                 self.connections += 1
-                # Cut after this many bytes (either way), or never.
-                limit = self.rng.randint(1, 200_000) if self.rng.random() < self.cut else None
-            threading.Thread(target=self._serve, args=(client, limit), daemon=True).start()
+            threading.Thread(target=self._serve, args=(client, cut_at), daemon=True).start()
 
-    def _serve(self, client: socket.socket, limit: int | None) -> None:
+    def _serve(self, client: socket.socket, cut_at: float | None) -> None:
+        """Carry one connection; if `cut_at` (a fraction) is given, the answer is cut
+        there: the request reaches the node whole, its answer only in part."""
         try:
             upstream = socket.create_connection(("127.0.0.1", self.upstream_port))
         except OSError:
             client.close()
             return
-        carried = [0]
         done = threading.Event()
 
+        def carry(sink: socket.socket, data: bytes, bucket: _Bucket, up: bool) -> None:
+            for start in range(0, len(data), self.CHUNK):
+                chunk = data[start : start + self.CHUNK]
+                bucket.take(len(chunk))
+                with self.lock:
+                    if up:
+                        self.bytes_up += len(chunk)
+                    else:
+                        self.bytes_down += len(chunk)
+                sink.sendall(chunk)
+
         def pump(source: socket.socket, sink: socket.socket, bucket: _Bucket, up: bool) -> None:
+            held = bytearray()  # the whole answer, when it is to be cut
             try:
                 while not done.is_set():
                     data = source.recv(self.CHUNK)
                     if not data:
                         break
-                    bucket.take(len(data))
+                    if cut_at is not None and not up:
+                        held += data
+                    else:
+                        carry(sink, data, bucket, up)
+                if held and cut_at is not None:
+                    carry(sink, bytes(held[: max(int(len(held) * cut_at), 1) - 1]), bucket, up)
                     with self.lock:
-                        if up:
-                            self.bytes_up += len(data)
-                        else:
-                            self.bytes_down += len(data)
-                        carried[0] += len(data)
-                        cut_now = limit is not None and carried[0] >= limit
-                        if cut_now:
-                            self.cuts += 1
-                    if cut_now:
-                        break
-                    sink.sendall(data)
+                        self.cuts += 1
             except OSError:
                 pass
             finally:

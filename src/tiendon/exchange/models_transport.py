@@ -23,6 +23,8 @@ class Node(models.Model):
     pulls = models.BooleanField(default=False)  # it fetches from us; we never push to it
     secret_fit = models.BooleanField(default=False)  # declared fit for secret content
     out_seq = models.PositiveBigIntegerField(default=0)  # last channel number given to it
+    # Every number up to this one has come in on its channel to us (exchange/channels.py).
+    in_complete = models.PositiveBigIntegerField(default=0)
     last_seen_at = models.DateTimeField(null=True, blank=True)
     # This node's own certificate for signing requests (relation "self" only).
     certificate = models.ForeignKey(
@@ -87,3 +89,20 @@ class OutboxItem(models.Model):
 
     def __str__(self) -> str:
         return f"{self.envelope_id} → {self.destination_id} #{self.seq} ({self.state})"
+
+
+class ChannelSeen(models.Model):
+    """A number that came in on a neighbour's channel to us (its envelope accepted or
+    refused), above that channel's complete prefix: the holes between them are loss."""
+
+    node = models.ForeignKey(Node, on_delete=models.CASCADE, related_name="+")
+    seq = models.PositiveBigIntegerField()
+    seen_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["node", "seq"], name="channel_seen_once"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.node_id} #{self.seq}"

@@ -14,8 +14,9 @@ from django.conf import settings
 
 from tiendon.errors import TiendonError
 from tiendon.exchange.actions import do_accept_batch
+from tiendon.exchange.channels import close_for_good, missing, record_seen
 from tiendon.exchange.envelope import EnvelopeError
-from tiendon.exchange.framing import frame, unframe
+from tiendon.exchange.framing import batch, read_batch
 from tiendon.exchange.models_transport import Node, OutboxItem
 from tiendon.exchange.nodeauth import sign_request
 from tiendon.exchange.nodes import this_node
@@ -55,7 +56,7 @@ def http_transport(
     def send(node: Node, items: Sequence[tuple[OutboxItem, bytes]]) -> dict[int, Outcome]:
         if not node.base_url:
             raise OSError(f"node {node.name} has no URL (it pulls)")
-        body = frame(data for _item, data in items)
+        body = batch([item.seq for item, _data in items], [data for _item, data in items])
         headers = sign_request(
             "POST",
             PUSH_PATH,
@@ -131,11 +132,12 @@ def pull_from_parent(poster: Poster = urllib_post, *, wait: int = 0, announce: b
     status, body = signed(path, b"")
     if status != 200:
         raise OSError(f"pull refused: HTTP {status} {body[:200]!r}")
-    header, *envelopes = unframe(body)
-    seqs = json.loads(header)["seqs"]
-    if len(seqs) != len(envelopes):
-        raise OSError("pull answer: channel numbers and envelopes do not match")
+    try:
+        seqs, envelopes = read_batch(body)
+    except EnvelopeError as exc:
+        raise OSError(f"pull answer unreadable: {exc.message}") from exc
     outcomes = do_accept_batch(envelopes, via=parent.name, came_from=parent)
+    record_seen(parent, seqs)
     results: list[dict[str, object]] = [
         {"seq": seq, "ok": False, "code": outcome.code}
         if isinstance(outcome, EnvelopeError)
@@ -200,4 +202,43 @@ def sync_neighbours(fetch: Fetcher = urllib_get) -> dict[str, str]:
                 f"{len(result.added)} CAs added, {result.crls} newer CRLs, "
                 f"{units} unit certificates added"
             )
+    return outcomes
+
+
+RESEND_PATH = "/exchange/resend"
+
+
+def request_missing(poster: Poster = urllib_post) -> dict[str, str]:
+    """Ask each neighbour with a URL again for the numbers missing from its channel to us
+    past the grace period (exchange/channels.py). Returns an outcome per node asked."""
+    identity = this_node()
+    outcomes: dict[str, str] = {}
+    for node in Node.objects.exclude(relation=Node.Relation.SELF):
+        holes = missing(node)
+        if not holes:
+            continue
+        if not node.base_url:
+            outcomes[node.name] = f"{len(holes)} missing; it has no URL (it will send again)"
+            continue
+        body = json.dumps({"seqs": holes}).encode()
+        headers = sign_request(
+            "POST",
+            RESEND_PATH,
+            body,
+            node_name=identity.name,
+            target_node=node.name,
+            certificate_der=identity.certificate_der,
+            sign=identity.sign,
+        )
+        try:
+            status, answer = poster(node.base_url.rstrip("/") + RESEND_PATH, body, headers)
+            results = json.loads(answer)["results"] if status == 200 else None
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            outcomes[node.name] = f"{len(holes)} missing; unreachable: {exc}"[:200]
+            continue
+        if not isinstance(results, list):
+            outcomes[node.name] = f"{len(holes)} missing; refused: HTTP {status}"
+            continue
+        closed = close_for_good(node, [r for r in results if isinstance(r, dict)])
+        outcomes[node.name] = f"{len(holes)} missing asked again, {closed} closed for good"
     return outcomes

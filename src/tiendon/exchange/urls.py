@@ -7,4 +7,5 @@ urlpatterns = [
     path("exchange/pull", views.pull, name="exchange_pull"),
     path("exchange/ack", views.ack, name="exchange_ack"),
     path("exchange/announce", views.announce, name="exchange_announce"),
+    path("exchange/resend", views.resend, name="exchange_resend"),
 ]

@@ -6,6 +6,7 @@ import base64
 import json
 import time
 
+from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
@@ -14,9 +15,10 @@ from tiendon.audit.actions import do_record
 from tiendon.errors import TiendonError
 from tiendon.exchange.actions import do_accept_batch
 from tiendon.exchange.blobs import read_envelopes
+from tiendon.exchange.channels import do_resend, record_seen
 from tiendon.exchange.envelope import EnvelopeError
-from tiendon.exchange.framing import frame, unframe
-from tiendon.exchange.models_transport import Node
+from tiendon.exchange.framing import batch, read_batch
+from tiendon.exchange.models_transport import Node, OutboxItem
 from tiendon.exchange.nodeauth import node_authenticated
 from tiendon.exchange.worker import Outcome, record_pulled, waiting_for
 from tiendon.pki.actions import do_import_authorities, do_import_directory
@@ -37,17 +39,16 @@ def push(request: HttpRequest) -> HttpResponse:
         return JsonResponse({"error": "unknown_node"}, status=403)
     name = neighbour.name
     try:
-        envelopes = unframe(request.body)
+        seqs, envelopes = read_batch(request.body, limit=PUSH_BATCH_MAX)
     except EnvelopeError as exc:
-        return JsonResponse({"error": exc.code}, status=400)
-    if len(envelopes) > PUSH_BATCH_MAX:
-        return JsonResponse({"error": "oversized"}, status=413)
+        return JsonResponse({"error": exc.code}, status=413 if exc.code == "oversized" else 400)
     results: list[dict[str, object]] = [
         {"ok": False, "code": outcome.code}
         if isinstance(outcome, EnvelopeError)
         else {"ok": True, "id": str(outcome.pk)}
         for outcome in do_accept_batch(envelopes, via=name, came_from=neighbour, request=request)
     ]
+    record_seen(neighbour, seqs)
     Node.objects.filter(pk=neighbour.pk).update(last_seen_at=timezone.now())
     return JsonResponse({"results": results})
 
@@ -77,10 +78,22 @@ def pull(request: HttpRequest) -> HttpResponse:
             break
         time.sleep(0.5)
     Node.objects.filter(pk=child.pk).update(last_seen_at=timezone.now())
-    header = json.dumps({"seqs": [item.seq for item in items]}).encode()
+    items = _within_bytes(items, settings.TIENDON_EXCHANGE_PULL_BYTES)
     stored = read_envelopes(item.envelope_id for item in items)
-    body = frame([header, *(stored[str(item.envelope_id)] for item in items)])
+    body = batch([item.seq for item in items], [stored[str(item.envelope_id)] for item in items])
     return HttpResponse(body, content_type="application/octet-stream")
+
+
+def _within_bytes(items: list[OutboxItem], budget: int) -> list[OutboxItem]:
+    """As many as fit in `budget` bytes (at least one): on a slow link a cut transfer then
+    costs only that much again."""
+    kept: list[OutboxItem] = []
+    for item in items:
+        budget -= item.envelope.size
+        if kept and budget < 0:
+            break
+        kept.append(item)
+    return kept
 
 
 @require_POST
@@ -148,3 +161,23 @@ def announce(request: HttpRequest) -> HttpResponse:
     except TiendonError as exc:
         return JsonResponse({"error": exc.code}, status=400)
     return JsonResponse({"authorities": len(imported.added), "units": units})
+
+
+@require_POST
+@node_authenticated
+def resend(request: HttpRequest) -> HttpResponse:
+    """A neighbour asks again for numbers of our channel to it: {"seqs": [...]}; the answer
+    says for each whether it is sent again, on its way, or closed (expired, refused,
+    unknown)."""
+    neighbour = _neighbour(request)
+    if neighbour is None:
+        return JsonResponse({"error": "unknown_node"}, status=403)
+    try:
+        seqs = json.loads(request.body)["seqs"]
+        if not isinstance(seqs, list) or not all(
+            isinstance(n, int) and not isinstance(n, bool) and n > 0 for n in seqs
+        ):
+            raise TypeError("seqs must be positive integers")
+    except (ValueError, KeyError, TypeError):
+        return JsonResponse({"error": "malformed"}, status=400)
+    return JsonResponse({"results": do_resend(neighbour, seqs)})

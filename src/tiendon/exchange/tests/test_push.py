@@ -7,9 +7,9 @@ from django.urls import reverse
 
 from tiendon.audit.models import AuditRecord
 from tiendon.exchange.actions import seal_for_units
-from tiendon.exchange.framing import frame
+from tiendon.exchange.framing import batch, frame
 from tiendon.exchange.models import Envelope, EnvelopeRecipient
-from tiendon.exchange.models_transport import Node, OutboxItem
+from tiendon.exchange.models_transport import ChannelSeen, Node, OutboxItem
 from tiendon.exchange.nodeauth import sign_request
 from tiendon.exchange.nodes import do_add_neighbour, do_init_node, this_node
 from tiendon.pki.actions import do_issue_node_certificate, do_issue_unit_keys
@@ -66,11 +66,13 @@ def test_a_pushed_batch_is_accepted_envelope_by_envelope(client, province_node):
     good = _envelope(tree, [tree.commune_a, tree.commune_b])
     tampered = bytearray(_envelope(tree, [tree.commune_a]))
     tampered[-3] ^= 1
-    response = _push(client, frame([good, bytes(tampered)]), tree=tree)
+    response = _push(client, batch([1, 2], [good, bytes(tampered)]), tree=tree)
     assert response.status_code == 200
     first, second = response.json()["results"]
     assert first["ok"] is True
     assert second == {"ok": False, "code": "ciphertext_mismatch"}
+    # Both numbers of the parent's channel came in (one refused is still not a hole).
+    assert sorted(ChannelSeen.objects.values_list("seq", flat=True)) == [1, 2]
     stored = Envelope.objects.get(pk=first["id"])
     # Commune A is this node's; commune B is left to the parent it came from, never sent back.
     assert dict(stored.deliveries.values_list("unit__code", "state")) == {
@@ -86,7 +88,7 @@ def test_a_pushed_batch_is_accepted_envelope_by_envelope(client, province_node):
 def test_a_node_that_is_not_a_neighbour_is_refused_and_audited(client, province_node):
     tree = province_node
     response = _push(
-        client, frame([_envelope(tree, [tree.commune_a])]), as_node="stranger", tree=tree
+        client, batch([1], [_envelope(tree, [tree.commune_a])]), as_node="stranger", tree=tree
     )
     assert (response.status_code, response.json()) == (403, {"error": "unknown_node"})
     assert AuditRecord.objects.filter(action="exchange.request_refused", object_id="stranger")
@@ -101,7 +103,7 @@ def test_an_unsigned_push_is_refused(client, province_node):
 
 def test_a_batch_cut_short_is_refused_whole(client, province_node):
     tree = province_node
-    body = frame([_envelope(tree, [tree.commune_a])])[:-10]
+    body = batch([1], [_envelope(tree, [tree.commune_a])])[:-10]
     response = _push(client, body, tree=tree)
     assert (response.status_code, response.json()) == (400, {"error": "malformed"})
     assert not Envelope.objects.exists()
@@ -151,3 +153,17 @@ def test_the_node_commands_set_up_a_node_and_refuse_bad_input(tree, pki, setting
             "99999",
         )
     assert Node.objects.get(name="p38").pulls
+
+
+def test_a_batch_whose_channel_numbers_do_not_match_it_is_refused_whole(client, province_node):
+    tree = province_node
+    envelope = _envelope(tree, [tree.commune_a])
+    for body in (
+        frame([envelope]),  # no header
+        batch([1, 2], [envelope]),  # more numbers than envelopes
+        frame([b'{"seqs": [0]}', envelope]),  # numbers start at 1
+        frame([b'{"seqs": ["1"]}', envelope]),
+    ):
+        response = _push(client, body, tree=tree)
+        assert (response.status_code, response.json()) == (400, {"error": "malformed"})
+    assert not Envelope.objects.exists()

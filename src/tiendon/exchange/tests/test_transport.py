@@ -8,7 +8,7 @@ import pytest
 from django.test import RequestFactory
 
 from tiendon.exchange.actions import do_send_envelope
-from tiendon.exchange.framing import unframe
+from tiendon.exchange.framing import read_batch
 from tiendon.exchange.models_transport import OutboxItem, ServedUnit
 from tiendon.exchange.nodeauth import verify_request
 from tiendon.exchange.nodes import do_add_neighbour, do_init_node
@@ -36,7 +36,7 @@ class FakeProvince:
     """Answers like the province's push endpoint; checks each request as that node would."""
 
     def __init__(self, status: int = 200, refuse: str = "") -> None:
-        self.status, self.refuse, self.seen = status, refuse, []
+        self.status, self.refuse, self.seen, self.seqs = status, refuse, [], []
 
     def __call__(self, url, body, headers):
         request = RequestFactory().post(
@@ -46,7 +46,8 @@ class FakeProvince:
             headers=headers,
         )
         node = verify_request(request, this_node="tinh-38")  # a real signature check
-        envelopes = unframe(body)
+        seqs, envelopes = read_batch(body)
+        self.seqs.extend(seqs)
         self.seen.append((url, node.name, len(envelopes)))
         if self.status != 200:
             return self.status, b'{"error": "unknown_node"}'

@@ -14,9 +14,16 @@ from tiendon.exchange import status
 from tiendon.exchange.actions import do_send_envelope
 from tiendon.exchange.envelope import PRECEDENCES
 from tiendon.exchange.models import EnvelopeRecipient
-from tiendon.exchange.transport import http_transport, pull_from_parent, sync_neighbours
+from tiendon.exchange.transport import (
+    http_transport,
+    pull_from_parent,
+    request_missing,
+    sync_neighbours,
+)
 from tiendon.exchange.worker import run_once, wait_for_work
 from tiendon.units.models import Unit
+
+GAP_CHECK_SECONDS = 60
 
 
 class Command(BaseCommand):
@@ -66,7 +73,7 @@ class Command(BaseCommand):
             transport = http_transport()
         except TiendonError as exc:
             raise CommandError(f"{exc.message} [{exc.code}]") from exc
-        synced_at = -math.inf
+        synced_at = gaps_checked_at = -math.inf
         while True:
             if time.monotonic() - synced_at >= settings.TIENDON_EXCHANGE_SYNC_SECONDS:
                 # First (a node back from an outage too): the neighbours' current CRLs and
@@ -74,6 +81,10 @@ class Command(BaseCommand):
                 for name, outcome in sync_neighbours().items():
                     self.stdout.write(f"sync {name}: {outcome}")
                 synced_at = time.monotonic()
+            if time.monotonic() - gaps_checked_at >= GAP_CHECK_SECONDS:
+                for name, outcome in request_missing().items():
+                    self.stdout.write(f"channel from {name}: {outcome}")
+                gaps_checked_at = time.monotonic()
             sent = run_once(transport, limit=options["batch"])
             if sent:
                 self.stdout.write(f"delivered {sent} envelopes")
