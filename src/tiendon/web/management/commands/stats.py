@@ -21,9 +21,10 @@ from django.utils.translation import gettext_lazy
 from tiendon.audit.models import AuditRecord
 from tiendon.exchange.queries import envelopes_by_state
 from tiendon.pki.queries import certificates_by_state
+from tiendon.readiness.queries import counts_by_state as readiness_by_state
 from tiendon.units.models import CommuneType, Person, Role, Unit, UnitKind
 
-Figures = dict[str, int] | int
+Figures = dict[str, int] | dict[str, int | None] | int
 
 
 def _count_by(queryset: Any, field_name: str, keys: list[str]) -> dict[str, int]:
@@ -101,6 +102,18 @@ SECTIONS: list[Section] = [
             "deliveries_arrived": gettext_lazy("Deliveries arrived"),
         },
     ),
+    Section(
+        "readiness",
+        gettext_lazy("Commune boards by readiness"),
+        readiness_by_state,
+        {
+            "total": gettext_lazy("Total"),
+            "ready": gettext_lazy("Ready"),
+            "in_progress": gettext_lazy("In progress"),
+            "blocked": gettext_lazy("Blocked"),
+            "working_digitally": gettext_lazy("Working digitally (-: not yet measured)"),
+        },
+    ),
 ]
 
 
@@ -128,5 +141,6 @@ class Command(BaseCommand):
             rows = [(str(labels.get(key, key)), value) for key, value in figures.items()]
             width = max(len(label) for label, _value in rows)
             for label, value in rows:
-                self.stdout.write(f"  {label.ljust(width)}  {value:>7}")
+                shown = "-" if value is None else value  # None: not yet measured
+                self.stdout.write(f"  {label.ljust(width)}  {shown:>7}")
         self.stdout.write(_("(machine-readable: tiendon stats --json)"))
