@@ -9,8 +9,11 @@ from __future__ import annotations
 
 import datetime as dt
 import random
+from typing import Any
 
-from tiendon.readiness.actions import SurveyValues, do_apply_surveys
+from django.utils.translation import gettext as _
+
+from tiendon.readiness.actions import SurveyValues, do_apply_surveys, do_take_snapshot
 from tiendon.readiness.models import BlockingReason, CommuneReadiness, LinkKind
 from tiendon.units.models import Unit, UnitKind
 
@@ -95,3 +98,10 @@ def seed_demo_surveys() -> int:
     if not rows:
         return 0
     return do_apply_surveys(rows, actor=None, source="seed-demo")
+
+
+def seed_demo_readiness(stdout: Any) -> None:
+    """`seed-demo`'s readiness step: the surveys, then today's snapshot for the trend."""
+    added = seed_demo_surveys()
+    stdout.write(_("Commune readiness surveys added: %(n)d") % {"n": added})
+    do_take_snapshot()

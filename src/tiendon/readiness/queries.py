@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from django.db import connection
 from django.db.models import Count, Max, Q, QuerySet
 from django.utils import timezone
+from django.utils.translation import gettext_lazy
 
 from tiendon.errors import OutOfScope
 from tiendon.exchange.models import Envelope, EnvelopeRecipient
@@ -176,6 +177,16 @@ def by_province(unit: Unit) -> list[GroupRow]:
 def by_region(unit: Unit) -> list[GroupRow]:
     """One row per military region (the level above the provinces)."""
     return _rows_by(unit, "parent__parent_id")
+
+
+STATS_TITLE = gettext_lazy("Commune boards by readiness")
+STATS_LABELS = {
+    "total": gettext_lazy("Total"),
+    READY: gettext_lazy("Ready"),
+    IN_PROGRESS: gettext_lazy("In progress"),
+    BLOCKED: gettext_lazy("Blocked"),
+    "working_digitally": gettext_lazy("Working digitally (-: not yet measured)"),
+}
 
 
 def counts_by_state() -> dict[str, int | None]:

@@ -148,12 +148,9 @@ class Command(BaseCommand):
 
     def _seed_readiness(self) -> None:
         """Plausible survey data for every commune board, and today's snapshot."""
-        from tiendon.readiness.actions import do_take_snapshot
-        from tiendon.readiness.demo import seed_demo_surveys
+        from tiendon.readiness.demo import seed_demo_readiness
 
-        added = seed_demo_surveys()
-        self.stdout.write(_("Commune readiness surveys added: %(n)d") % {"n": added})
-        do_take_snapshot()
+        seed_demo_readiness(self.stdout)
 
     def _print_accounts(self) -> None:
         units = Unit.objects.in_bulk([a.unit_code for a in DEMO_ACCOUNTS], field_name="code")

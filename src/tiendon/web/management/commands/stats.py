@@ -21,6 +21,8 @@ from django.utils.translation import gettext_lazy
 from tiendon.audit.models import AuditRecord
 from tiendon.exchange.queries import envelopes_by_state
 from tiendon.pki.queries import certificates_by_state
+from tiendon.readiness.queries import STATS_LABELS as READINESS_LABELS
+from tiendon.readiness.queries import STATS_TITLE as READINESS_TITLE
 from tiendon.readiness.queries import counts_by_state as readiness_by_state
 from tiendon.units.models import CommuneType, Person, Role, Unit, UnitKind
 
@@ -102,18 +104,7 @@ SECTIONS: list[Section] = [
             "deliveries_arrived": gettext_lazy("Deliveries arrived"),
         },
     ),
-    Section(
-        "readiness",
-        gettext_lazy("Commune boards by readiness"),
-        readiness_by_state,
-        {
-            "total": gettext_lazy("Total"),
-            "ready": gettext_lazy("Ready"),
-            "in_progress": gettext_lazy("In progress"),
-            "blocked": gettext_lazy("Blocked"),
-            "working_digitally": gettext_lazy("Working digitally (-: not yet measured)"),
-        },
-    ),
+    Section("readiness", READINESS_TITLE, readiness_by_state, READINESS_LABELS),
 ]
 
 
