@@ -195,7 +195,7 @@ def _build(unit: Unit) -> bytes:
     story.append(
         _table(
             [head, _counts_row(unit.short_name or unit.name, counts)],
-            [50, 20, 20, 25, 20, 35],
+            [45, 17, 20, 25, 23, 35],
             styles,
         )
     )
@@ -235,7 +235,7 @@ def _build(unit: Unit) -> bytes:
             ]
         ]
         table += [_counts_row(g.unit.short_name or g.unit.name, g.counts) for g in groups]
-        story.append(_table(table, [50, 20, 20, 25, 20, 35], styles))
+        story.append(_table(table, [45, 17, 20, 25, 23, 35], styles))
     else:
         story.append(_p(escape(_("3. Commune boards")), styles["h2"]))
         story.append(_bars([(unit.short_name or unit.name, counts)]))
@@ -252,7 +252,7 @@ def _build(unit: Unit) -> bytes:
                     survey.trained_operators if survey else 0,
                 ]
             )
-        story.append(_table(table, [55, 30, 40, 25, 25], styles))
+        story.append(_table(table, [45, 28, 52, 20, 20], styles))
 
     story.append(_p(escape(_("4. Blocking reasons")), styles["h2"]))
     reasons = queries.reason_counts(unit)
