@@ -9,7 +9,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -17,6 +17,8 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET
 
 from tiendon.readiness import charts, queries
+from tiendon.readiness.actions import do_update_survey
+from tiendon.readiness.forms import SurveyForm, initial_from
 from tiendon.readiness.models import BlockingReason
 from tiendon.readiness.rules import STATE_LABELS, active_conditions, working_window_days
 from tiendon.readiness.spreadsheets import (
@@ -116,8 +118,26 @@ def commune(request: HttpRequest, unit: Unit) -> HttpResponse:
         "signals": queries.live_signals(unit),
         "window": working_window_days(),
         "province": unit.parent,
+        "may_edit": _may_edit(_me(request)),
     }
     return render(request, "readiness/commune.html", context)
+
+
+@login_required
+def survey_edit(request: HttpRequest, code: str) -> HttpResponse:
+    me = _me(request)
+    unit = queries.visible_commune(me, code)
+    if not _may_edit(me):
+        raise PermissionDenied("readiness survey edit")
+    _row, survey = queries.commune_detail(unit)
+    form = SurveyForm(request.POST or None, initial=initial_from(survey))
+    if request.method == "POST" and form.is_valid():
+        do_update_survey(unit, form.values(), actor=me, request=request)
+        return redirect("readiness_unit", code=unit.code)
+    status = 400 if request.method == "POST" else 200
+    return render(
+        request, "readiness/survey_edit.html", {"unit": unit, "form": form}, status=status
+    )
 
 
 SORT_LABELS = {
