@@ -13,7 +13,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from django.db import connection
-from django.db.models import Count, Max, Q, QuerySet
+from django.db.models import Case, Count, F, Max, Q, QuerySet, When
+from django.db.models.expressions import Expression
 from django.utils import timezone
 from django.utils.translation import gettext_lazy
 
@@ -149,12 +150,12 @@ def summary(unit: Unit) -> Counts:
     return counts
 
 
-def _rows_by(unit: Unit, key: str) -> list[GroupRow]:
+def _rows_by(unit: Unit, key: str | Expression) -> list[GroupRow]:
     rows = (
         communes_under(unit)
         .order_by()
-        .annotate(state=state_expression())
-        .values_list(key, "state")
+        .annotate(state=state_expression(), group=F(key) if isinstance(key, str) else key)
+        .values_list("group", "state")
         .annotate(n=Count("pk"))
     )
     grouped = _group(rows)
@@ -175,8 +176,16 @@ def by_province(unit: Unit) -> list[GroupRow]:
 
 
 def by_region(unit: Unit) -> list[GroupRow]:
-    """One row per military region (the level above the provinces)."""
-    return _rows_by(unit, "parent__parent_id")
+    """One row per military region (the level above the provinces).
+
+    A provincial-level command placed directly under the ministry (the Capital Command,
+    Bộ Tư lệnh Thủ đô Hà Nội) stands at region level itself, so it is its own row.
+    """
+    region = Case(
+        When(parent__parent__kind=UnitKind.MINISTRY, then=F("parent_id")),
+        default=F("parent__parent_id"),
+    )
+    return _rows_by(unit, region)
 
 
 STATS_TITLE = gettext_lazy("Commune boards by readiness")

@@ -128,3 +128,32 @@ def test_stats_json_counts_communes_by_readiness_state(surveyed):
         "blocked": 2,
         "working_digitally": None,
     }
+
+
+def test_the_capital_command_under_the_ministry_is_its_own_region_row(surveyed):
+    from tiendon.readiness.tests.conftest import _commune
+    from tiendon.units.actions import do_create_unit
+    from tiendon.units.models import UnitKind
+
+    hanoi = do_create_unit(
+        code="01",
+        name="Bộ Tư lệnh Thủ đô Hà Nội",
+        short_name="Hà Nội",
+        kind=UnitKind.PROVINCIAL_COMMAND,
+        parent=surveyed.tree.ministry,
+        abbreviation="BTLTĐ",
+    )
+    _commune("00004", "Ban Chỉ huy Quân sự phường Ba Đình", "Phường Ba Đình", hanoi)
+    regions = {r.unit.code: r.counts.total for r in queries.by_region(surveyed.tree.ministry)}
+    assert regions == {"QK4": 4, "01": 1}
+    assert queries.summary(surveyed.tree.ministry).total == 5
+
+
+def test_region_page_shows_its_provinces(client, surveyed):
+    log_in_with_totp(client, surveyed.tree.ministry_admin)
+    response = client.get(reverse("readiness_unit", args=["QK4"]))
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert 'data-code="38"' in html
+    assert 'data-code="40"' in html
+    assert 'id="regions"' not in html  # regions are listed on the national page only
