@@ -19,7 +19,7 @@ from xml.sax.saxutils import escape
 from django.conf import settings
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
-from reportlab.graphics.shapes import Drawing, Rect, String
+from reportlab.graphics.shapes import Drawing, Line, PolyLine, Rect, String
 from reportlab.lib import colors
 from reportlab.lib.enums import TA_CENTER
 from reportlab.lib.pagesizes import A4
@@ -145,6 +145,33 @@ def _bars(rows: list[tuple[str, queries.Counts]]) -> Drawing:
     return drawing
 
 
+def _trend(snapshots: list[Any]) -> Drawing:
+    """Ready and blocked communes per snapshot day, as on the dashboard."""
+    left, width, height = 40.0, 380.0, 120.0
+    drawing = Drawing(left + width + 10, height + 20)
+    peak = max(max(s.total for s in snapshots), 1)
+    first, last = snapshots[0].day, snapshots[-1].day
+    days = max((last - first).days, 1)
+    drawing.add(Line(left, 15, left + width, 15, strokeColor=colors.grey))
+    drawing.add(
+        String(left - 4, 15 + height - 8, str(peak), fontName=FONT, fontSize=8, textAnchor="end")
+    )
+    drawing.add(String(left - 4, 15, "0", fontName=FONT, fontSize=8, textAnchor="end"))
+    drawing.add(String(left, 2, first.strftime("%d/%m/%Y"), fontName=FONT, fontSize=8))
+    drawing.add(
+        String(
+            left + width, 2, last.strftime("%d/%m/%Y"), fontName=FONT, fontSize=8, textAnchor="end"
+        )
+    )
+    for state in ("ready", "blocked"):
+        points: list[float] = []
+        for snap in snapshots:
+            points.append(left + width * (snap.day - first).days / days)
+            points.append(15 + height * getattr(snap, state) / peak)
+        drawing.add(PolyLine(points, strokeColor=colors.HexColor(COLOURS[state]), strokeWidth=1.5))
+    return drawing
+
+
 def _table(rows: list[list[Any]], widths: list[float], styles: dict[str, ParagraphStyle]) -> Table:
     cells = [[_p(escape(str(c)), styles["cell"]) for c in row] for row in rows]
     table = Table(cells, colWidths=[w * mm for w in widths], repeatRows=1)
@@ -260,6 +287,29 @@ def _build(unit: Unit) -> bytes:
     rows = [[_("Reason"), _("Blocked communes")]]
     rows += [[str(labels_r[code]), n] for code, n in reasons.items()]
     story.append(_table(rows, [120, 50], styles))
+
+    story.append(_p(escape(_("5. Trend")), styles["h2"]))
+    snapshots = queries.trend(unit)
+    if len(snapshots) >= 2:
+        story.append(_trend(snapshots))
+        story.append(
+            _p(
+                escape(_("Green: ready; red: blocked (communes, per snapshot day).")),
+                styles["cell"],
+            )
+        )
+    else:
+        story.append(
+            _p(
+                escape(
+                    _(
+                        "The trend appears once snapshots of two days exist "
+                        "(tiendon readiness snapshot)."
+                    )
+                ),
+                styles["base"],
+            )
+        )
 
     out = io.BytesIO()
     doc = SimpleDocTemplate(

@@ -70,6 +70,27 @@ def test_province_report_from_the_dashboard_button(client, surveyed, tmp_path):
     assert 'id="n-in_progress">1<' in dashboard
 
 
+def test_report_draws_the_trend_once_two_days_of_snapshots_exist(surveyed, tmp_path):
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from tiendon.readiness.actions import do_take_snapshot
+
+    today = timezone.localdate()
+    out = tmp_path / "before.pdf"
+    call_command("readiness", "report", "--scope", "38", "--out", str(out))
+    assert "5. Xu hướng" in "\n".join(_text(out))
+    assert "tiendon readiness snapshot" in "\n".join(_text(out))
+    do_take_snapshot(today - dt.timedelta(days=3))
+    do_take_snapshot(today)
+    call_command("readiness", "report", "--scope", "38", "--out", str(out))
+    text = "\n".join(_text(out))
+    assert (today - dt.timedelta(days=3)).strftime("%d/%m/%Y") in text
+    assert today.strftime("%d/%m/%Y") in text
+    assert "Màu xanh: sẵn sàng" in text
+
+
 def test_report_title_is_in_the_pdf_metadata(surveyed, tmp_path):
     out = tmp_path / "national.pdf"
     call_command("readiness", "report", "--scope", "national", "--out", str(out))
