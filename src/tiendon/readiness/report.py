@@ -245,12 +245,15 @@ def _build(unit: Unit) -> bytes:
         [str(c.label), f"{counts.conditions.get(c.code, 0)} / {counts.total}"]
         for c in active_conditions()
     ]
-    story.append(_table(rows, [120, 50], styles))
+    story.append(_table(rows, [115, 50], styles))
 
     if unit.kind in queries.ABOVE_PROVINCE:
         groups = queries.by_province(unit)
         story.append(_p(escape(_("3. Per province")), styles["h2"]))
         story.append(_bars([(g.unit.short_name or g.unit.name, g.counts) for g in groups]))
+        story.append(
+            _p(escape(_("Green: ready; amber: in progress; red: blocked.")), styles["cell"])
+        )
         table: list[list[Any]] = [
             [
                 _("Province"),
@@ -286,7 +289,7 @@ def _build(unit: Unit) -> bytes:
     labels_r = dict(BlockingReason.choices)
     rows = [[_("Reason"), _("Blocked communes")]]
     rows += [[str(labels_r[code]), n] for code, n in reasons.items()]
-    story.append(_table(rows, [120, 50], styles))
+    story.append(_table(rows, [115, 50], styles))
 
     story.append(_p(escape(_("5. Trend")), styles["h2"]))
     snapshots = queries.trend(unit)
