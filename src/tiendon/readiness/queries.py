@@ -11,6 +11,7 @@ import datetime as dt
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
 from django.db import connection
 from django.db.models import Case, Count, F, Max, Q, QuerySet, When
@@ -227,12 +228,20 @@ def commune_rows(unit: Unit) -> QuerySet[Unit]:
     )
 
 
-BLOCKED_SORTS = {
-    "province": ("parent__name", "name"),
-    "commune": ("name",),
-    "planned": ("readiness__planned_go_live", "name"),
-    "updated": ("-readiness__updated_at", "name"),
-}
+BLOCKED_SORTS = ("province", "commune", "planned", "updated")
+
+
+def _blocked_order(sort: str) -> list[Any]:
+    """Names in Vietnamese order (Đ after D, tones after the bare letter)."""
+    vendor = connection.vendor
+    commune = vi_collate("short_name", vendor)
+    if sort == "commune":
+        return [commune]
+    if sort == "planned":
+        return [F("readiness__planned_go_live").asc(nulls_last=True), commune]
+    if sort == "updated":
+        return [F("readiness__updated_at").desc(), commune]
+    return [vi_collate("parent__short_name", vendor), commune]
 
 
 def blocked_communes(
@@ -247,8 +256,7 @@ def blocked_communes(
     )
     if reason and reason in BlockingReason.values:
         rows = rows.filter(readiness__blocking_reasons__contains=reason)
-    order = BLOCKED_SORTS.get(sort, BLOCKED_SORTS["province"])
-    return rows.order_by(*order, "code")
+    return rows.order_by(*_blocked_order(sort), "code")
 
 
 def reason_counts(unit: Unit) -> dict[str, int]:

@@ -157,3 +157,54 @@ def test_region_page_shows_its_provinces(client, surveyed):
     assert 'data-code="38"' in html
     assert 'data-code="40"' in html
     assert 'id="regions"' not in html  # regions are listed on the national page only
+
+
+def _codes_in_order(html: str, table_id: str) -> list[str]:
+    import re
+
+    body = html.split(f'id="{table_id}"', 1)[1].split("</table>", 1)[0]
+    return re.findall(r'<tr data-code="([^"]+)"', body)
+
+
+def test_blocked_list_sorts_by_planned_go_live_and_by_name(client, surveyed):
+    import datetime as dt
+
+    tree = surveyed.tree
+    do_update_survey(
+        tree.commune_b,
+        SurveyValues(planned_go_live=dt.date(2026, 5, 1), blocking_reasons=["no_link"]),
+        actor=None,
+    )
+    do_update_survey(
+        surveyed.cua_lo,
+        SurveyValues(planned_go_live=dt.date(2026, 2, 1), blocking_reasons=["power_supply"]),
+        actor=None,
+    )
+    log_in_with_totp(client, tree.ministry_admin)
+    url = reverse("readiness_blocked", args=["BQP"])
+    planned = client.get(url, {"sort": "planned"}).content.decode()
+    assert _codes_in_order(planned, "blocked") == ["16701", "16690"]
+    by_name = client.get(url, {"sort": "commune"}).content.decode()
+    assert _codes_in_order(by_name, "blocked") == ["16701", "16690"]  # Cửa Lò, Trường Vinh
+    updated = client.get(url, {"sort": "updated"}).content.decode()
+    assert _codes_in_order(updated, "blocked") == ["16701", "16690"]  # Cửa Lò changed last
+
+
+def test_national_page_queries_do_not_grow_with_the_number_of_communes(client, surveyed):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from tiendon.readiness.tests.conftest import _commune
+
+    log_in_with_totp(client, surveyed.tree.ministry_admin)
+    with CaptureQueriesContext(connection) as before:
+        assert client.get(reverse("readiness")).status_code == 200
+    for i in range(5):
+        commune = _commune(
+            f"1599{i}", f"Ban Chỉ huy Quân sự xã Thử {i}", f"Xã Thử {i}", surveyed.tree.province
+        )
+        do_update_survey(commune, SurveyValues(blocking_reasons=["premises"]), actor=None)
+    with CaptureQueriesContext(connection) as after:
+        html = client.get(reverse("readiness")).content.decode()
+    assert 'id="n-total">9<' in html
+    assert len(after.captured_queries) == len(before.captured_queries)
