@@ -12,6 +12,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET
@@ -171,7 +172,7 @@ def blocked(request: HttpRequest, code: str | None = None) -> HttpResponse:
         "reasons": BlockingReason.choices,
         "sort": sort if sort in queries.BLOCKED_SORTS else "province",
         "sorts": SORT_LABELS,
-        "query": "&".join(f"{k}={v}" for k, v in query.items() if v),
+        "query": urlencode({k: v for k, v in query.items() if v}),
     }
     return render(request, "readiness/blocked.html", context)
 
