@@ -9,6 +9,7 @@ the valid ones.
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
 import io
 from collections.abc import Iterable
@@ -275,6 +276,10 @@ def import_surveys(
         valid, problems = check_rows(rows, actor)
     except PeopleFileError as exc:
         raise SurveyFileError(exc.message) from exc
+    except csv.Error as exc:  # the CSV reader gives up on stray carriage returns and the like
+        raise SurveyFileError(
+            _("The file is neither an XLSX spreadsheet nor a UTF-8 CSV file.")
+        ) from exc
     if problems and not apply_valid_only:
         raise SurveyImportRejected(problems)
     applied = 0

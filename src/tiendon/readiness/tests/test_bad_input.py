@@ -6,6 +6,8 @@ import pytest
 from conftest import log_in_with_totp
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from tiendon.readiness.tests.helpers import csv_bytes, row, stored_state, xlsx
 
@@ -84,3 +86,27 @@ def test_each_bad_cell_is_named_by_row_column_and_code_and_nothing_changes(
     assert f"dòng 2, cột {column}" in html
     assert f"[{code}]" in html
     assert stored_state() == before
+
+
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(data=st.binary(max_size=2048) | st.text(max_size=1024).map(str.encode))
+def test_any_bytes_end_in_a_clear_refusal_or_an_import_never_a_crash(surveyed, data):
+    import io
+
+    from tiendon.readiness.spreadsheets import (
+        SurveyFileError,
+        SurveyImportRejected,
+        import_surveys,
+    )
+
+    before = stored_state()
+    refused: Exception | None = None
+    try:
+        import_surveys(io.BytesIO(data), actor=surveyed.tree.ministry_admin, source="fuzz")
+    except (SurveyFileError, SurveyImportRejected) as exc:
+        refused = exc
+    if refused is not None:
+        assert str(refused)
+        assert stored_state() == before
