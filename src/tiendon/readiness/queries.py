@@ -22,6 +22,8 @@ from django.utils.translation import gettext_lazy
 from tiendon.errors import OutOfScope
 from tiendon.exchange.models import Envelope, EnvelopeRecipient
 from tiendon.exchange.models_transport import ServedUnit
+from tiendon.pki.models import Token
+from tiendon.pki.queries import tokens_by_state
 from tiendon.readiness.models import BlockingReason, CommuneReadiness, ReadinessSnapshot
 from tiendon.readiness.rules import (
     BLOCKED,
@@ -295,6 +297,16 @@ def live_signals(unit: Unit) -> Signals:
         node_name=served.node.name if served else None,
         documents_measured=working_digitally_measurable(),
     )
+
+
+def tokens_issued_to(unit: Unit) -> int:
+    """Crypto tokens issued to the unit (or its people) and not lost or retired."""
+    return Token.objects.filter(unit=unit, state=Token.State.ISSUED).count()
+
+
+def token_inventory() -> dict[str, int]:
+    """The node's whole token inventory by state (shown to the node's top unit only)."""
+    return tokens_by_state()
 
 
 # ---------------------------------------------------------------- trends

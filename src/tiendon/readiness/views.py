@@ -86,6 +86,7 @@ def dashboard(request: HttpRequest, code: str | None = None) -> HttpResponse:
         )
         if unit.kind == UnitKind.MINISTRY:
             context["regions"] = queries.by_region(unit)
+            context["tokens"] = queries.token_inventory()
     else:
         codes = [c.code for c in active_conditions()]
         context["communes"] = [
@@ -117,6 +118,7 @@ def commune(request: HttpRequest, unit: Unit) -> HttpResponse:
         "state_label": STATE_LABELS.get(getattr(row, "state", ""), ""),
         "conditions": conditions,
         "signals": queries.live_signals(unit),
+        "tokens_issued": queries.tokens_issued_to(unit),
         "window": working_window_days(),
         "province": unit.parent,
         "may_edit": _may_edit(_me(request)),

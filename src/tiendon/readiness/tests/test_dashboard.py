@@ -84,6 +84,7 @@ def test_province_commander_drills_down_only_within_the_province(client, surveye
     commune = client.get(reverse("readiness_unit", args=[tree.commune_a.code]))
     assert commune.status_code == 200
     assert "Sẵn sàng" in commune.content.decode()  # ready
+    assert 'id="tokens-issued">1<' in commune.content.decode()
     for code in ("40", tree.commune_b.code, "BQP"):
         assert client.get(reverse("readiness_unit", args=[code])).status_code == 404
     assert client.get(reverse("readiness_report", args=["40"])).status_code == 404
