@@ -39,7 +39,8 @@ lint: dev-venv
 	$(BIN)/mypy
 
 messages: dev-venv
-	cd src/tiendon && ../../$(BIN)/tiendon makemessages -l vi --no-obsolete --no-location
+	cd src/tiendon && ../../$(BIN)/tiendon makemessages -l vi --no-obsolete --no-location --ignore=readiness
+	cd src/tiendon/readiness && ../../../$(BIN)/tiendon makemessages -l vi --no-obsolete --no-location
 	$(BIN)/python scripts/compile_messages.py
 
 clean:

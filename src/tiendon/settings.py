@@ -39,6 +39,7 @@ INSTALLED_APPS = [
     "tiendon.units",
     "tiendon.pki",
     "tiendon.exchange",
+    "tiendon.readiness",
 ]
 
 MIDDLEWARE = [
@@ -176,3 +177,15 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": os.environ.get("TIENDON_LOG_LEVEL", "INFO")},
 }
+
+# Rollout readiness (tiendon/readiness/rules.py): the conditions a commune board must meet to
+# count as ready, and the window (days) in which it must have worked to count as "working
+# digitally".
+TIENDON_READINESS_CONDITIONS = [
+    c.strip()
+    for c in os.environ.get(
+        "TIENDON_READINESS_CONDITIONS", "link,computer,certificate_on_token,trained_operator"
+    ).split(",")
+    if c.strip()
+]
+TIENDON_READINESS_WORKING_DAYS = int(os.environ.get("TIENDON_READINESS_WORKING_DAYS", "7"))

@@ -107,6 +107,7 @@ class Command(BaseCommand):
             created = self._create_accounts()
             self.stdout.write(_("Demo accounts created: %(n)d") % {"n": created})
             self._seed_pki()
+            self._seed_readiness()
         self._print_accounts()
 
     @transaction.atomic
@@ -144,6 +145,12 @@ class Command(BaseCommand):
         signers = Person.objects.filter(role=Role.COMMANDER, certificates__isnull=True)
         for person in signers.select_related("unit"):
             do_issue_person_key(person)
+
+    def _seed_readiness(self) -> None:
+        """Plausible survey data for every commune board, and today's snapshot."""
+        from tiendon.readiness.demo import seed_demo_readiness
+
+        seed_demo_readiness(self.stdout)
 
     def _print_accounts(self) -> None:
         units = Unit.objects.in_bulk([a.unit_code for a in DEMO_ACCOUNTS], field_name="code")

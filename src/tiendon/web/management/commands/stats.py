@@ -21,9 +21,12 @@ from django.utils.translation import gettext_lazy
 from tiendon.audit.models import AuditRecord
 from tiendon.exchange.queries import envelopes_by_state, outbox_by_destination
 from tiendon.pki.queries import certificates_by_state
+from tiendon.readiness.queries import STATS_LABELS as READINESS_LABELS
+from tiendon.readiness.queries import STATS_TITLE as READINESS_TITLE
+from tiendon.readiness.queries import counts_by_state as readiness_by_state
 from tiendon.units.models import CommuneType, Person, Role, Unit, UnitKind
 
-Figures = dict[str, int] | int
+Figures = dict[str, int] | dict[str, int | None] | int
 
 
 def _count_by(queryset: Any, field_name: str, keys: list[str]) -> dict[str, int]:
@@ -108,6 +111,7 @@ SECTIONS: list[Section] = [
         outbox_by_destination,
         {"expired": gettext_lazy("Expired before delivery")},
     ),
+    Section("readiness", READINESS_TITLE, readiness_by_state, READINESS_LABELS),
 ]
 
 
@@ -135,5 +139,6 @@ class Command(BaseCommand):
             rows = [(str(labels.get(key, key)), value) for key, value in figures.items()]
             width = max(len(label) for label, _value in rows)
             for label, value in rows:
-                self.stdout.write(f"  {label.ljust(width)}  {value:>7}")
+                shown = "-" if value is None else value  # None: not yet measured
+                self.stdout.write(f"  {label.ljust(width)}  {shown:>7}")
         self.stdout.write(_("(machine-readable: tiendon stats --json)"))

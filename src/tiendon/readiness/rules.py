@@ -1,0 +1,120 @@
+"""What "ready" means, in one place: the conditions a commune board must meet.
+
+The list of conditions in force is the setting `TIENDON_READINESS_CONDITIONS` (default:
+a link, at least one computer, a valid unit certificate on a token, at least one trained
+operator). Each condition is a filter on commune units, so roll-ups stay single queries.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from django.apps import apps
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
+from django.db.models import BooleanField, Case, CharField, Q, Value, When
+from django.db.models.expressions import Expression
+from django.utils.functional import Promise
+from django.utils.translation import gettext_lazy as _
+
+from tiendon.pki.queries import units_with_current_certificate_on_token
+from tiendon.readiness.models import LinkKind
+
+READY = "ready"
+IN_PROGRESS = "in_progress"
+BLOCKED = "blocked"
+STATES = (READY, IN_PROGRESS, BLOCKED)
+STATE_LABELS: dict[str, Promise] = {
+    READY: _("Ready"),
+    IN_PROGRESS: _("In progress"),
+    BLOCKED: _("Blocked"),
+}
+
+
+@dataclass(frozen=True)
+class Condition:
+    code: str
+    label: Promise
+    holds: Callable[[], Q]  # a filter on units.Unit
+
+
+def _link() -> Q:
+    return Q(readiness__link_kind__in=[k for k in LinkKind.values if k != LinkKind.NONE])
+
+
+def _computer() -> Q:
+    return Q(readiness__computers__gte=1)
+
+
+def _certificate_on_token() -> Q:
+    return Q(pk__in=units_with_current_certificate_on_token().values("pk"))
+
+
+def _trained_operator() -> Q:
+    return Q(readiness__trained_operators__gte=1)
+
+
+CONDITIONS: dict[str, Condition] = {
+    c.code: c
+    for c in (
+        Condition("link", _("Network link"), _link),
+        Condition("computer", _("At least one military computer"), _computer),
+        Condition(
+            "certificate_on_token",
+            _("Valid unit certificate on a crypto token"),
+            _certificate_on_token,
+        ),
+        Condition("trained_operator", _("At least one trained operator"), _trained_operator),
+    )
+}
+
+
+def active_conditions() -> list[Condition]:
+    codes = list(settings.TIENDON_READINESS_CONDITIONS)
+    unknown = [code for code in codes if code not in CONDITIONS]
+    if unknown:
+        raise ImproperlyConfigured(
+            f"TIENDON_READINESS_CONDITIONS: unknown {', '.join(unknown)}; "
+            f"known: {', '.join(CONDITIONS)}"
+        )
+    return [CONDITIONS[code] for code in codes]
+
+
+def ready_q() -> Q:
+    q = Q()
+    for condition in active_conditions():
+        q &= condition.holds()
+    return q
+
+
+def state_expression() -> Expression:
+    """READY if every condition holds; BLOCKED if not and a blocking reason is recorded."""
+    return Case(
+        When(ready_q(), then=Value(READY)),
+        When(readiness__blocking_reasons__gt="", then=Value(BLOCKED)),
+        default=Value(IN_PROGRESS),
+        output_field=CharField(),
+    )
+
+
+def condition_flags() -> dict[str, Expression]:
+    """One boolean annotation per condition in force: `cond_<code>`."""
+    return {
+        f"cond_{c.code}": Case(
+            When(c.holds(), then=Value(True)), default=Value(False), output_field=BooleanField()
+        )
+        for c in active_conditions()
+    }
+
+
+def working_window_days() -> int:
+    return int(settings.TIENDON_READINESS_WORKING_DAYS)
+
+
+def working_digitally_measurable() -> bool:
+    """ "Working digitally" needs registered documents and sent statuses: the documents app.
+
+    Until it exists the figure is "not yet measured", never a guess.
+    """
+    return apps.is_installed("tiendon.documents")
