@@ -39,6 +39,7 @@ INSTALLED_APPS = [
     "tiendon.units",
     "tiendon.pki",
     "tiendon.exchange",
+    "tiendon.documents",
 ]
 
 MIDDLEWARE = [
