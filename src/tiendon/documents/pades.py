@@ -109,7 +109,7 @@ def _chain_of(certificate: Certificate) -> list[asn1_x509.Certificate]:
 def signature_image(name: str, width: float, height: float) -> bytes:
     """A blue hand-style stroke with the signer's name under it (drawn, no artwork)."""
     buffer = io.BytesIO()
-    canvas = Canvas(buffer, pagesize=(width, height))
+    canvas = Canvas(buffer, pagesize=(width, height), initialFontName=layout.SERIF)
     blue = colors.Color(0.05, 0.15, 0.65)
     canvas.setStrokeColor(blue)
     canvas.setFillColor(blue)
@@ -135,7 +135,7 @@ def seal_image(unit_name: str, size: float) -> bytes:
 
     layout.register_fonts()
     buffer = io.BytesIO()
-    canvas = Canvas(buffer, pagesize=(size, size))
+    canvas = Canvas(buffer, pagesize=(size, size), initialFontName=layout.SERIF)
     red = colors.Color(0.85, 0.05, 0.05)
     canvas.setStrokeColor(red)
     canvas.setFillColor(red)

@@ -62,10 +62,11 @@ MARGIN_LEFT = 30 * mm
 MARGIN_RIGHT = 15 * mm
 MARGIN_TOP = 20 * mm
 MARGIN_BOTTOM = 20 * mm
-HEADER_HEIGHT = 48 * mm
+HEADER_HEIGHT = 55 * mm
 SIGNATURE_SPACE = 30 * mm  # between the signer's title line and the name
 SIGNATURE_WIDTH = 50 * mm
-SEAL_SIZE = 36 * mm  # a seal of about that size, over the left third of the signature
+SEAL_SIZE = 36 * mm
+FIELD_BASELINE = 4  # the text's baseline above a field's bottom edge  # a seal of about that size, over the left third of the signature
 
 
 class FontMissing(TiendonError):
@@ -186,6 +187,12 @@ class _SignatureSpace(Flowable):
         self._on_place(self.canv.getPageNumber() - 1, x, y, self.width, self.height)
 
 
+def _canvas(*args: Any, **kwargs: Any) -> Canvas:
+    # Start in our font: reportlab's default (Helvetica) would be listed, unembedded.
+    kwargs["initialFontName"] = SERIF
+    return Canvas(*args, **kwargs)
+
+
 def _centered(canvas: Canvas, text: str, font: str, size: float, cx: float, y: float) -> float:
     canvas.setFont(font, size)
     canvas.drawCentredString(cx, y, nfc(text))
@@ -203,17 +210,18 @@ def render(layout: Layout) -> Rendered:
     buffer = io.BytesIO()
     boxes: dict[str, Box] = {}
     content_width = PAGE_WIDTH - MARGIN_LEFT - MARGIN_RIGHT
-    left_width = content_width * 0.42
+    left_width = content_width * 0.40
     left_cx = MARGIN_LEFT + left_width / 2
-    right_cx = MARGIN_LEFT + content_width * 0.68
+    right_cx = MARGIN_LEFT + content_width * 0.71
     top = PAGE_HEIGHT - MARGIN_TOP
 
     def header(canvas: Canvas, _doc: Any) -> None:
         canvas.saveState()
         y = top - 12
         if layout.superior_unit:
-            _centered(canvas, layout.superior_unit.upper(), SERIF, 12.5, left_cx, y)
-            y -= 15
+            for line in simpleSplit(nfc(layout.superior_unit.upper()), SERIF, 12.5, left_width):
+                _centered(canvas, line, SERIF, 12.5, left_cx, y)
+                y -= 15
         for line in simpleSplit(nfc(layout.issuing_unit.upper()), SERIF_BOLD, 12.5, left_width):
             _centered(canvas, line, SERIF_BOLD, 12.5, left_cx, y)
             y -= 15
@@ -230,16 +238,26 @@ def render(layout: Layout) -> Rendered:
         field_width = 42 * mm
         start = left_cx - (label_width + field_width) / 2
         canvas.drawString(start, number_y, label)
-        number_box = Box(0, start + label_width, number_y - 4, start + label_width + field_width,
-                         number_y + 12)
+        number_box = Box(
+            0,
+            start + label_width,
+            number_y - FIELD_BASELINE,
+            start + label_width + field_width,
+            number_y + 12,
+        )
         place = nfc(f"{layout.place}, ")
         canvas.setFont(SERIF_ITALIC, 13)
         place_width = pdfmetrics.stringWidth(place, SERIF_ITALIC, 13)
         date_width = 55 * mm
         start = right_cx - (place_width + date_width) / 2
         canvas.drawString(start, number_y, place)
-        date_box = Box(0, start + place_width, number_y - 4, start + place_width + date_width,
-                       number_y + 12)
+        date_box = Box(
+            0,
+            start + place_width,
+            number_y - FIELD_BASELINE,
+            start + place_width + date_width,
+            number_y + 12,
+        )
         for name, box in ((NUMBER_FIELD, number_box), (DATE_FIELD, date_box)):
             canvas.acroForm.textfield(
                 name=name,
@@ -334,6 +352,7 @@ def render(layout: Layout) -> Rendered:
         style=TableStyle(
             [
                 ("VALIGN", (0, 0), (-1, -1), "TOP"),
+                ("FONTNAME", (0, 0), (-1, -1), SERIF),
                 ("LEFTPADDING", (0, 0), (-1, -1), 0),
                 ("RIGHTPADDING", (0, 0), (-1, -1), 0),
             ]
@@ -341,7 +360,7 @@ def render(layout: Layout) -> Rendered:
     )
     story.append(Spacer(1, 12))
     story.append(KeepTogether([table]))
-    doc.build(story)
+    doc.build(story, canvasmaker=_canvas)
     return Rendered(
         pdf=buffer.getvalue(),
         signer_box=boxes["signer"],
@@ -356,9 +375,9 @@ def render_line(text: str, width: float, height: float, *, size: float = 13) -> 
     imported as the field's appearance when issuing fills the number and the date."""
     register_fonts()
     buffer = io.BytesIO()
-    canvas = Canvas(buffer, pagesize=(width, height))
+    canvas = _canvas(buffer, pagesize=(width, height))
     canvas.setFont(SERIF, size)
-    canvas.drawString(1, (height - size) / 2 + 2, nfc(text))
+    canvas.drawString(1, FIELD_BASELINE, nfc(text))
     canvas.showPage()
     canvas.save()
     return buffer.getvalue()
