@@ -62,6 +62,28 @@ def board(tree: Any, pki: Any) -> Board:
     return Board(unit=tree.commune_a, clerk=tree.clerk_a, commander=commander, secret=secret)
 
 
+@pytest.fixture
+def province_board(tree: Any, pki: Any) -> Board:
+    """The provincial command: a commander cleared for Mật signs, a cleared clerk issues."""
+    from tiendon.units.actions import do_create_person
+    from tiendon.units.models import Clearance, Role
+
+    clerk = do_create_person(
+        username="vt.thanhhoa",
+        full_name="Vũ Thị Hằng",
+        unit=tree.province,
+        role=Role.CLERK,
+        password="Mat-khau-thu-nghiem-2026",
+        clearance=Clearance.MAT,
+    )
+    commander = tree.province_commander
+    secret = enrol(commander)
+    do_issue_person_key(commander)
+    do_issue_unit_keys(tree.province)
+    commander.refresh_from_db()
+    return Board(unit=tree.province, clerk=clerk, commander=commander, secret=secret)
+
+
 def draft(board: Board, **overrides: Any) -> Any:
     values: dict[str, Any] = {
         "doc_type": DocumentType.QUYET_DINH,
