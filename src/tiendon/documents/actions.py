@@ -438,9 +438,7 @@ def _unit_signing_certificate(document: Document) -> Certificate:
     return certificate
 
 
-def do_issue(
-    document: Document, clerk: Person, *, request: HttpRequest | None = None
-) -> Document:
+def do_issue(document: Document, clerk: Person, *, request: HttpRequest | None = None) -> Document:
     """Number the signed document, fill its number and date, and sign it as the unit.
 
     The number comes from the issuer's counter locked in this transaction: if anything
@@ -479,7 +477,12 @@ def do_issue(
             sign=lambda data: keystore.sign(key, data),
             seal_unit_name=unit.name,
         )
-        locked.number, locked.symbol, locked.year, locked.series = number, symbol, today.year, series
+        locked.number, locked.symbol, locked.year, locked.series = (
+            number,
+            symbol,
+            today.year,
+            series,
+        )
         locked.pdf = issued
         locked.state = Document.State.ISSUED
         locked.issued_at = now

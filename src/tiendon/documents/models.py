@@ -182,7 +182,7 @@ class Document(models.Model):
 
     @property
     def number_and_symbol(self) -> str:
-        """"05/QĐ-BCHQS": the number, with a leading zero below 10, then the symbol."""
+        """ "05/QĐ-BCHQS": the number, with a leading zero below 10, then the symbol."""
         if self.number is None:
             return ""
         return f"{self.number:02d}/{self.symbol}"

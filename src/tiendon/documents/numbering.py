@@ -21,7 +21,7 @@ def series_for(secrecy: int) -> str:
 
 
 def symbol_for(doc_type: str, issuer_abbreviation: str, drafting_office: str = "") -> str:
-    """"QĐ-BCHQS" for a decision; "BCHQS-TM" for a công văn (issuer, then drafting office)."""
+    """ "QĐ-BCHQS" for a decision; "BCHQS-TM" for a công văn (issuer, then drafting office)."""
     if doc_type not in TYPE_ABBREVIATIONS:
         raise DocumentError(
             _("Unknown document type: %(type)s.") % {"type": doc_type}, code="unknown_type"
@@ -42,7 +42,7 @@ def symbol_for(doc_type: str, issuer_abbreviation: str, drafting_office: str = "
 
 
 def format_number(number: int, symbol: str) -> str:
-    """"05/QĐ-BCHQS": a leading zero below 10."""
+    """ "05/QĐ-BCHQS": a leading zero below 10."""
     return f"{number:02d}/{symbol}"
 
 

@@ -88,7 +88,9 @@ class KeystoreSigner(signers.Signer):
         )
         self._sign = sign
 
-    async def async_sign_raw(self, data: bytes, digest_algorithm: str, dry_run: bool = False) -> bytes:
+    async def async_sign_raw(
+        self, data: bytes, digest_algorithm: str, dry_run: bool = False
+    ) -> bytes:
         if digest_algorithm != "sha256":
             raise SigningError(f"only SHA-256 is used here, not {digest_algorithm}")
         if dry_run:
@@ -218,9 +220,7 @@ def sign_as_signer(
     seal = rendered.seal_box
     fields.append_signature_field(
         writer,
-        fields.SigFieldSpec(
-            layout.ORGANISATION_FIELD, on_page=seal.page, box=seal.as_tuple()
-        ),
+        fields.SigFieldSpec(layout.ORGANISATION_FIELD, on_page=seal.page, box=seal.as_tuple()),
     )
     box = rendered.signer_box
     lock = fields.FieldMDPSpec(
@@ -346,4 +346,3 @@ def verify(pdf_bytes: bytes, context: ValidationContext | None = None) -> list[S
         return reports
 
     return asyncio.run(run())
-

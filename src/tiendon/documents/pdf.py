@@ -65,8 +65,8 @@ MARGIN_BOTTOM = 20 * mm
 HEADER_HEIGHT = 55 * mm
 SIGNATURE_SPACE = 30 * mm  # between the signer's title line and the name
 SIGNATURE_WIDTH = 50 * mm
-SEAL_SIZE = 36 * mm
-FIELD_BASELINE = 4  # the text's baseline above a field's bottom edge  # a seal of about that size, over the left third of the signature
+SEAL_SIZE = 36 * mm  # a round seal of about that size, over the left third of the signature
+FIELD_BASELINE = 4  # the text's baseline above a field's bottom edge
 
 
 class FontMissing(TiendonError):
@@ -94,7 +94,7 @@ def register_fonts() -> None:
 
 
 def vietnamese_date(day: dt.date) -> str:
-    """"ngày 05 tháng 01 năm 2026": a leading zero for days below 10 and months below 3."""
+    """ "ngày 05 tháng 01 năm 2026": a leading zero for days below 10 and months below 3."""
     month = f"{day.month:02d}" if day.month < 3 else str(day.month)
     return f"ngày {day.day:02d} tháng {month} năm {day.year}"
 
@@ -329,7 +329,9 @@ def render(layout: Layout) -> Rendered:
 
     def on_place(page: int, x: float, y: float, width: float, height: float) -> None:
         cx = x + width / 2
-        boxes["signer"] = Box(page, cx - SIGNATURE_WIDTH / 2, y, cx + SIGNATURE_WIDTH / 2, y + height)
+        boxes["signer"] = Box(
+            page, cx - SIGNATURE_WIDTH / 2, y, cx + SIGNATURE_WIDTH / 2, y + height
+        )
         seal_x = cx - SIGNATURE_WIDTH / 2 - SEAL_SIZE / 2 + SIGNATURE_WIDTH / 6
         seal_y = y + (height - SEAL_SIZE) / 2
         boxes["seal"] = Box(page, seal_x, seal_y, seal_x + SEAL_SIZE, seal_y + SEAL_SIZE)

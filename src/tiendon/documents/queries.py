@@ -14,7 +14,7 @@ from django.http import HttpRequest
 
 from tiendon.audit.actions import do_record
 from tiendon.documents.errors import DocumentError
-from tiendon.documents.models import Document, Secrecy
+from tiendon.documents.models import Document, DocumentVersion, Secrecy
 from tiendon.errors import OutOfScope
 from tiendon.units.models import Person
 
@@ -45,9 +45,7 @@ def get_visible_document(
     except ValueError as exc:
         raise OutOfScope("document", str(document_id)) from exc
     document = (
-        Document.objects.select_related("issuing_unit", "signer", "drafter")
-        .filter(pk=key)
-        .first()
+        Document.objects.select_related("issuing_unit", "signer", "drafter").filter(pk=key).first()
     )
     if document is None or document.issuing_unit_id != viewer.unit_id:
         raise OutOfScope("document", str(document_id))
@@ -69,7 +67,7 @@ def get_visible_document(
     return document
 
 
-def versions_of(viewer: Person, document_id: uuid.UUID | str) -> list[object]:
+def versions_of(viewer: Person, document_id: uuid.UUID | str) -> list[DocumentVersion]:
     """Every saved version of a draft, oldest first (through the same checks)."""
     document = get_visible_document(viewer, document_id)
     return list(document.versions.order_by("number"))

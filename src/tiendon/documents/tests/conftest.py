@@ -99,4 +99,5 @@ def draft(board: Board, **overrides: Any) -> Any:
 def in_review(board: Board, **overrides: Any) -> Any:
     return do_submit_for_review(draft(board, **overrides), board.clerk)
 
+
 from tiendon.pki.tests.softhsm import softhsm_token  # noqa: E402, F401

@@ -144,9 +144,7 @@ def test_fifty_concurrent_issuings_get_01_to_50_without_gap_or_duplicate(board):
         finally:
             connection.close()
 
-    threads = [
-        threading.Thread(target=work, args=(documents[i::WORKERS],)) for i in range(WORKERS)
-    ]
+    threads = [threading.Thread(target=work, args=(documents[i::WORKERS],)) for i in range(WORKERS)]
     for thread in threads:
         thread.start()
     for thread in threads:

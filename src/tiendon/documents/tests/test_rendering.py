@@ -38,7 +38,8 @@ def test_pdftotext_gives_back_title_motto_subject_and_signer_exactly(board, tmp_
     assert "QUYẾT ĐỊNH" in text
     assert "Thiếu tá Hoàng Văn Đức" in text
     assert "CHỈ HUY TRƯỞNG" in text
-    assert "BAN CHỈ HUY QUÂN SỰ" in text and "PHƯỜNG ĐÔNG TIẾN" in text
+    assert "BAN CHỈ HUY QUÂN SỰ" in text
+    assert "PHƯỜNG ĐÔNG TIẾN" in text
     assert "Nơi nhận:" in text
     assert "Lưu: VT, TM." in text
 

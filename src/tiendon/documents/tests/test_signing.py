@@ -40,7 +40,10 @@ def test_the_signers_signature_verifies_and_locks_the_content(board):
     (report,) = pades.verify(bytes(document.pdf))
     assert report.field_name == SIGNER_FIELD
     assert "Hoàng Văn Đức" in report.signer_subject
-    assert report.intact and report.valid and report.trusted and report.bottom_line
+    assert report.intact
+    assert report.valid
+    assert report.trusted
+    assert report.bottom_line
     audit = AuditRecord.objects.get(action="documents.signed")
     assert audit.actor_id == board.commander.pk
     assert AuditRecord.objects.filter(action="pki.personal_signature").count() == 1
@@ -53,15 +56,20 @@ def test_issuing_fills_number_and_date_and_both_signatures_verify(board, tmp_pat
     reports = {r.field_name: r for r in pades.verify(bytes(document.pdf))}
     personal, organisation = reports[SIGNER_FIELD], reports[ORGANISATION_FIELD]
     for report in (personal, organisation):
-        assert report.intact and report.valid and report.trusted and not report.revoked
-        assert report.docmdp_ok and report.bottom_line
+        assert report.intact
+        assert report.valid
+        assert report.trusted
+        assert not report.revoked
+        assert report.docmdp_ok
+        assert report.bottom_line
     # After the signer, only form filling (number, date, the unit's signature) happened.
     assert personal.modification_level == "FORM_FILLING"
     assert organisation.modification_level in ("NONE", "LTA_UPDATES")
     assert "Ban Chỉ huy Quân sự phường Đông Tiến" in organisation.signer_subject
     text = _pdftotext(bytes(document.pdf), tmp_path)
     assert "Số: 01/QĐ-BCHQS" in text
-    assert "ngày " in text and f"năm {document.year}" in text
+    assert "ngày " in text
+    assert f"năm {document.year}" in text
     assert SUBJECT in text
 
 
@@ -76,9 +84,10 @@ def test_the_issued_pdf_embeds_every_font(board, tmp_path):
 
 
 def test_the_signatures_embed_their_validation_data(board):
+    import io
+
     from pyhanko.pdf_utils.reader import PdfFileReader
     from pyhanko.sign.validation.dss import DocumentSecurityStore
-    import io
 
     document = do_issue(_signed(board), board.clerk)
     dss = DocumentSecurityStore.read_dss(PdfFileReader(io.BytesIO(bytes(document.pdf))))
@@ -105,7 +114,8 @@ def test_one_changed_byte_after_signing_is_refused_at_issuing(board):
         do_issue(document, board.clerk)
     assert refused.value.code in ("signature_broken", "corrupt_pdf")
     document.refresh_from_db()
-    assert document.state == Document.State.SIGNED and document.number is None
+    assert document.state == Document.State.SIGNED
+    assert document.number is None
     assert not NumberCounter.objects.filter(last_number__gt=0).exists()
 
 
@@ -139,7 +149,8 @@ def test_a_signer_without_a_personal_certificate_cannot_sign(board, tree):
         do_sign(document, board.commander, totp_code=board.code())
     assert refused.value.code == "no_personal_certificate"
     document.refresh_from_db()
-    assert document.state == Document.State.IN_REVIEW and document.pdf is None
+    assert document.state == Document.State.IN_REVIEW
+    assert document.pdf is None
 
 
 def test_only_the_chosen_signer_signs(board, tree):
@@ -170,13 +181,16 @@ def test_a_unit_without_signing_certificate_cannot_issue_and_no_number_is_used(b
     from tiendon.pki.models import Certificate, CertPurpose
 
     document = _signed(board)
-    for cert in Certificate.objects.filter(unit=board.unit, person=None, purpose=CertPurpose.UNIT_SIGNING):
+    for cert in Certificate.objects.filter(
+        unit=board.unit, person=None, purpose=CertPurpose.UNIT_SIGNING
+    ):
         do_revoke_certificate(cert, reason="cessationOfOperation")
     with pytest.raises(DocumentError) as refused:
         do_issue(document, board.clerk)
     assert refused.value.code == "unit_without_certificate"
     document.refresh_from_db()
-    assert document.state == Document.State.SIGNED and document.number is None
+    assert document.state == Document.State.SIGNED
+    assert document.number is None
 
 
 def test_a_failure_inside_issuing_rolls_the_number_back(board, monkeypatch):
@@ -204,7 +218,8 @@ def test_signing_with_a_key_on_a_softhsm_token(board, softhsm_token):
     do_issue_person_key(board.commander, keystore=keystore, token=token)
     document = do_issue(_signed(board), board.clerk)
     reports = {r.field_name: r for r in pades.verify(bytes(document.pdf))}
-    assert reports[SIGNER_FIELD].bottom_line and reports[ORGANISATION_FIELD].bottom_line
+    assert reports[SIGNER_FIELD].bottom_line
+    assert reports[ORGANISATION_FIELD].bottom_line
     assert current_personal_certificate(board.commander).key.keystore == "pkcs11"
 
 
