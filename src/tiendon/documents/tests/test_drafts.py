@@ -148,3 +148,11 @@ def test_metadata_is_plain_json_for_later_sending(board):
     assert metadata["subject"] == SUBJECT
     assert metadata["signer"]["full_name"] == "Hoàng Văn Đức"
     assert metadata["number"] is None
+
+
+def test_refusals_speak_vietnamese_to_the_user(board):
+    from django.utils import translation
+
+    with translation.override("vi"), pytest.raises(InvalidInput) as refused:
+        draft(board, subject="")
+    assert refused.value.message == "Phải nhập trích yếu."
