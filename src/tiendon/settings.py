@@ -158,6 +158,8 @@ TIENDON_TRUST_ANCHORS = [p for p in os.environ.get("TIENDON_TRUST_ANCHORS", "").
 # (state-secrets law 2025: an isolated network or state-cipher protection). Off by default.
 TIENDON_SECRET_FIT = env_flag("TIENDON_SECRET_FIT", default=False)
 TIENDON_EXTERNAL_CRLS = [p for p in os.environ.get("TIENDON_EXTERNAL_CRLS", "").split(":") if p]
+# An RFC 3161 time-stamping authority for document signatures (none when empty).
+TIENDON_TSA_URL = os.environ.get("TIENDON_TSA_URL", "")
 
 LOGGING = {
     "version": 1,

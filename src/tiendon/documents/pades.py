@@ -27,6 +27,7 @@ from typing import Any
 from asgiref.sync import async_to_sync, sync_to_async
 from asn1crypto import algos
 from asn1crypto import x509 as asn1_x509
+from django.conf import settings
 from pyhanko.pdf_utils import generic
 from pyhanko.pdf_utils.content import PdfContent
 from pyhanko.pdf_utils.generic import pdf_name
@@ -34,7 +35,7 @@ from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 from pyhanko.pdf_utils.layout import BoxConstraints
 from pyhanko.pdf_utils.misc import PdfError
 from pyhanko.pdf_utils.reader import PdfFileReader
-from pyhanko.sign import fields, signers
+from pyhanko.sign import fields, signers, timestamps
 from pyhanko.sign.general import SigningError
 from pyhanko.sign.validation import async_validate_pdf_signature
 from pyhanko.sign.validation.errors import SignatureValidationError
@@ -192,6 +193,12 @@ def _metadata(field_name: str, context: ValidationContext, *, certify: bool) -> 
     )
 
 
+def _timestamper() -> timestamps.TimeStamper | None:
+    """The configured RFC 3161 authority; its certificate must validate like any other."""
+    url = getattr(settings, "TIENDON_TSA_URL", "")
+    return timestamps.HTTPTimeStamper(url, timeout=20) if url else None
+
+
 def _sign(writer: IncrementalPdfFileWriter, pdf_signer: signers.PdfSigner) -> bytes:
     output = io.BytesIO()
 
@@ -200,6 +207,10 @@ def _sign(writer: IncrementalPdfFileWriter, pdf_signer: signers.PdfSigner) -> by
 
     try:
         async_to_sync(run)()
+    except timestamps.TimestampRequestError as exc:
+        raise DocumentError(
+            f"the time-stamping authority did not answer: {exc}", code="timestamp_failed"
+        ) from exc
     except (SigningError, PdfError) as exc:
         raise DocumentError(f"the PDF could not be signed: {exc}", code="signing_failed") from exc
     return output.getvalue()
@@ -240,6 +251,7 @@ def sign_as_signer(
         signer=KeystoreSigner(certificate, sign),
         stamp_style=_stamp(signature_image(signer_name, width, height)),
         new_field_spec=spec,
+        timestamper=_timestamper(),
     )
     return _sign(writer, pdf_signer)
 
@@ -291,6 +303,7 @@ def issue_pdf(
         _metadata(layout.ORGANISATION_FIELD, context, certify=False),
         signer=KeystoreSigner(certificate, sign),
         stamp_style=_stamp(seal_image(seal_unit_name, min(x2 - x1, y2 - y1))),
+        timestamper=_timestamper(),
     )
     return _sign(writer, pdf_signer)
 
@@ -308,6 +321,7 @@ class SignatureReport:
     modification_level: str  # pyHanko's ModificationLevel name, e.g. "FORM_FILLING"
     docmdp_ok: bool
     bottom_line: bool
+    timestamp_trusted: bool | None  # None: no RFC 3161 time-stamp in the signature
 
 
 def verify(pdf_bytes: bytes, context: ValidationContext | None = None) -> list[SignatureReport]:
@@ -341,6 +355,13 @@ def verify(pdf_bytes: bytes, context: ValidationContext | None = None) -> list[S
                     modification_level=level.name if level is not None else "",
                     docmdp_ok=bool(status.docmdp_ok),
                     bottom_line=status.bottom_line,
+                    timestamp_trusted=None
+                    if status.timestamp_validity is None
+                    else bool(
+                        status.timestamp_validity.intact
+                        and status.timestamp_validity.valid
+                        and status.timestamp_validity.trusted
+                    ),
                 )
             )
         return reports
