@@ -5,6 +5,7 @@ inside the transaction that stores the issued PDF, so a failure consumes no numb
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import io
 from typing import Any
@@ -39,6 +40,8 @@ from tiendon.pki.validation import validate_certificate
 from tiendon.units.models import Person, Role
 
 MAX_UPLOAD_BYTES = 50 * 1024 * 1024
+# Printed as the content when the content is an uploaded PDF (its pages follow).
+UPLOADED_CONTENT_NOTE = "(Nội dung văn bản tại các trang kèm theo.)"
 # Fields a drafter sets; every edit of any of them makes a new version.
 DRAFT_FIELDS = (
     "doc_type",
@@ -361,7 +364,7 @@ def layout_of(document: Document) -> layout.Layout:
         if document.doc_type == DocumentType.CONG_VAN
         else document.get_doc_type_display(),
         subject=document.subject,
-        body=document.body,
+        body=document.body or (UPLOADED_CONTENT_NOTE if document.uploaded_pdf is not None else ""),
         signing_mode_line=mode,
         signer_title=document.signer_title,
         signer_name=f"{document.signer_rank} {document.signer.full_name}".strip(),
@@ -384,6 +387,10 @@ def do_sign(
         raise DocumentError(_("Only the chosen signer signs this document."), code="not_the_signer")
     certificate = current_personal_certificate(signer)
     rendered = layout.render(layout_of(document))
+    if document.uploaded_pdf is not None:
+        rendered = dataclasses.replace(
+            rendered, pdf=pades.with_appended_pages(rendered.pdf, bytes(document.uploaded_pdf))
+        )
 
     def authorised_sign(data: bytes) -> bytes:
         return sign_as_person(signer, data, totp_code=totp_code, request=request).signature

@@ -109,6 +109,41 @@ def _chain_of(certificate: Certificate) -> list[asn1_x509.Certificate]:
     return chain
 
 
+def with_appended_pages(pdf_bytes: bytes, extra: bytes) -> bytes:
+    """`pdf_bytes` followed by every page of `extra` (an uploaded content PDF), each page
+    imported whole as a form XObject, so the signatures cover the uploaded content too."""
+    try:
+        source = PdfFileReader(io.BytesIO(extra), strict=False)
+        count = int(source.root["/Pages"]["/Count"])
+    except (PdfError, ValueError, KeyError, TypeError) as exc:
+        raise DocumentError("the uploaded PDF cannot be read", code="corrupt_pdf") from exc
+    writer = IncrementalPdfFileWriter(io.BytesIO(pdf_bytes))
+    for index in range(count):
+        xobject = writer.import_page_as_xobject(source, page_ix=index)
+        x1, y1, x2, y2 = (float(v) for v in xobject.get_object()["/BBox"])
+        content = generic.StreamObject(stream_data=b"q /Uploaded Do Q")
+        page = generic.DictionaryObject(
+            {
+                pdf_name("/Type"): pdf_name("/Page"),
+                pdf_name("/MediaBox"): generic.ArrayObject(
+                    [generic.FloatObject(v) for v in (x1, y1, x2, y2)]
+                ),
+                pdf_name("/Resources"): generic.DictionaryObject(
+                    {
+                        pdf_name("/XObject"): generic.DictionaryObject(
+                            {pdf_name("/Uploaded"): xobject}
+                        )
+                    }
+                ),
+                pdf_name("/Contents"): writer.add_object(content),
+            }
+        )
+        writer.insert_page(page)
+    output = io.BytesIO()
+    writer.write(output)
+    return output.getvalue()
+
+
 def signature_image(name: str, width: float, height: float) -> bytes:
     """A blue hand-style stroke with the signer's name under it (drawn, no artwork)."""
     buffer = io.BytesIO()

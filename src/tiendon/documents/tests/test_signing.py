@@ -241,3 +241,38 @@ def test_second_factor_is_needed_to_sign(tree, pki):
         do_sign(document, tree.province_commander, totp_code="123456")
     assert refused.value.code == "second_factor_required"
     assert enrol  # the helper used by the board fixture enrols the same way
+
+
+def test_an_uploaded_content_pdf_is_signed_with_the_document(board, tmp_path):
+    from reportlab.pdfgen.canvas import Canvas
+
+    from tiendon.documents.actions import do_create_draft, do_submit_for_review
+    from tiendon.documents.models import DocumentType
+    from tiendon.documents.pdf import SERIF, register_fonts
+
+    register_fonts()
+    path = tmp_path / "upload.pdf"
+    canvas = Canvas(str(path))
+    for line in ("Phụ lục: danh sách dân quân thường trực", "Trang thứ hai của tệp"):
+        canvas.setFont(SERIF, 14)
+        canvas.drawString(72, 700, line)
+        canvas.showPage()
+    canvas.save()
+    document = do_create_draft(
+        board.clerk,
+        doc_type=DocumentType.BAO_CAO,
+        subject="Báo cáo lực lượng dân quân",
+        uploaded_pdf=path.read_bytes(),
+        signer=board.commander,
+    )
+    document = do_sign(
+        do_submit_for_review(document, board.clerk), board.commander, totp_code=board.code()
+    )
+    document = do_issue(document, board.clerk)
+    text = _pdftotext(bytes(document.pdf), tmp_path)
+    assert "Phụ lục: danh sách dân quân thường trực" in text
+    assert "Trang thứ hai của tệp" in text
+    assert "Số: 01/BC-BCHQS" in text
+    reports = pades.verify(bytes(document.pdf))
+    assert len(reports) == 2
+    assert all(r.bottom_line for r in reports)
