@@ -10,5 +10,6 @@ urlpatterns = [
     path("", include("tiendon.units.urls")),
     path("", include("tiendon.pki.urls")),
     path("", include("tiendon.exchange.urls")),
+    path("", include("tiendon.documents.urls")),
     path("", include("tiendon.web.urls")),
 ]
