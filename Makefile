@@ -8,7 +8,7 @@ DEMO_DATA := var/demo
 export TIENDON_DATA_DIR ?= $(CURDIR)/$(DEMO_DATA)
 
 DEMO_DEBS := python3-venv fonts-liberation2
-TEST_DEBS := $(DEMO_DEBS) postgresql chromium poppler-utils softhsm2 opensc \
+TEST_DEBS := $(DEMO_DEBS) postgresql chromium poppler-utils libnss3-tools softhsm2 opensc \
 	tesseract-ocr tesseract-ocr-vie
 
 .PHONY: demo test lint venv dev-venv serve messages clean

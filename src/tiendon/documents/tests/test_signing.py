@@ -276,3 +276,45 @@ def test_an_uploaded_content_pdf_is_signed_with_the_document(board, tmp_path):
     reports = pades.verify(bytes(document.pdf))
     assert len(reports) == 2
     assert all(r.bottom_line for r in reports)
+
+
+def test_poppler_trusts_both_signatures_given_the_root_in_an_nss_database(board, pki, tmp_path):
+    """pdfsig, an independent verifier, with only the node's root CA as trust anchor."""
+    import shutil
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import serialization
+
+    assert shutil.which("certutil"), "certutil is missing: apt-get install libnss3-tools"
+    document = do_issue(_signed(board), board.clerk)
+    nss = tmp_path / "nss"
+    nss.mkdir()
+    root = tmp_path / "root.pem"
+    root.write_bytes(
+        x509.load_der_x509_certificate(bytes(pki.root.certificate_der)).public_bytes(
+            serialization.Encoding.PEM
+        )
+    )
+    subprocess.run(["certutil", "-N", "-d", f"sql:{nss}", "--empty-password"], check=True)
+    subprocess.run(
+        [
+            "certutil",
+            "-A",
+            "-d",
+            f"sql:{nss}",
+            "-n",
+            "tiendon-root",
+            "-t",
+            "C,C,C",
+            "-i",
+            str(root),
+        ],
+        check=True,
+    )
+    path = tmp_path / "issued.pdf"
+    path.write_bytes(bytes(document.pdf))
+    out = subprocess.run(
+        ["pdfsig", "-nssdir", f"sql:{nss}", str(path)], capture_output=True, text=True
+    ).stdout
+    assert out.count("Signature is Valid.") == 2, out
+    assert out.count("Certificate is Trusted.") == 2, out
