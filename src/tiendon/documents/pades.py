@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import io
+import logging
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -52,6 +53,17 @@ from tiendon.pki.validation import validation_context
 
 # An ECDSA P-256 signature in DER is at most 72 bytes: what a dry run reserves.
 _P256_DER_MAX = 72
+
+
+class _OfflineByDesign(logging.Filter):
+    """pyHanko warns on every signature that it may not fetch revocation data; this node
+    never fetches (it embeds its own CRLs), so that warning says nothing here."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "fetching is not allowed" not in record.getMessage()
+
+
+logging.getLogger("pyhanko.sign.signers.pdf_signer").addFilter(_OfflineByDesign())
 
 
 class BytesPdfPage(PdfContent):

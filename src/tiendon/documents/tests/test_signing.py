@@ -16,8 +16,9 @@ from tiendon.documents.errors import DocumentError
 from tiendon.documents.models import Document, NumberCounter
 from tiendon.documents.pdf import ORGANISATION_FIELD, SIGNER_FIELD
 from tiendon.documents.tests.conftest import SUBJECT, enrol, in_review
-from tiendon.pki.actions import do_issue_person_key, do_revoke_certificate
+from tiendon.pki.actions import do_issue_person_key, do_issue_unit_keys, do_revoke_certificate
 from tiendon.pki.errors import PkiError
+from tiendon.pki.models import Certificate
 from tiendon.pki.signing import current_personal_certificate
 
 pytestmark = pytest.mark.django_db
@@ -318,3 +319,45 @@ def test_poppler_trusts_both_signatures_given_the_root_in_an_nss_database(board,
     ).stdout
     assert out.count("Signature is Valid.") == 2, out
     assert out.count("Certificate is Trusted.") == 2, out
+
+
+def test_text_added_to_the_page_after_signing_is_caught_and_refused(board):
+    """pdfsig only checks byte ranges; pyHanko's difference analysis sees a new revision
+    that changes page content, which form filling does not allow."""
+    import io
+
+    from pyhanko.pdf_utils import generic
+    from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+
+    document = _signed(board)
+    writer = IncrementalPdfFileWriter(io.BytesIO(bytes(document.pdf)))
+    extra = generic.StreamObject(stream_data=b"BT /F1 14 Tf 100 100 Td (Them mot dong) Tj ET")
+    writer.add_stream_to_page(0, writer.add_object(extra))
+    tampered = io.BytesIO()
+    writer.write(tampered)
+    (report,) = pades.verify(tampered.getvalue())
+    assert report.intact  # the signed bytes themselves are untouched...
+    assert not report.bottom_line  # ...but what came after is not form filling
+    Document.objects.filter(pk=document.pk).update(pdf=tampered.getvalue())
+    document.refresh_from_db()
+    with pytest.raises(DocumentError) as refused:
+        do_issue(document, board.clerk)
+    assert refused.value.code == "signature_broken"
+    assert not NumberCounter.objects.exists()
+
+
+def test_the_units_signature_can_come_from_a_softhsm_token(board, softhsm_token):
+    from tiendon.pki.actions_tokens import do_issue_token, do_register_token
+    from tiendon.pki.keystore_pkcs11 import Pkcs11Keystore
+
+    token = do_register_token(softhsm_token.serial, label=softhsm_token.label)
+    token = do_issue_token(token, unit=board.unit)
+    do_issue_unit_keys(
+        board.unit, signing_keystore=Pkcs11Keystore.from_settings(token=token), token=token
+    )
+    document = do_issue(_signed(board), board.clerk)
+    reports = {r.field_name: r for r in pades.verify(bytes(document.pdf))}
+    assert reports[ORGANISATION_FIELD].bottom_line
+    assert reports[SIGNER_FIELD].modification_level == "FORM_FILLING"
+    record = AuditRecord.objects.get(action="documents.issued")
+    assert Certificate.objects.get(serial=record.new["certificate"]).key.keystore == "pkcs11"
