@@ -366,7 +366,8 @@ def layout_of(document: Document) -> layout.Layout:
         subject=document.subject,
         body=document.body or (UPLOADED_CONTENT_NOTE if document.uploaded_pdf is not None else ""),
         signing_mode_line=mode,
-        signer_title=document.signer_title,
+        # An acting head (Q.) signs under the head's title alone.
+        signer_title="" if document.signing_mode == SigningMode.Q else document.signer_title,
         signer_name=f"{document.signer_rank} {document.signer.full_name}".strip(),
         recipients=document.recipients_text.splitlines(),
         urgency_mark="" if document.urgency == Urgency.NORMAL else document.get_urgency_display(),
@@ -484,6 +485,13 @@ def do_issue(document: Document, clerk: Person, *, request: HttpRequest | None =
             sign=lambda data: keystore.sign(key, data),
             seal_unit_name=unit.name,
         )
+        # Check what is about to be stored, as a recipient will: both signatures, the
+        # signer's with nothing but form filling after it. Anything else rolls back.
+        final = pades.verify(issued)
+        if len(final) != 2 or not all(report.bottom_line for report in final):
+            raise DocumentError(
+                _("The issued PDF does not verify; nothing was issued."), code="issue_unverified"
+            )
         locked.number, locked.symbol, locked.year, locked.series = (
             number,
             symbol,

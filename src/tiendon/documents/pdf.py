@@ -339,7 +339,8 @@ def render(layout: Layout) -> Rendered:
     block: list[Flowable] = []
     if layout.signing_mode_line:
         block.append(Paragraph(_escape(layout.signing_mode_line.upper()), styles["block"]))
-    block.append(Paragraph(_escape(layout.signer_title.upper()), styles["block"]))
+    if layout.signer_title:
+        block.append(Paragraph(_escape(layout.signer_title.upper()), styles["block"]))
     block.append(_SignatureSpace(SIGNATURE_WIDTH, SIGNATURE_SPACE, on_place))
     block.append(Paragraph(_escape(layout.signer_name), styles["block"]))
     recipients: list[Flowable] = [Paragraph(RECIPIENTS_HEADING, styles["recipients_heading"])]

@@ -127,3 +127,12 @@ def test_dates_are_written_the_decree_30_way(day, expected):
     import datetime as dt
 
     assert vietnamese_date(dt.date.fromisoformat(day)) == expected
+
+
+def test_an_acting_head_signs_under_the_heads_title_alone(board, tmp_path):
+    document = draft(board, signing_mode=SigningMode.Q, head_title="Chỉ huy trưởng")
+    text = _text(render(layout_of(document)).pdf, tmp_path)
+    block = text[text.index("Q. CHỈ HUY TRƯỞNG") :]
+    assert block.split("\n")[1:3] != ["CHỈ HUY TRƯỞNG"]
+    assert "Thiếu tá Hoàng Văn Đức" in block
+    assert text.count("CHỈ HUY TRƯỞNG") == 1

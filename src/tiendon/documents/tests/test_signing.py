@@ -361,3 +361,23 @@ def test_the_units_signature_can_come_from_a_softhsm_token(board, softhsm_token)
     assert reports[SIGNER_FIELD].modification_level == "FORM_FILLING"
     record = AuditRecord.objects.get(action="documents.issued")
     assert Certificate.objects.get(serial=record.new["certificate"]).key.keystore == "pkcs11"
+
+
+def test_an_issued_pdf_that_would_not_verify_is_not_stored(board, monkeypatch):
+    document = _signed(board)
+    real_issue = pades.issue_pdf
+
+    def spoiled(*args, **kwargs):
+        data = bytearray(real_issue(*args, **kwargs))
+        at = data.index(b"stream\n") + 20
+        data[at] ^= 0x01  # one byte of the first page's content, signed by both
+        return bytes(data)
+
+    monkeypatch.setattr(pades, "issue_pdf", spoiled)
+    with pytest.raises(DocumentError) as refused:
+        do_issue(document, board.clerk)
+    assert refused.value.code == "issue_unverified"
+    document.refresh_from_db()
+    assert document.state == Document.State.SIGNED
+    assert document.number is None
+    assert not NumberCounter.objects.filter(last_number__gt=0).exists()
