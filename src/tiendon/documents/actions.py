@@ -386,6 +386,10 @@ def do_sign(
     _require_state(document, Document.State.IN_REVIEW)
     if signer.pk != document.signer_id:
         raise DocumentError(_("Only the chosen signer signs this document."), code="not_the_signer")
+    if signer.clearance < document.secrecy:  # the clearance may have dropped since drafting
+        raise DocumentError(
+            _("Your clearance does not cover this document."), code="clearance_required"
+        )
     certificate = current_personal_certificate(signer)
     rendered = layout.render(layout_of(document))
     if document.uploaded_pdf is not None:

@@ -381,3 +381,17 @@ def test_an_issued_pdf_that_would_not_verify_is_not_stored(board, monkeypatch):
     assert document.state == Document.State.SIGNED
     assert document.number is None
     assert not NumberCounter.objects.filter(last_number__gt=0).exists()
+
+
+def test_a_signer_whose_clearance_dropped_cannot_sign_a_secret_document(province_board):
+    from tiendon.units.models import Clearance, Person
+
+    board = province_board
+    document = in_review(board, doc_type="chi_thi", secrecy=1)
+    Person.objects.filter(pk=board.commander.pk).update(clearance=Clearance.NONE)
+    board.commander.refresh_from_db()
+    with pytest.raises(DocumentError) as refused:
+        do_sign(document, board.commander, totp_code=board.code())
+    assert refused.value.code == "clearance_required"
+    document.refresh_from_db()
+    assert document.pdf is None
