@@ -65,6 +65,59 @@ def document_new(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
+def document_edit(request: HttpRequest, document_id: str) -> HttpResponse:
+    """Change a draft (the drafter only): every save is a new version."""
+    document = _document(request, document_id)
+    person = _person(request)
+    signers = person.unit.people.filter(is_active=True).order_by("full_name")
+    initial = {
+        "doc_type": document.doc_type,
+        "drafting_office": document.drafting_office,
+        "subject": document.subject,
+        "body": document.body,
+        "urgency": document.urgency,
+        "secrecy": document.secrecy,
+        "signer": document.signer_id,
+        "signing_mode": document.signing_mode,
+        "head_title": document.head_title,
+        "signer_title": document.signer_title,
+        "recipients": document.recipients_text,
+    }
+    form = DraftForm(request.POST or None, request.FILES or None, signers=signers, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        upload = data.pop("uploaded_pdf")
+        if upload:
+            data["uploaded_pdf"] = upload.read()
+        data["recipients"] = data.pop("recipients").splitlines()
+        try:
+            actions.do_edit_draft(document, person, request=request, **data)
+        except InvalidInput as exc:
+            form.add_error(exc.field if exc.field in form.fields else None, exc.message)
+        except TiendonError as exc:
+            messages.error(request, f"{exc.message} ({exc.code})")
+            return redirect("document_detail", document_id=document.pk)
+        else:
+            messages.success(request, _("The draft was saved."))
+            return redirect("document_detail", document_id=document.pk)
+    return render(request, "documents/edit.html", {"form": form, "document": document})
+
+
+@login_required
+@require_POST
+def document_return(request: HttpRequest, document_id: str) -> HttpResponse:
+    document = _document(request, document_id)
+    comment = request.POST.get("comment", "")
+    _run(
+        request,
+        lambda: actions.do_return_to_draft(
+            document, _person(request), comment=comment, request=request
+        ),
+    )
+    return redirect("document_detail", document_id=document.pk)
+
+
+@login_required
 def document_detail(request: HttpRequest, document_id: str) -> HttpResponse:
     document = _document(request, document_id)
     person = _person(request)

@@ -124,3 +124,47 @@ def test_a_secret_document_is_refused_to_an_uncleared_person_of_the_unit(
     browser = log_in_with_totp(client, officer)
     assert browser.get(reverse("document_detail", args=[secret.pk])).status_code == 403
     assert browser.get(reverse("document_pdf", args=[secret.pk])).status_code == 403
+
+
+def test_the_drafter_edits_through_the_page_and_a_new_version_is_kept(board, client):
+    document = draft(board)
+    clerk = log_in_with_totp(client, board.clerk)
+    form = clerk.get(reverse("document_edit", args=[document.pk]))
+    assert SUBJECT in form.content.decode()
+    response = clerk.post(
+        reverse("document_edit", args=[document.pk]),
+        {
+            "doc_type": "quyet_dinh",
+            "subject": "Về việc huấn luyện (sửa)",
+            "body": "Nội dung đã sửa.",
+            "urgency": "normal",
+            "secrecy": "0",
+            "signer": board.commander.pk,
+            "signing_mode": "direct",
+            "recipients": "Lưu: VT.",
+        },
+    )
+    assert response.status_code == 302
+    document.refresh_from_db()
+    assert (document.version, document.subject) == (2, "Về việc huấn luyện (sửa)")
+    assert list(document.versions.values_list("subject", flat=True).order_by("number")) == [
+        SUBJECT,
+        "Về việc huấn luyện (sửa)",
+    ]
+
+
+def test_the_signer_returns_the_draft_with_a_comment_through_the_page(board, client):
+    from tiendon.documents.actions import do_submit_for_review
+
+    document = do_submit_for_review(draft(board), board.clerk)
+    commander = log_in_with_totp(client, board.commander)
+    commander.post(reverse("document_return", args=[document.pk]), {"comment": "Bổ sung căn cứ."})
+    document.refresh_from_db()
+    assert document.state == Document.State.DRAFT
+
+
+def test_another_unit_cannot_open_the_edit_page(board, tree, client):
+    document = draft(board)
+    other = log_in_with_totp(client, tree.clerk_b)
+    assert other.get(reverse("document_edit", args=[document.pk])).status_code == 404
+    assert other.post(reverse("document_return", args=[document.pk])).status_code == 404
