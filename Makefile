@@ -8,7 +8,7 @@ DEMO_DATA := var/demo
 export TIENDON_DATA_DIR ?= $(CURDIR)/$(DEMO_DATA)
 
 DEMO_DEBS := python3-venv fonts-liberation2
-TEST_DEBS := $(DEMO_DEBS) postgresql chromium poppler-utils softhsm2 opensc \
+TEST_DEBS := $(DEMO_DEBS) postgresql chromium poppler-utils libnss3-tools softhsm2 opensc \
 	tesseract-ocr tesseract-ocr-vie
 
 .PHONY: demo test lint venv dev-venv serve messages clean
@@ -39,8 +39,10 @@ lint: dev-venv
 	$(BIN)/mypy
 
 messages: dev-venv
-	cd src/tiendon && ../../$(BIN)/tiendon makemessages -l vi --no-obsolete --no-location --ignore=readiness
-	cd src/tiendon/readiness && ../../../$(BIN)/tiendon makemessages -l vi --no-obsolete --no-location
+	cd src/tiendon && ../../$(BIN)/tiendon makemessages -l vi --no-obsolete --no-location \
+		--ignore=readiness --ignore=documents
+	for app in readiness documents; do (cd src/tiendon/$$app && \
+		../../../$(BIN)/tiendon makemessages -l vi --no-obsolete --no-location) || exit 1; done
 	$(BIN)/python scripts/compile_messages.py
 
 clean:

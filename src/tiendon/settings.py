@@ -40,6 +40,7 @@ INSTALLED_APPS = [
     "tiendon.pki",
     "tiendon.exchange",
     "tiendon.readiness",
+    "tiendon.documents",
 ]
 
 MIDDLEWARE = [
@@ -169,6 +170,8 @@ TIENDON_EXCHANGE_GAP_GRACE = float(os.environ.get("TIENDON_EXCHANGE_GAP_GRACE", 
 # At most this many bytes of envelopes in one pull answer (one envelope always fits).
 TIENDON_EXCHANGE_PULL_BYTES = int(os.environ.get("TIENDON_EXCHANGE_PULL_BYTES", str(1 << 20)))
 TIENDON_EXTERNAL_CRLS = [p for p in os.environ.get("TIENDON_EXTERNAL_CRLS", "").split(":") if p]
+# An RFC 3161 time-stamping authority for document signatures (none when empty).
+TIENDON_TSA_URL = os.environ.get("TIENDON_TSA_URL", "")
 
 LOGGING = {
     "version": 1,

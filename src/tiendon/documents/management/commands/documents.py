@@ -1,0 +1,73 @@
+"""`tiendon documents …`: write a document's PDF, and check the signatures of a PDF file."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from pathlib import Path
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from tiendon.documents import pades
+from tiendon.documents import pdf as layout
+from tiendon.documents.actions import layout_of
+from tiendon.documents.queries import get_visible_document
+from tiendon.errors import TiendonError
+from tiendon.units.models import Person
+
+
+class Command(BaseCommand):
+    help = "Documents: render ID --as USER --out F.pdf; verify F.pdf"
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        sub = parser.add_subparsers(dest="subcommand", required=True)
+        render = sub.add_parser(
+            "render", help="write the document's PDF (signed or issued if it is, else the draft)"
+        )
+        render.add_argument("id", help="the document's identifier (UUID)")
+        render.add_argument("--out", required=True, type=Path)
+        render.add_argument(
+            "--as",
+            dest="username",
+            required=True,
+            help="read it as this person (unit scope and clearance apply)",
+        )
+        verify = sub.add_parser("verify", help="validate every signature of a PDF (JSON)")
+        verify.add_argument("file", type=Path)
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        try:
+            if options["subcommand"] == "render":
+                self._render(options)
+            else:
+                self._verify(options["file"])
+        except TiendonError as exc:
+            raise CommandError(str(exc)) from exc
+
+    def _render(self, options: dict[str, Any]) -> None:
+        viewer = Person.objects.select_related("unit").filter(username=options["username"]).first()
+        if viewer is None:
+            raise CommandError(f"no person {options['username']}")
+        document = get_visible_document(viewer, options["id"])
+        data = (
+            bytes(document.pdf)
+            if document.pdf is not None
+            else layout.render(layout_of(document)).pdf
+        )
+        out: Path = options["out"]
+        try:
+            out.write_bytes(data)
+        except OSError as exc:
+            raise CommandError(f"cannot write {out}: {exc.strerror}") from exc
+        self.stdout.write(f"{out}: {document.get_state_display()}, {len(data)} bytes")
+
+    def _verify(self, path: Path) -> None:
+        try:
+            data = path.read_bytes()
+        except OSError as exc:
+            raise CommandError(f"cannot read {path}: {exc.strerror}") from exc
+        reports = pades.verify(data)
+        self.stdout.write(json.dumps([dataclasses.asdict(r) for r in reports], ensure_ascii=False))
+        if not reports or not all(r.bottom_line for r in reports):
+            raise CommandError(f"{path}: {len(reports)} signature(s), not all valid")

@@ -1,0 +1,101 @@
+"""Fixtures of the documents tests: a commune board whose commander signs (TOTP enrolled,
+personal certificate) and whose clerk drafts and issues (unit signing certificate)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from django.test import RequestFactory
+
+from tiendon.documents.actions import do_create_draft, do_submit_for_review
+from tiendon.documents.models import DocumentType
+from tiendon.pki.actions import do_issue_person_key, do_issue_unit_keys
+from tiendon.units import auth
+from tiendon.units.actions_auth import do_confirm_totp
+from tiendon.units.models import Person
+
+BODY = (
+    "Căn cứ Luật Dân quân tự vệ ngày 22 tháng 11 năm 2019;\n"
+    "Ban Chỉ huy Quân sự phường giao nhiệm vụ huấn luyện dân quân năm 2027 cho các "
+    "tiểu đội theo kế hoạch đã được phê duyệt."
+)
+SUBJECT = "Về việc tổ chức huấn luyện dân quân tự vệ năm 2027"
+
+
+@dataclass
+class Board:
+    unit: Any
+    clerk: Any
+    commander: Any
+    secret: str
+
+    def code(self) -> str:
+        """A fresh, unspent code: each signature needs its own (the step moves on)."""
+        # The current step, so the code still matches if the 30 s step turns over before it
+        # is checked; tests sign more often than every 30 s, so the spent step falls back.
+        step = auth.current_step()
+        Person.objects.filter(pk=self.commander.pk).update(totp_last_step=step - 1)
+        return auth.code_for_step(self.secret, step)
+
+
+def enrol(person: Any) -> str:
+    secret = auth.new_totp_secret()
+    step = auth.current_step()
+    do_confirm_totp(
+        person, secret, auth.code_for_step(secret, step - 1), request=RequestFactory().get("/")
+    )
+    Person.objects.filter(pk=person.pk).update(totp_last_step=step - 2)
+    return secret
+
+
+@pytest.fixture
+def board(tree: Any, pki: Any) -> Board:
+    commander = tree.commander_a
+    secret = enrol(commander)
+    do_issue_person_key(commander)
+    do_issue_unit_keys(tree.commune_a)
+    commander.refresh_from_db()
+    return Board(unit=tree.commune_a, clerk=tree.clerk_a, commander=commander, secret=secret)
+
+
+@pytest.fixture
+def province_board(tree: Any, pki: Any) -> Board:
+    """The provincial command: a commander cleared for Mật signs, a cleared clerk issues."""
+    from tiendon.units.actions import do_create_person
+    from tiendon.units.models import Clearance, Role
+
+    clerk = do_create_person(
+        username="vt.thanhhoa",
+        full_name="Vũ Thị Hằng",
+        unit=tree.province,
+        role=Role.CLERK,
+        password="Mat-khau-thu-nghiem-2026",
+        clearance=Clearance.MAT,
+    )
+    commander = tree.province_commander
+    secret = enrol(commander)
+    do_issue_person_key(commander)
+    do_issue_unit_keys(tree.province)
+    commander.refresh_from_db()
+    return Board(unit=tree.province, clerk=clerk, commander=commander, secret=secret)
+
+
+def draft(board: Board, **overrides: Any) -> Any:
+    values: dict[str, Any] = {
+        "doc_type": DocumentType.QUYET_DINH,
+        "subject": SUBJECT,
+        "body": BODY,
+        "signer": board.commander,
+        "recipients": ["Như Điều 3;", "Lưu: VT, TM."],
+    }
+    values.update(overrides)
+    return do_create_draft(board.clerk, **values)
+
+
+def in_review(board: Board, **overrides: Any) -> Any:
+    return do_submit_for_review(draft(board, **overrides), board.clerk)
+
+
+from tiendon.pki.tests.softhsm import softhsm_token  # noqa: E402, F401

@@ -1,0 +1,190 @@
+"""Pages to draft, read, sign and issue documents. Thin: input is parsed here, the work
+is done by `actions`, and every read goes through `queries` (scope and clearance)."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from tiendon.documents import actions, queries
+from tiendon.documents import pdf as layout
+from tiendon.documents.forms import DraftForm, SignForm
+from tiendon.documents.models import Document
+from tiendon.errors import InvalidInput, TiendonError
+from tiendon.units.models import Person
+
+
+def _person(request: HttpRequest) -> Person:
+    person = request.user
+    if not isinstance(person, Person):
+        raise PermissionDenied("a person of a unit is needed")
+    return person
+
+
+def _document(request: HttpRequest, document_id: str) -> Document:
+    try:
+        return queries.get_visible_document(_person(request), document_id, request=request)
+    except queries.ClearanceRequired as exc:
+        raise PermissionDenied("clearance required") from exc
+
+
+@login_required
+def document_list(request: HttpRequest) -> HttpResponse:
+    documents = queries.documents_visible_to(_person(request))[:200]
+    return render(request, "documents/list.html", {"documents": documents})
+
+
+@login_required
+def document_new(request: HttpRequest) -> HttpResponse:
+    person = _person(request)
+    signers = person.unit.people.filter(is_active=True).order_by("full_name")
+    form = DraftForm(request.POST or None, request.FILES or None, signers=signers)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        upload = data.pop("uploaded_pdf")
+        recipients = data.pop("recipients").splitlines()
+        try:
+            document = actions.do_create_draft(
+                person,
+                uploaded_pdf=upload.read() if upload else None,
+                recipients=recipients,
+                request=request,
+                **data,
+            )
+        except InvalidInput as exc:
+            form.add_error(exc.field if exc.field in form.fields else None, exc.message)
+        else:
+            messages.success(request, _("The draft was saved."))
+            return redirect("document_detail", document_id=document.pk)
+    return render(request, "documents/new.html", {"form": form})
+
+
+@login_required
+def document_edit(request: HttpRequest, document_id: str) -> HttpResponse:
+    """Change a draft (the drafter only): every save is a new version."""
+    document = _document(request, document_id)
+    person = _person(request)
+    signers = person.unit.people.filter(is_active=True).order_by("full_name")
+    initial = {
+        "doc_type": document.doc_type,
+        "drafting_office": document.drafting_office,
+        "subject": document.subject,
+        "body": document.body,
+        "urgency": document.urgency,
+        "secrecy": document.secrecy,
+        "signer": document.signer_id,
+        "signing_mode": document.signing_mode,
+        "head_title": document.head_title,
+        "signer_title": document.signer_title,
+        "recipients": document.recipients_text,
+    }
+    form = DraftForm(request.POST or None, request.FILES or None, signers=signers, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        upload = data.pop("uploaded_pdf")
+        if upload:
+            data["uploaded_pdf"] = upload.read()
+        data["recipients"] = data.pop("recipients").splitlines()
+        try:
+            actions.do_edit_draft(document, person, request=request, **data)
+        except InvalidInput as exc:
+            form.add_error(exc.field if exc.field in form.fields else None, exc.message)
+        except TiendonError as exc:
+            messages.error(request, f"{exc.message} ({exc.code})")
+            return redirect("document_detail", document_id=document.pk)
+        else:
+            messages.success(request, _("The draft was saved."))
+            return redirect("document_detail", document_id=document.pk)
+    return render(request, "documents/edit.html", {"form": form, "document": document})
+
+
+@login_required
+@require_POST
+def document_return(request: HttpRequest, document_id: str) -> HttpResponse:
+    document = _document(request, document_id)
+    comment = request.POST.get("comment", "")
+    _run(
+        request,
+        lambda: actions.do_return_to_draft(
+            document, _person(request), comment=comment, request=request
+        ),
+    )
+    return redirect("document_detail", document_id=document.pk)
+
+
+@login_required
+def document_detail(request: HttpRequest, document_id: str) -> HttpResponse:
+    document = _document(request, document_id)
+    person = _person(request)
+    return render(
+        request,
+        "documents/detail.html",
+        {
+            "document": document,
+            "versions": document.versions.order_by("number"),
+            "can_submit": document.state == Document.State.DRAFT
+            and person.pk == document.drafter_id,
+            "can_sign": document.state == Document.State.IN_REVIEW
+            and person.pk == document.signer_id,
+            "can_issue": document.state == Document.State.SIGNED
+            and person.role in ("clerk", "admin"),
+            "sign_form": SignForm(),
+        },
+    )
+
+
+@login_required
+def document_pdf(request: HttpRequest, document_id: str) -> HttpResponse:
+    document = _document(request, document_id)
+    data = (
+        bytes(document.pdf)
+        if document.pdf is not None
+        else layout.render(actions.layout_of(document)).pdf
+    )
+    response = HttpResponse(data, content_type="application/pdf")
+    response["Content-Disposition"] = f'inline; filename="{document.pk}.pdf"'
+    return response
+
+
+def _run(request: HttpRequest, work: object) -> None:
+    try:
+        work()  # type: ignore[operator]
+    except TiendonError as exc:
+        messages.error(request, f"{exc.message} ({exc.code})")
+
+
+@login_required
+@require_POST
+def document_submit(request: HttpRequest, document_id: str) -> HttpResponse:
+    document = _document(request, document_id)
+    _run(request, lambda: actions.do_submit_for_review(document, _person(request), request=request))
+    return redirect("document_detail", document_id=document.pk)
+
+
+@login_required
+@require_POST
+def document_sign(request: HttpRequest, document_id: str) -> HttpResponse:
+    document = _document(request, document_id)
+    form = SignForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _("Type the 6-digit code from your authenticator app."))
+    else:
+        code = form.cleaned_data["code"]
+        _run(
+            request,
+            lambda: actions.do_sign(document, _person(request), totp_code=code, request=request),
+        )
+    return redirect("document_detail", document_id=document.pk)
+
+
+@login_required
+@require_POST
+def document_issue(request: HttpRequest, document_id: str) -> HttpResponse:
+    document = _document(request, document_id)
+    _run(request, lambda: actions.do_issue(document, _person(request), request=request))
+    return redirect("document_detail", document_id=document.pk)
