@@ -302,7 +302,9 @@ def _store_many(
     return [o for o in outcomes if o is not None]
 
 
-def _send_receipts(groups: dict[tuple[int, int, str], list[str]], code: str) -> None:
+def _send_receipts(
+    groups: dict[tuple[int, int, str], list[str]], code: str, *, note: str = ""
+) -> list[Envelope]:
     """Each recipient unit served here tells each sender, in a signed envelope of its own,
     which of its envelopes reached it (durable like any envelope: the same outbox carries
     it). One receipt per recipient unit, sender and precedence covers a whole batch."""
@@ -315,6 +317,7 @@ def _send_receipts(groups: dict[tuple[int, int, str], list[str]], code: str) -> 
             "unit": unit.code,
             "status": code,
             "at": timezone.now().strftime(envelope.TIME_FORMAT),
+            **({"note": note} if note else {}),
         }
         try:
             receipt = seal_for_units(
@@ -341,9 +344,62 @@ def _send_receipts(groups: dict[tuple[int, int, str], list[str]], code: str) -> 
                 hashlib.sha256(receipt.data).hexdigest(),
             )
         )
+    stored: list[Envelope] = []
     for outcome in _store_many(sealed, origin=Envelope.Origin.LOCAL):
         if isinstance(outcome, EnvelopeError):
             raise outcome  # our own receipt, refused by our own checks: a bug, not input
+        stored.append(outcome)
+    return stored
+
+
+STATUS_NOTE_MAX = 1000
+
+
+@transaction.atomic
+def do_send_status(
+    original: Envelope,
+    unit: Unit,
+    code: str,
+    *,
+    note: str = "",
+    actor: Person | None = None,
+    request: HttpRequest | None = None,
+) -> Envelope:
+    """A recipient unit served here reports how it handles `original` (registered,
+    refused, assigned, in progress, done, recall answers: exchange/status.py) to the unit
+    that sent it, in a signed receipt that travels like any envelope. `note` carries the
+    reason of a refusal or the result of the work. The sender's delivery table shows it."""
+    if code not in status.LABELS or code == status.ARRIVED:
+        raise EnvelopeError(f"{code!r} is not a status a unit reports", code="bad_status")
+    if len(note) > STATUS_NOTE_MAX:
+        raise EnvelopeError(
+            f"the note is longer than {STATUS_NOTE_MAX} characters", code="oversized"
+        )
+    delivery = EnvelopeRecipient.objects.filter(
+        envelope=original, unit=unit, state=EnvelopeRecipient.State.ARRIVED
+    ).first()
+    if delivery is None:
+        raise EnvelopeError(
+            f"{unit.code} holds no arrived copy of envelope {original.pk}", code="not_a_recipient"
+        )
+    receipts = _send_receipts(
+        {(unit.pk, original.sender_id, original.precedence): [str(original.pk)]}, code, note=note
+    )
+    if not receipts:
+        raise EnvelopeError("no receipt could be sealed for this status", code="receipt_not_sent")
+    # This node's own view of the recipient's status, as the sender will see it.
+    EnvelopeRecipient.objects.filter(pk=delivery.pk).update(
+        status=code, status_at=timezone.now(), status_note=note
+    )
+    do_record(
+        "exchange.status_sent",
+        actor=actor,
+        unit=unit,
+        obj=original,
+        new={"status": code, "note": note[:200], "receipt": str(receipts[0].pk)},
+        request=request,
+    )
+    return receipts[0]
 
 
 def _reported_envelopes(report: dict[str, object]) -> list[uuid.UUID]:
@@ -364,6 +420,7 @@ def _apply_receipt(receipt: Envelope, unit_ids: list[int]) -> None:
             report = json.loads(decrypt_for_unit(receipt, unit))
             reporter = str(report["unit"])
             code = str(report["status"])
+            note = str(report.get("note", ""))[:STATUS_NOTE_MAX]
             originals = _reported_envelopes(report)
         except (EnvelopeError, ValueError, KeyError, TypeError) as exc:
             do_record(
@@ -379,7 +436,7 @@ def _apply_receipt(receipt: Envelope, unit_ids: list[int]) -> None:
                 unit__code=reporter,
             )
             .filter(unit_id=receipt.sender_id)
-            .update(status=code, status_at=receipt.created_at)
+            .update(status=code, status_at=receipt.created_at, status_note=note)
         )
         do_record(
             "exchange.status_received" if updated else "exchange.receipt_refused",
@@ -493,28 +550,29 @@ def _insert_deliveries(
             arrived.get_db_prep_value(at, connection),
             status.ARRIVED if at else "",
             arrived.get_db_prep_value(at, connection),
+            "",
         )
         for stored, deliveries in batch
         for unit_id, state, at in deliveries
     ]
     if not rows:
         return
-    columns = "envelope_id, unit_id, state, arrived_at, status, status_at"
+    columns = "envelope_id, unit_id, state, arrived_at, status, status_at, status_note"
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
-            # Six array parameters instead of thousands of placeholders for the driver to parse.
+            # Seven array parameters instead of thousands of placeholders for the driver to parse.
             cursor.execute(
                 f"INSERT INTO {table} ({columns}) SELECT * FROM unnest("  # noqa: S608
                 "%s::uuid[], %s::bigint[], %s::text[], %s::timestamptz[], %s::text[], "
-                "%s::timestamptz[])",
+                "%s::timestamptz[], %s::text[])",
                 [list(column) for column in zip(*rows, strict=True)],
             )
             return
-        for start in range(0, len(rows), 150):
-            chunk = rows[start : start + 150]
+        for start in range(0, len(rows), 130):
+            chunk = rows[start : start + 130]
             cursor.execute(
                 f"INSERT INTO {table} ({columns}) VALUES "  # noqa: S608
-                + ", ".join(["(%s, %s, %s, %s, %s, %s)"] * len(chunk)),
+                + ", ".join(["(%s, %s, %s, %s, %s, %s, %s)"] * len(chunk)),
                 [value for row in chunk for value in row],
             )
 

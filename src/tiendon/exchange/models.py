@@ -73,6 +73,7 @@ class EnvelopeRecipient(models.Model):
     # The recipient unit's processing status as its signed receipts report it (status.py).
     status = models.CharField(max_length=2, blank=True)
     status_at = models.DateTimeField(null=True, blank=True)
+    status_note = models.TextField(blank=True)  # a refusal's reason, a result, …
 
     class Meta:
         constraints = [

@@ -479,3 +479,26 @@ def test_a_large_envelope_is_kept_in_a_file_and_checked_when_opened(keyed):
     with pytest.raises(EnvelopeError) as refused:
         open_payload(keyed.clerk_a, str(stored.pk))
     assert refused.value.code == "stored_altered"
+
+
+def test_a_recipient_reports_its_status_with_a_note_and_the_sender_sees_it(keyed):
+    from tiendon.exchange.actions import do_send_status
+
+    sent = do_send_envelope(
+        kind="test.ping", payload=PAYLOAD, sender=keyed.ministry, recipients=[keyed.commune_a]
+    )
+    receipt = do_send_status(sent, keyed.commune_a, "02", note="Sai thẩm quyền ban hành")
+    assert receipt.kind == RECEIPT_KIND
+    row = sent.deliveries.get()
+    assert (row.status, row.status_note) == ("02", "Sai thẩm quyền ban hành")
+    assert AuditRecord.objects.filter(action="exchange.status_sent").count() == 1
+    for code, unit, note, reason in (
+        ("01", keyed.commune_a, "", "bad_status"),  # arrival is reported by the node itself
+        ("99", keyed.commune_a, "", "bad_status"),
+        ("03", keyed.commune_b, "", "not_a_recipient"),
+        ("06", keyed.commune_a, "x" * 1001, "oversized"),
+    ):
+        with pytest.raises(EnvelopeError) as refused:
+            do_send_status(sent, unit, code, note=note)
+        assert refused.value.code == reason
+    assert sent.deliveries.get().status == "02"
