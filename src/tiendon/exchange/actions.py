@@ -34,7 +34,7 @@ from tiendon.pki.errors import CertificateRefused
 from tiendon.pki.keystore import keystore_for
 from tiendon.pki.models import CertificateAuthority, CertPurpose, DirectoryEntry
 from tiendon.pki.queries import current_certificates
-from tiendon.pki.validation import validate_certificate
+from tiendon.pki.validation import validate_certificate_remembered
 from tiendon.units.models import Person, Unit
 
 
@@ -145,7 +145,7 @@ def seal_for_units(
 def check_sender(certificate_der: bytes, chain_der: tuple[bytes, ...]) -> None:
     """The sender's certificate must validate now, for signing (revocation included)."""
     try:
-        validate_certificate(certificate_der, usage="signing")
+        validate_certificate_remembered(certificate_der, usage="signing")
     except CertificateRefused as exc:
         raise EnvelopeError(
             f"the sender's certificate is refused: {exc.message}", code=f"sender_{exc.code}"

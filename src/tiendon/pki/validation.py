@@ -9,18 +9,20 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import hashlib
 from pathlib import Path
 
 from asn1crypto import crl as asn1_crl
 from asn1crypto import pem
 from asn1crypto import x509 as asn1_x509
 from django.conf import settings
+from django.db.models import Count, Max, Min, Q
 from pyhanko_certvalidator import CertificateValidator, ValidationContext
 from pyhanko_certvalidator import errors as cv_errors
 
 from tiendon.pki.actions import ensure_fresh_crl
 from tiendon.pki.errors import CertificateRefused
-from tiendon.pki.models import CertificateAuthority
+from tiendon.pki.models import CertificateAuthority, Crl
 
 # What each use of a certificate requires of its key usage extension.
 KEY_USAGE = {
@@ -156,3 +158,40 @@ def validate_certificate(
         raise CertificateRefused(
             f"certificate cannot be read: {type(exc).__name__}", code="malformed_certificate"
         ) from exc
+
+
+# Acceptances remembered per process, for the hot paths (every envelope names its sender's
+# certificate): keyed by the certificate, the use, and the state of trust and revocation
+# here (newest CRL, newest and active CAs), so a new CRL or CA decides afresh at once. An
+# entry lasts at most ACCEPTANCE_SECONDS and never past the certificate's own expiry or
+# its CRL's next update. Refusals are never remembered.
+ACCEPTANCE_SECONDS = 60.0
+_ACCEPTED_MAX = 10_000
+_accepted: dict[tuple[bytes, str, tuple[object, ...]], dt.datetime] = {}
+
+
+def _trust_state() -> tuple[object, ...]:
+    crls = Crl.objects.aggregate(newest=Max("id"), soonest=Min("next_update"))
+    authorities = CertificateAuthority.objects.aggregate(
+        newest=Max("id"), active=Count("id", filter=Q(is_active=True))
+    )
+    return (crls["newest"], authorities["newest"], authorities["active"], crls["soonest"])
+
+
+def validate_certificate_remembered(certificate_der: bytes, *, usage: str) -> None:
+    """`validate_certificate` now, unless the same certificate was accepted for the same
+    use under the same trust and revocation state within the last minute."""
+    state = _trust_state()
+    key = (hashlib.sha256(certificate_der).digest(), usage, state)
+    now = dt.datetime.now(dt.UTC)
+    until = _accepted.get(key)
+    if until is not None and now < until:
+        return
+    validate_certificate(certificate_der, usage=usage)
+    not_after = parse_certificate(certificate_der).not_valid_after
+    limits = [now + dt.timedelta(seconds=ACCEPTANCE_SECONDS), not_after]
+    if isinstance(state[3], dt.datetime):
+        limits.append(state[3])  # the earliest CRL next update: fetch anew after it
+    if len(_accepted) >= _ACCEPTED_MAX:
+        _accepted.clear()
+    _accepted[key] = min(limits)

@@ -265,3 +265,19 @@ def test_a_national_root_with_a_key_that_is_not_its_own_is_refused(tree):
         do_init_pki(national_root=(national, ec.generate_private_key(ec.SECP256R1())))
     assert refused.value.code == "wrong_key"
     assert not CertificateAuthority.objects.exists()
+
+
+def test_a_remembered_acceptance_ends_the_moment_a_new_crl_revokes_it(tree, pki):
+    from tiendon.pki.validation import validate_certificate_remembered
+
+    signing = _by_purpose(do_issue_unit_keys(tree.commune_a))[CertPurpose.UNIT_SIGNING]
+    der = bytes(signing.certificate_der)
+    validate_certificate_remembered(der, usage="signing")
+    validate_certificate_remembered(der, usage="signing")  # remembered: no path building
+    do_revoke_certificate(signing, reason="keyCompromise", actor=tree.ministry_admin)
+    with pytest.raises(CertificateRefused) as refused:
+        validate_certificate_remembered(der, usage="signing")
+    assert refused.value.code == "revoked"
+    with pytest.raises(CertificateRefused) as refused:
+        validate_certificate_remembered(der, usage="encryption")  # another use: decided anew
+    assert refused.value.code in {"revoked", "wrong_key_usage"}
