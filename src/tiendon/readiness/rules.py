@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from importlib import import_module
 
 from django.apps import apps
 from django.conf import settings
@@ -113,8 +114,11 @@ def working_window_days() -> int:
 
 
 def working_digitally_measurable() -> bool:
-    """ "Working digitally" needs registered documents and sent statuses: the documents app.
+    """ "Working digitally" needs registered incoming documents and sent statuses, which
+    the documents app reports through `documents.queries.units_working_digitally`.
 
-    Until it exists the figure is "not yet measured", never a guess.
+    Until that exists the figure is "not yet measured", never a guess.
     """
-    return apps.is_installed("tiendon.documents")
+    if not apps.is_installed("tiendon.documents"):
+        return False
+    return hasattr(import_module("tiendon.documents.queries"), "units_working_digitally")
