@@ -277,10 +277,8 @@ def _store_many(
     for (index, plan), row in zip(plans, stored, strict=True):
         outcomes[index] = row
         placed.append((row, plan))
-    EnvelopeBytes.objects.bulk_create(
-        EnvelopeBytes(envelope=row, data=plan.item.data)
-        for row, plan in placed
-        if is_inline(len(plan.item.data))
+    _insert_bytes(
+        [(row.pk, plan.item.data) for row, plan in placed if is_inline(len(plan.item.data))]
     )
     _insert_deliveries([(row, plan.deliveries) for row, plan in placed])
     _queue_many([(row, plan.onward) for row, plan in placed], now)
@@ -530,6 +528,28 @@ def _apply_non_delivery(report: Envelope, unit_ids: list[int]) -> None:
             obj=report,
             unit=unit,
             new={"envelope": str(original), "units": len(codes), "updated": updated},
+        )
+
+
+def _insert_bytes(rows: Sequence[tuple[uuid.UUID, bytes]]) -> None:
+    """Small envelopes' bytes, in the storing transaction. On PostgreSQL the bytes go as
+    binary parameters (two arrays, one statement): quoting them into the SQL text, as the
+    ORM's client-side binding does, was the largest cost of accepting a batch."""
+    if not rows:
+        return
+    if connection.vendor != "postgresql":
+        EnvelopeBytes.objects.bulk_create(
+            EnvelopeBytes(envelope_id=envelope_id, data=data) for envelope_id, data in rows
+        )
+        return
+    import psycopg
+
+    table = EnvelopeBytes._meta.db_table
+    with psycopg.Cursor(connection.connection) as cursor:  # server-side binding
+        cursor.execute(
+            f"INSERT INTO {table} (envelope_id, data) "  # noqa: S608
+            "SELECT * FROM unnest(%b::uuid[], %b::bytea[])",
+            [[envelope_id for envelope_id, _ in rows], [data for _, data in rows]],
         )
 
 
