@@ -101,10 +101,12 @@ CertificateCheck = Callable[[bytes], None]
 
 def check_node_certificate(certificate_der: bytes) -> None:
     """This node's judgement of a node certificate: path, validity, key usage, revocation."""
-    from tiendon.pki.validation import validate_certificate  # loads the CA models
+    from tiendon.pki.validation import validate_certificate_remembered  # loads the CA models
 
     try:
-        validate_certificate(certificate_der, usage="signing")
+        # Every request names its node's certificate: an acceptance is remembered for a
+        # minute under the same trust and revocation state (pki/validation.py).
+        validate_certificate_remembered(certificate_der, usage="signing")
     except ValueError as exc:
         # asn1crypto prepares names lazily, during path building: a certificate whose subject
         # holds, say, unassigned code points fails there with ValueError, not as refused.
