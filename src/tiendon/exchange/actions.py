@@ -30,6 +30,8 @@ from tiendon.exchange.models import Envelope, EnvelopeBytes, EnvelopeRecipient
 from tiendon.exchange.models_transport import PRECEDENCE_RANK, Node, OutboxItem, ServedUnit
 from tiendon.exchange.queries import decrypt_for_unit
 from tiendon.exchange.routing import Router
+from tiendon.exchange.trust import IssuerScope
+from tiendon.pki.actions import issuing_authority
 from tiendon.pki.errors import CertificateRefused
 from tiendon.pki.keystore import keystore_for
 from tiendon.pki.models import CertificateAuthority, CertPurpose, DirectoryEntry
@@ -183,11 +185,12 @@ Outcome = Envelope | EnvelopeError
 def _plan(
     item: Incoming,
     rows: dict[str, tuple[int, str]],
-    router: Router,
+    scope: IssuerScope,
     came_from: Node | None,
     now: dt.datetime,
 ) -> _Plan:
     manifest = item.parsed.manifest
+    certificate = x509.load_der_x509_certificate(item.parsed.sender_certificate_der)
     if _sender_code(item.parsed) != manifest["sender"]:
         raise EnvelopeError(
             "the manifest names a sender other than the signing certificate's unit",
@@ -200,6 +203,12 @@ def _plan(
             f"unknown unit codes: {', '.join((unknown or [manifest['sender']])[:10])}",
             code="misaddressed",
         )
+    if not scope.allows_path(rows[manifest["sender"]][1], issuing_authority(certificate)):
+        raise EnvelopeError(
+            f"the sender's certificate comes from a CA that may not certify {manifest['sender']}",
+            code="sender_issuer_out_of_scope",
+        )
+    router = scope.router
     deliveries: list[tuple[int, str, dt.datetime | None]] = []
     onward: set[Node] = set()
     for code in codes:
@@ -241,11 +250,11 @@ def _store_many(
         )
     }
     now = timezone.now()
-    router = Router()
+    scope = IssuerScope()
     plans: list[tuple[int, _Plan]] = []
     for index, item in enumerate(items):
         try:
-            plan = _plan(item, rows, router, came_from, now)
+            plan = _plan(item, rows, scope, came_from, now)
             # Every refusal is decided by here; what remains are storage errors.
             if not is_inline(len(item.data)):
                 write_blob(item.parsed.envelope_id, item.data)

@@ -20,6 +20,7 @@ from tiendon.exchange.framing import batch, read_batch
 from tiendon.exchange.models_transport import Node, OutboxItem
 from tiendon.exchange.nodeauth import sign_request
 from tiendon.exchange.nodes import this_node
+from tiendon.exchange.trust import IssuerScope
 from tiendon.exchange.worker import Outcome
 from tiendon.pki.actions import (
     authorities_document,
@@ -192,7 +193,7 @@ def sync_neighbours(fetch: Fetcher = urllib_get) -> dict[str, str]:
                 (str(e["unit"]), str(e["purpose"]), base64.b64decode(e["certificate"]))
                 for e in _get_json(fetch, base + "/pki/directory")["entries"]
             ]
-            units = do_import_directory(directory, via=node.name)
+            units = do_import_directory(directory, via=node.name, may_certify=IssuerScope().allows)
         except (OSError, ValueError, KeyError, TypeError) as exc:
             outcomes[node.name] = f"unreachable or unreadable: {exc}"[:200]
         except TiendonError as exc:

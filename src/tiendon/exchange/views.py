@@ -20,6 +20,7 @@ from tiendon.exchange.envelope import EnvelopeError
 from tiendon.exchange.framing import batch, read_batch
 from tiendon.exchange.models_transport import Node, OutboxItem
 from tiendon.exchange.nodeauth import node_authenticated
+from tiendon.exchange.trust import IssuerScope
 from tiendon.exchange.worker import Outcome, record_pulled, waiting_for
 from tiendon.pki.actions import do_import_authorities, do_import_directory
 
@@ -157,7 +158,7 @@ def announce(request: HttpRequest) -> HttpResponse:
         return JsonResponse({"error": "malformed"}, status=400)
     try:
         imported = do_import_authorities(authorities, via=child.name)
-        units = do_import_directory(directory, via=child.name)
+        units = do_import_directory(directory, via=child.name, may_certify=IssuerScope().allows)
     except TiendonError as exc:
         return JsonResponse({"error": exc.code}, status=400)
     return JsonResponse({"authorities": len(imported.added), "units": units})

@@ -265,6 +265,7 @@ def do_import_authorities(
                 certificate_der=der,
                 fingerprint=fingerprint(der),
                 key_identifier=_ski(_ec_public(cert)),
+                introduced_by=via[:64],
             )
             added.append(authority.name)
         if crl_der is not None and _store_newer_crl(authority, cert, crl_der):
@@ -357,8 +358,26 @@ def published_directory() -> list[tuple[str, str, bytes]]:
 
 
 @transaction.atomic
-def do_import_directory(entries: Iterable[tuple[str, str, bytes]], *, via: str) -> int:
-    """Keep other nodes' units' certificates that validate here (path and revocation).
+def issuing_authority(cert: x509.Certificate) -> CertificateAuthority | None:
+    """The CA held here whose key signed `cert` (by its authority key identifier)."""
+    try:
+        aki = cert.extensions.get_extension_for_class(x509.AuthorityKeyIdentifier).value
+    except x509.ExtensionNotFound:
+        return None
+    if not aki.key_identifier:
+        return None
+    return CertificateAuthority.objects.filter(key_identifier=aki.key_identifier.hex()).first()
+
+
+# Whether a CA may certify a unit (by code); exchange decides it from the network's shape.
+MayCertify = Callable[[str, CertificateAuthority | None], bool]
+
+
+def do_import_directory(
+    entries: Iterable[tuple[str, str, bytes]], *, via: str, may_certify: MayCertify | None = None
+) -> int:
+    """Keep other nodes' units' certificates that validate here (path and revocation), and
+    whose CA may certify that unit (`may_certify`).
 
     Units whose keys this node holds keep their own certificates. Returns how many entries
     are new; an entry that does not validate is skipped and audited, the others kept.
@@ -382,6 +401,8 @@ def do_import_directory(entries: Iterable[tuple[str, str, bytes]], *, via: str) 
             serial = cert.subject.get_attributes_for_oid(NameOID.SERIAL_NUMBER)
             if not serial or serial[0].value != code:
                 raise PkiError("the certificate names another unit", code="wrong_unit")
+            if may_certify is not None and not may_certify(code, issuing_authority(cert)):
+                raise PkiError("its CA may not certify this unit", code="issuer_out_of_scope")
         except PkiError as exc:  # CertificateRefused included
             refused.append(f"{code}/{purpose}: {exc.code}")
             continue

@@ -105,6 +105,9 @@ class CertificateAuthority(models.Model):
     )
     crl_number = models.PositiveBigIntegerField(default=0)
     is_active = models.BooleanField(default=True)
+    # For a peer CA: the neighbour node it was first learned from. Exchange accepts what
+    # it certifies only for units reached through that node (exchange/trust.py).
+    introduced_by = models.CharField(max_length=64, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
