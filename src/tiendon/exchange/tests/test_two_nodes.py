@@ -4,70 +4,13 @@ for a commune edge behind NAT, by pull from there."""
 
 from __future__ import annotations
 
-import os
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
-from pathlib import Path
-
 import pytest
+
+from tiendon.exchange.harness import COMMUNE, NodeProcess, free_port, national_root
 
 pytestmark = pytest.mark.cli
 
-TIENDON = str(Path(sys.executable).with_name("tiendon"))
-COMMUNE = "14845"  # Xã Mường Lát, Thanh Hóa (38)
 TEXT = "Chỉ thị số 01/CT-BQP: kiểm tra sẵn sàng chiến đấu"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-class NodeProcess:
-    def __init__(self, base: Path, name: str, port: int) -> None:
-        self.name, self.port = name, port
-        self.env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
-        self.env.update(
-            TIENDON_DATA_DIR=str(base / name),
-            TIENDON_NODE_NAME=name,
-            TIENDON_PUBLIC_URL=f"http://127.0.0.1:{port}",
-            TIENDON_DEBUG="0",
-        )
-        self.server: subprocess.Popen[bytes] | None = None
-
-    def run(self, *args: str) -> str:
-        result = subprocess.run(
-            [TIENDON, *args], env=self.env, capture_output=True, text=True, timeout=300
-        )
-        assert result.returncode == 0, f"{self.name}: tiendon {' '.join(args)}\n{result.stderr}"
-        return result.stdout
-
-    def start(self) -> None:
-        self.server = subprocess.Popen(
-            [TIENDON, "runserver", f"127.0.0.1:{self.port}", "--noreload"],
-            env=self.env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                with urllib.request.urlopen(
-                    f"http://127.0.0.1:{self.port}/pki/authorities", timeout=2
-                ):
-                    return
-            except OSError:
-                time.sleep(0.2)
-        raise AssertionError(f"{self.name} did not start")
-
-    def stop(self) -> None:
-        if self.server is not None:
-            self.server.terminate()
-            self.server.wait(timeout=30)
 
 
 def _open_as_clerk(node: NodeProcess, envelope_id: str) -> str:
@@ -83,38 +26,13 @@ def _open_as_clerk(node: NodeProcess, envelope_id: str) -> str:
     )
 
 
-def _national_root(tmp_path: Path, first: NodeProcess, *others: NodeProcess) -> None:
-    """One national root, its key offline; each node its own issuing CA under it."""
-    (tmp_path / "passphrase").write_text("mật khẩu gốc")
-    offline = tmp_path / "offline"
-    first.run(
-        "pki",
-        "init",
-        "--root-key-out",
-        str(offline),
-        "--passphrase-file",
-        str(tmp_path / "passphrase"),
-    )
-    for node in others:
-        node.run(
-            "pki",
-            "init",
-            "--root-cert",
-            str(offline / "root-cert.pem"),
-            "--root-key",
-            str(offline / "root-key.pem"),
-            "--passphrase-file",
-            str(tmp_path / "passphrase"),
-        )
-
-
 def test_a_message_from_the_ministry_reaches_a_commune_served_by_the_province_node(tmp_path):
-    ministry = NodeProcess(tmp_path, "bqp", _free_port())
-    province = NodeProcess(tmp_path, "tinh-38", _free_port())
+    ministry = NodeProcess(tmp_path, "bqp", port=free_port())
+    province = NodeProcess(tmp_path, "tinh-38", port=free_port())
     for node in (ministry, province):
         node.run("migrate", "-v0")
         node.run("seed-units")
-    _national_root(tmp_path, ministry, province)
+    national_root(tmp_path, ministry, province)
     ministry.run("pki", "issue-unit", "--unit", "BQP")
     province.run("pki", "issue-unit", "--unit", COMMUNE)  # the commune's keys stay at its node
     ministry.run("node", "init", "--name", "bqp", "--serves", "BQP")
@@ -126,7 +44,7 @@ def test_a_message_from_the_ministry_reaches_a_commune_served_by_the_province_no
         "--relation",
         "child",
         "--url",
-        f"http://127.0.0.1:{province.port}",
+        province.url,
         "--serves",
         "38",
     )
@@ -139,11 +57,11 @@ def test_a_message_from_the_ministry_reaches_a_commune_served_by_the_province_no
         "--relation",
         "parent",
         "--url",
-        f"http://127.0.0.1:{ministry.port}",
+        ministry.url,
     )
     try:
-        ministry.start()
-        province.start()
+        ministry.start(worker=False)
+        province.start(worker=False)
         # Each learns the other's issuing CA and CRL, and the units whose keys it holds.
         synced = ministry.run("exchange", "sync")
         assert "tinh-38: 1 CAs added, 1 newer CRLs, 2 unit certificates added" in synced
@@ -165,13 +83,13 @@ def test_a_message_from_the_ministry_reaches_a_commune_served_by_the_province_no
 
 
 def test_three_nodes_the_commune_edge_behind_nat_pulls_through_the_province(tmp_path):
-    ministry = NodeProcess(tmp_path, "bqp", _free_port())
-    province = NodeProcess(tmp_path, "tinh-38", _free_port())
-    edge = NodeProcess(tmp_path, "xa-14845", _free_port())  # never listens: it pulls
+    ministry = NodeProcess(tmp_path, "bqp", port=free_port())
+    province = NodeProcess(tmp_path, "tinh-38", port=free_port())
+    edge = NodeProcess(tmp_path, "xa-14845")  # never listens: it pulls
     for node in (ministry, province, edge):
         node.run("migrate", "-v0")
         node.run("seed-units")
-    _national_root(tmp_path, ministry, province, edge)
+    national_root(tmp_path, ministry, province, edge)
     ministry.run("pki", "issue-unit", "--unit", "BQP")
     province.run("pki", "issue-unit", "--unit", "38")
     edge.run("pki", "issue-unit", "--unit", COMMUNE)
@@ -184,7 +102,7 @@ def test_three_nodes_the_commune_edge_behind_nat_pulls_through_the_province(tmp_
         "--relation",
         "child",
         "--url",
-        f"http://127.0.0.1:{province.port}",
+        province.url,
         "--serves",
         "38",
     )
@@ -197,7 +115,7 @@ def test_three_nodes_the_commune_edge_behind_nat_pulls_through_the_province(tmp_
         "--relation",
         "parent",
         "--url",
-        f"http://127.0.0.1:{ministry.port}",
+        ministry.url,
     )
     province.run(
         "node", "add", "--name", "xa-14845", "--relation", "child", "--pulls", "--serves", COMMUNE
@@ -211,7 +129,7 @@ def test_three_nodes_the_commune_edge_behind_nat_pulls_through_the_province(tmp_
         "--relation",
         "parent",
         "--url",
-        f"http://127.0.0.1:{province.port}",
+        province.url,
     )
     # Installing the edge, the province's operator takes its CAs by hand (first contact):
     edge.run("pki", "export-authorities", "--out", str(tmp_path / "edge-cas.json"))
@@ -219,8 +137,8 @@ def test_three_nodes_the_commune_edge_behind_nat_pulls_through_the_province(tmp_
         "pki", "import-authorities", str(tmp_path / "edge-cas.json"), "--node", "xa-14845"
     )
     try:
-        ministry.start()
-        province.start()
+        ministry.start(worker=False)
+        province.start(worker=False)
         # The edge hands its certificates up (nothing waits for it yet) …
         assert "accepted 0 envelopes" in edge.run("exchange", "pull", "--once")
         # … the province and the ministry learn each other's and the edge's …
