@@ -31,7 +31,6 @@ from tiendon.exchange.models_transport import PRECEDENCE_RANK, Node, OutboxItem,
 from tiendon.exchange.queries import decrypt_for_unit
 from tiendon.exchange.routing import Router
 from tiendon.exchange.trust import IssuerScope
-from tiendon.pki.actions import issuing_authority
 from tiendon.pki.errors import CertificateRefused
 from tiendon.pki.keystore import keystore_for
 from tiendon.pki.models import CertificateAuthority, CertPurpose, DirectoryEntry
@@ -203,7 +202,7 @@ def _plan(
             f"unknown unit codes: {', '.join((unknown or [manifest['sender']])[:10])}",
             code="misaddressed",
         )
-    if not scope.allows_path(rows[manifest["sender"]][1], issuing_authority(certificate)):
+    if not scope.allows_path(rows[manifest["sender"]][1], scope.authority_of(certificate)):
         raise EnvelopeError(
             f"the sender's certificate comes from a CA that may not certify {manifest['sender']}",
             code="sender_issuer_out_of_scope",

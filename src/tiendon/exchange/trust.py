@@ -11,7 +11,10 @@ for everything above its children: that trust is the hierarchy's.)
 
 from __future__ import annotations
 
+from cryptography import x509
+
 from tiendon.exchange.routing import Router
+from tiendon.pki.actions import issuing_authority
 from tiendon.pki.models import CertificateAuthority
 from tiendon.units.models import Unit
 
@@ -20,6 +23,18 @@ class IssuerScope:
     def __init__(self, router: Router | None = None) -> None:
         self.router = router or Router()
         self._paths: dict[str, str] = {}
+        self._authorities: dict[bytes, CertificateAuthority | None] = {}
+
+    def authority_of(self, certificate: x509.Certificate) -> CertificateAuthority | None:
+        """The CA held here that signed `certificate`, looked up once per batch."""
+        try:
+            aki = certificate.extensions.get_extension_for_class(x509.AuthorityKeyIdentifier)
+        except x509.ExtensionNotFound:
+            return None
+        key = aki.value.key_identifier or b""
+        if key not in self._authorities:
+            self._authorities[key] = issuing_authority(certificate)
+        return self._authorities[key]
 
     def allows_path(self, unit_path: str, authority: CertificateAuthority | None) -> bool:
         if authority is None or not authority.is_active:
