@@ -35,6 +35,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -44,8 +45,9 @@ sys.path.insert(0, str(ROOT / "src"))
 GOAL = {"envelopes_per_s_min": 1000, "p95_latency_s_max": 1.0}
 COMMUNE = "14845"
 PAYLOAD_BYTES = 200
-BATCH = 200
+BATCH = 500
 WORKERS = 2
+OFFERERS = 2
 
 
 # ------------------------------------------------------------------ roles run inside a node
@@ -254,7 +256,20 @@ def main() -> None:
 
         print(f"offering {args.rate:g}/s for {args.seconds:g} s …", file=sys.stderr)
         before = set(in_node(ministry, "times", "sent"))
-        offered = in_node(ministry, "offer", args.rate, args.seconds)
+        # Several sending processes (a clerk's send costs ~16 ms of queries and crypto), each
+        # offering its share of the rate on its own schedule.
+        with ThreadPoolExecutor(OFFERERS) as pool:
+            shares = list(
+                pool.map(
+                    lambda _i: in_node(ministry, "offer", args.rate / OFFERERS, args.seconds),
+                    range(OFFERERS),
+                )
+            )
+        offered = {
+            "offered": sum(x["offered"] for x in shares),
+            "late": sum(x["late"] for x in shares),
+            "took_s": max(x["took_s"] for x in shares),
+        }
         wait_for_arrivals(base + "/tinh38", args.count + offered["offered"], timeout=300)
         sent = {k: v for k, v in in_node(ministry, "times", "sent").items() if k not in before}
         arrived = in_node(province, "times", "arrived")
