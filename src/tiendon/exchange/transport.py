@@ -19,7 +19,7 @@ from tiendon.exchange.envelope import EnvelopeError
 from tiendon.exchange.framing import batch, read_batch
 from tiendon.exchange.models_transport import Node, OutboxItem
 from tiendon.exchange.nodeauth import sign_request
-from tiendon.exchange.nodes import this_node
+from tiendon.exchange.nodes import Identity, this_node
 from tiendon.exchange.trust import IssuerScope
 from tiendon.exchange.worker import Outcome
 from tiendon.pki.actions import (
@@ -48,6 +48,22 @@ def urllib_post(url: str, body: bytes, headers: dict[str, str]) -> tuple[int, by
         return exc.code, exc.read()
 
 
+def post_signed(
+    poster: Poster, identity: Identity, node: Node, path: str, body: bytes
+) -> tuple[int, bytes]:
+    """POST `body` to `node`'s `path`, signed by this node (exchange/nodeauth.py)."""
+    headers = sign_request(
+        "POST",
+        path,
+        body,
+        node_name=identity.name,
+        target_node=node.name,
+        certificate_der=identity.certificate_der,
+        sign=identity.sign,
+    )
+    return poster(node.base_url.rstrip("/") + path, body, headers)
+
+
 def http_transport(
     poster: Poster = urllib_post,
 ) -> Callable[[Node, Sequence[tuple[OutboxItem, bytes]]], dict[int, Outcome]]:
@@ -58,16 +74,7 @@ def http_transport(
         if not node.base_url:
             raise OSError(f"node {node.name} has no URL (it pulls)")
         body = batch([item.seq for item, _data in items], [data for _item, data in items])
-        headers = sign_request(
-            "POST",
-            PUSH_PATH,
-            body,
-            node_name=identity.name,
-            target_node=node.name,
-            certificate_der=identity.certificate_der,
-            sign=identity.sign,
-        )
-        status, answer = poster(node.base_url.rstrip("/") + PUSH_PATH, body, headers)
+        status, answer = post_signed(poster, identity, node, PUSH_PATH, body)
         if status != 200:
             # Refused as a whole (authentication, unknown node, …): try again later.
             return {
@@ -103,19 +110,9 @@ def pull_from_parent(poster: Poster = urllib_post, *, wait: int = 0, announce: b
     parent = Node.objects.filter(relation=Node.Relation.PARENT).exclude(base_url="").first()
     if parent is None:
         raise OSError("this node has no parent with a URL to pull from")
-    base = parent.base_url.rstrip("/")
 
     def signed(path: str, body: bytes) -> tuple[int, bytes]:
-        headers = sign_request(
-            "POST",
-            path,
-            body,
-            node_name=identity.name,
-            target_node=parent.name,
-            certificate_der=identity.certificate_der,
-            sign=identity.sign,
-        )
-        return poster(base + path, body, headers)
+        return post_signed(poster, identity, parent, path, body)
 
     if announce:
         # What the parent cannot fetch from us: our CAs, CRLs and units' certificates.
@@ -222,17 +219,8 @@ def request_missing(poster: Poster = urllib_post) -> dict[str, str]:
             outcomes[node.name] = f"{len(holes)} missing; it has no URL (it will send again)"
             continue
         body = json.dumps({"seqs": holes}).encode()
-        headers = sign_request(
-            "POST",
-            RESEND_PATH,
-            body,
-            node_name=identity.name,
-            target_node=node.name,
-            certificate_der=identity.certificate_der,
-            sign=identity.sign,
-        )
         try:
-            status, answer = poster(node.base_url.rstrip("/") + RESEND_PATH, body, headers)
+            status, answer = post_signed(poster, identity, node, RESEND_PATH, body)
             results = json.loads(answer)["results"] if status == 200 else None
         except (OSError, ValueError, KeyError, TypeError) as exc:
             outcomes[node.name] = f"{len(holes)} missing; unreachable: {exc}"[:200]
