@@ -219,7 +219,7 @@ def _matching(qs: QuerySet[Document], terms: list[str]) -> QuerySet[Document]:
         tsquery = "plainto_tsquery('simple'::regconfig, tiendon_fold(%s))"
         text = " ".join(terms)
         # Constant SQL; the user's words travel as bound parameters only.
-        return qs.extra(  # noqa: S610
+        return qs.extra(
             where=[f"{vector} @@ {tsquery}"],
             params=[text],
             select={
@@ -229,7 +229,7 @@ def _matching(qs: QuerySet[Document], terms: list[str]) -> QuerySet[Document]:
             },
             select_params=[text, text],
         ).order_by("-search_exact", "search_score", "-created_at")
-    return qs.extra(  # noqa: S610
+    return qs.extra(
         tables=["documents_search_fts"],
         where=[
             "documents_search_fts.rowid = documents_searchentry.id",
