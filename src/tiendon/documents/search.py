@@ -219,7 +219,7 @@ def _matching(qs: QuerySet[Document], terms: list[str]) -> QuerySet[Document]:
         tsquery = "plainto_tsquery('simple'::regconfig, tiendon_fold(%s))"
         text = " ".join(terms)
         # Constant SQL; the user's words travel as bound parameters only.
-        return qs.extra(
+        return qs.extra(  # noqa: S610
             where=[f"{vector} @@ {tsquery}"],
             params=[text],
             select={
