@@ -98,13 +98,15 @@ def test_overdue_and_due_soon_lists_pin_urgent_documents(tree: Any) -> None:
 
     # The commander drafted none of them: nothing of his own, all of them for the unit.
     mine = deadlines.deadline_lists(tree.commander_a, scope="person", today=TODAY)
-    assert mine.overdue == [] and mine.due_soon == []
+    assert mine.overdue == []
+    assert mine.due_soon == []
     unit = deadlines.deadline_lists(tree.commander_a, scope="unit", today=TODAY)
     assert len(unit.overdue) == 2
     assert len(unit.due_soon) == 2
     # Another commune sees none of them.
     other = deadlines.deadline_lists(tree.clerk_b, scope="unit", today=TODAY)
-    assert other.overdue == [] and other.due_soon == []
+    assert other.overdue == []
+    assert other.due_soon == []
 
 
 def test_a_named_person_gets_the_deadline(tree: Any) -> None:
