@@ -12,7 +12,7 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from tiendon.documents import deadlines, queries
+from tiendon.documents import deadlines, queries, registers
 from tiendon.documents import search as doc_search
 from tiendon.documents.docsearch_models import DueDate
 from tiendon.documents.models import Document, DocumentType, Urgency
@@ -109,3 +109,46 @@ def document_due_date(request: HttpRequest, document_id: str) -> HttpResponse:
         {"document": document, "due": due, "people": people, "error": error},
         status=400 if error else 200,
     )
+
+
+@login_required
+def outgoing_register(request: HttpRequest) -> HttpResponse:
+    """Sổ văn bản đi of the person's unit: ?date_from=&date_to=&series=&format=xlsx|pdf."""
+    person = _person(request)
+    fmt = request.GET.get("format", "html")
+    unknown = set(request.GET) - {"date_from", "date_to", "series", "format"}
+    try:
+        if unknown or fmt not in ("html", "xlsx", "pdf"):
+            raise InvalidInput(
+                _("Unknown parameter: %(name)s.") % {"name": (sorted(unknown) or [fmt])[0][:40]},
+                code="unknown_filter",
+            )
+        register = registers.outgoing_register(
+            person,
+            date_from=request.GET.get("date_from"),
+            date_to=request.GET.get("date_to"),
+            series=request.GET.get("series", "ordinary"),
+        )
+    except queries.ClearanceRequired as exc:
+        raise PermissionDenied("clearance required") from exc
+    except InvalidInput as exc:
+        return render(request, "documents/error.html", {"error": exc}, status=400)
+    if fmt == "html":
+        return render(
+            request,
+            "documents/register_outgoing.html",
+            {"register": register, "columns": registers.OUTGOING_COLUMNS},
+        )
+    registers.do_record_export(person, register, fmt, request=request)
+    name = (
+        f"so-van-ban-di-{register.unit.code}-{register.date_from:%Y%m%d}-{register.date_to:%Y%m%d}"
+    )
+    if fmt == "xlsx":
+        response = HttpResponse(
+            registers.to_xlsx(register),
+            content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        )
+    else:
+        response = HttpResponse(registers.to_pdf(register), content_type="application/pdf")
+    response["Content-Disposition"] = f'attachment; filename="{name}.{fmt}"'
+    return response
