@@ -12,7 +12,7 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from tiendon.documents import deadlines, queries, registers
+from tiendon.documents import casefiles, deadlines, queries, registers
 from tiendon.documents import search as doc_search
 from tiendon.documents.docsearch_models import DueDate
 from tiendon.documents.models import Document, DocumentType, Urgency
@@ -152,3 +152,69 @@ def outgoing_register(request: HttpRequest) -> HttpResponse:
         response = HttpResponse(registers.to_pdf(register), content_type="application/pdf")
     response["Content-Disposition"] = f'attachment; filename="{name}.{fmt}"'
     return response
+
+
+@login_required
+def case_file_list(request: HttpRequest) -> HttpResponse:
+    """The unit's case files, and a form to open a new one."""
+    person = _person(request)
+    people = person.unit.people.filter(is_active=True).order_by("full_name")
+    error = None
+    if request.method == "POST":
+        chosen = request.POST.get("keeper", "")
+        keeper = people.filter(pk=chosen).first() if chosen.isdigit() else None
+        try:
+            case_file = casefiles.do_create_case_file(
+                person,
+                code=request.POST.get("code", ""),
+                title=request.POST.get("title", ""),
+                year=request.POST.get("year", ""),
+                keeper=keeper,
+                request=request,
+            )
+        except TiendonError as exc:
+            error = exc
+        else:
+            messages.success(request, _("The case file was created."))
+            return redirect("case_file_detail", case_file_id=case_file.pk)
+    return render(
+        request,
+        "documents/case_files.html",
+        {
+            "case_files": casefiles.case_files_visible_to(person),
+            "people": people,
+            "error": error,
+            "form": request.POST if error else {},
+        },
+        status=400 if error else 200,
+    )
+
+
+@login_required
+def case_file_detail(request: HttpRequest, case_file_id: str) -> HttpResponse:
+    """A case file's documents in order; POST document=<id> adds one."""
+    person = _person(request)
+    case_file = casefiles.get_visible_case_file(person, case_file_id)
+    error = None
+    if request.method == "POST":
+        try:
+            document = _visible(request, request.POST.get("document", ""))
+            casefiles.do_add_to_case_file(case_file, document, person, request=request)
+        except TiendonError as exc:
+            error = exc
+        else:
+            messages.success(request, _("The document was added."))
+            return redirect("case_file_detail", case_file_id=case_file.pk)
+    entries = casefiles.documents_in(person, case_file)
+    inside = {document.pk for _ordinal, document in entries}
+    candidates = [
+        d
+        for d in queries.documents_visible_to(person).defer("pdf", "uploaded_pdf", "body")[:200]
+        if d.pk not in inside
+    ]
+    return render(
+        request,
+        "documents/case_file_detail.html",
+        {"case_file": case_file, "entries": entries, "candidates": candidates, "error": error},
+        status=400 if error else 200,
+    )
