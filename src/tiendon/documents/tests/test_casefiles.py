@@ -121,6 +121,9 @@ def test_case_file_pages(tree: Any, client: Any) -> None:
     page = client.get(detail).content.decode()
     assert "2027.02.TM" in page
     assert "Báo cáo quân số tháng 1" in page
+    # The document's own page names its case file.
+    document_page = client.get(reverse("document_detail", args=[document.pk])).content.decode()
+    assert "2027.02.TM" in document_page
     again = client.post(detail, {"document": str(document.pk)})
     assert again.status_code == 400
     client.force_login(tree.clerk_b)

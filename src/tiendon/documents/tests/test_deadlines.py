@@ -172,6 +172,10 @@ def test_deadline_pages(tree: Any, client: Any) -> None:
     tomorrow = deadlines.add_working_days(deadlines.today_in_vietnam(), 1)
     ok = client.post(url, {"due_date": tomorrow.strftime("%d/%m/%Y")})
     assert ok.status_code == 302
+    detail = client.get(reverse("document_detail", args=[document.pk])).content.decode()
+    assert tomorrow.strftime("%d/%m/%Y") in detail
+    assert "set-due-date" in detail
+    assert "search-link" in client.get(reverse("document_list")).content.decode()
     page = client.get(reverse("deadlines_dashboard"))
     html = page.content.decode()
     assert page.status_code == 200
