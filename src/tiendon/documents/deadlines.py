@@ -33,6 +33,7 @@ from tiendon.units.models import Person, Role
 # Due within this many working days counts as "due soon".
 DUE_SOON_WORKING_DAYS = 2
 MAX_WORKING_DAYS = 3650
+MAX_DUE_DAYS = 5 * 366
 # Handled at once, before anything else (Decree 30): always listed first.
 PINNED_URGENCIES = (Urgency.HOA_TOC, Urgency.THUONG_KHAN)
 _URGENCY_ORDER: dict[str, int] = {
@@ -251,9 +252,16 @@ def do_set_due_date(
         )
         return None
     day = _parse_day(due_date)
-    if day < (today or today_in_vietnam()):
+    today = today or today_in_vietnam()
+    if day < today:
         raise InvalidInput(
             _("The due date is in the past."), code="due_date_past", field="due_date"
+        )
+    if (day - today).days > MAX_DUE_DAYS:
+        raise InvalidInput(
+            _("The due date is more than five years away."),
+            code="due_date_too_far",
+            field="due_date",
         )
     if person is not None and (person.unit_id != document.issuing_unit_id or not person.is_active):
         raise InvalidInput(

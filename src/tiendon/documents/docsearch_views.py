@@ -15,7 +15,7 @@ from django.views.decorators.http import require_POST
 from tiendon.documents import casefiles, deadlines, queries, registers
 from tiendon.documents import search as doc_search
 from tiendon.documents.docsearch_models import DueDate
-from tiendon.documents.models import Document, DocumentType, Urgency
+from tiendon.documents.models import Document, DocumentType, Series, Urgency
 from tiendon.errors import InvalidInput, TiendonError
 from tiendon.units.models import Person
 
@@ -133,13 +133,14 @@ def outgoing_register(request: HttpRequest) -> HttpResponse:
         raise PermissionDenied("clearance required") from exc
     except InvalidInput as exc:
         return render(request, "documents/error.html", {"error": exc}, status=400)
+    if fmt != "html" or register.series == Series.SECRET:
+        registers.do_record_register_read(person, register, fmt, request=request)
     if fmt == "html":
         return render(
             request,
             "documents/register_outgoing.html",
             {"register": register, "columns": registers.OUTGOING_COLUMNS},
         )
-    registers.do_record_export(person, register, fmt, request=request)
     name = (
         f"so-van-ban-di-{register.unit.code}-{register.date_from:%Y%m%d}-{register.date_to:%Y%m%d}"
     )

@@ -279,12 +279,12 @@ def to_pdf(register: OutgoingRegister) -> bytes:
     return out.getvalue()
 
 
-def do_record_export(
+def do_record_register_read(
     viewer: Person, register: OutgoingRegister, fmt: str, request: Any = None
 ) -> None:
-    """Exports of a register are audited (who took which rows out of the system)."""
+    """Audit who took a register out of the system (any export) or read a secret one."""
     do_record(
-        "documents.register_exported",
+        "documents.register_read" if fmt == "html" else "documents.register_exported",
         actor=viewer,
         unit=viewer.unit,
         new={

@@ -133,6 +133,9 @@ def test_due_date_input_is_checked_and_audited(tree: Any) -> None:
     with pytest.raises(InvalidInput) as past:
         deadlines.do_set_due_date(document, tree.clerk_a, "01/02/2027", today=TODAY)
     assert past.value.code == "due_date_past"
+    with pytest.raises(InvalidInput) as far:
+        deadlines.do_set_due_date(document, tree.clerk_a, "01/01/2040", today=TODAY)
+    assert far.value.code == "due_date_too_far"
     deadlines.do_set_due_date(document, tree.clerk_a, "11/02/2027", today=TODAY)
     record = AuditRecord.objects.filter(action="documents.due_date_set").latest("seq")
     assert record.new["due_date"] == "2027-02-11"

@@ -124,3 +124,25 @@ def test_register_pages_and_exports(board: Any, issued: Any, client: Any, tree: 
     assert client.get(url, {"series": "secret"}).status_code == 403
     client.force_login(tree.clerk_b)
     assert "02/KH-BCHQS" not in client.get(url).content.decode()
+
+
+def test_the_secret_register_is_apart_and_reading_it_is_audited(
+    province_board: Any, client: Any
+) -> None:
+    board = province_board
+    issue(board, doc_type=DocumentType.THONG_BAO, subject="Thông báo thường")
+    issue(board, doc_type=DocumentType.THONG_BAO, subject="Thông báo mật", secrecy=1)
+    ordinary = registers.outgoing_register(board.clerk)
+    secret = registers.outgoing_register(board.clerk, series="secret")
+    assert [r.type_and_subject for r in ordinary.rows] == ["Thông báo: Thông báo thường"]
+    assert [r.type_and_subject for r in secret.rows] == ["Thông báo: Thông báo mật"]
+    assert secret.rows[0].number_and_symbol == "01/TB-BCHQS"
+    assert secret.rows[0].note == "Mật"
+    assert secret.title == "SỔ ĐĂNG KÝ VĂN BẢN ĐI (MẬT)"
+    client.force_login(board.clerk)
+    page = client.get(reverse("outgoing_register"), {"series": "secret"})
+    assert "Thông báo mật" in page.content.decode()
+    record = AuditRecord.objects.filter(action="documents.register_read").latest("seq")
+    assert record.new["series"] == "secret"
+    client.get(reverse("outgoing_register"))
+    assert AuditRecord.objects.filter(action="documents.register_read").count() == 1
