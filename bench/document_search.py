@@ -3,7 +3,7 @@
     python bench/document_search.py [--documents 20000] [--runs 5]   # SQLite, temporary folder
     DATABASE_URL=postgresql://… python bench/document_search.py
 
-Seeds a ministry, a province and ten communes and N documents spread over them (half are
+Seeds a ministry, a province and eight communes and N documents spread over them (half are
 the ministry's, the widest scope a clerk has today; one in twenty is secret) with Vietnamese
 subjects and 60–150-word bodies from a fixed vocabulary, written in bulk with their search
 entries (set-up, not timed). Then 30 queries, half typed without diacritics, each run
