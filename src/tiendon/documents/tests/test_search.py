@@ -190,3 +190,32 @@ def test_postgres_uses_the_unaccent_gin_index(tree: Any) -> None:
         )
         plan = "\n".join(row[0] for row in cursor.fetchall())
     assert "documents_searchentry_fold_gin" in plan
+
+
+def test_a_secret_document_is_found_by_its_number_only(province_board: Any) -> None:
+    from tiendon.documents.actions import do_issue, do_sign
+    from tiendon.documents.tests.conftest import in_review
+
+    board = province_board
+    signed = do_sign(
+        in_review(
+            board,
+            doc_type=DocumentType.THONG_BAO,
+            subject="Thông báo vị trí trận địa",
+            secrecy=Secrecy.MAT,
+        ),
+        board.commander,
+        totp_code=board.code(),
+    )
+    secret = do_issue(signed, board.clerk)
+    assert secret.number_and_symbol == "01/TB-BCHQS"
+    assert ids(search.search(board.clerk, "01/TB-BCHQS")) == [secret.pk]
+    assert ids(search.search(board.clerk, "vi tri tran dia")) == []
+    uncleared = do_create_person(
+        username="cb2.thanhhoa",
+        full_name="Lý Thị Hoa",
+        unit=board.unit,
+        role=Role.STAFF,
+        password=PASSWORD,
+    )
+    assert ids(search.search(uncleared, "01/TB-BCHQS")) == []
