@@ -109,7 +109,9 @@ def test_case_file_pages(tree: Any, client: Any) -> None:
     document = _draft(tree.clerk_a, tree.commander_a, "Báo cáo quân số tháng 1")
     client.force_login(tree.clerk_a)
     url = reverse("case_file_list")
-    assert client.get(url).status_code == 200
+    listing = client.get(url)
+    assert listing.status_code == 200
+    assert "Lập hồ sơ mới" in listing.content.decode()
     bad = client.post(url, {"code": "", "title": "Hồ sơ"})
     assert bad.status_code == 400
     assert "code_required" in bad.content.decode()

@@ -184,6 +184,7 @@ def test_deadline_pages(tree: Any, client: Any) -> None:
     assert page.status_code == 200
     assert "Báo cáo khẩn về lũ" in html
     assert 'class="pinned"' in html
+    assert "Sắp đến hạn" in html
     assert client.get(reverse("deadlines_dashboard"), {"scope": "world"}).status_code == 400
     client.force_login(tree.clerk_b)
     assert client.get(url).status_code == 404

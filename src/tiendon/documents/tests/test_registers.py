@@ -111,6 +111,7 @@ def test_register_pages_and_exports(board: Any, issued: Any, client: Any, tree: 
     page = client.get(url)
     assert page.status_code == 200
     assert "02/KH-BCHQS" in page.content.decode()
+    assert "Sổ văn bản đi" in page.content.decode()
     xlsx = client.get(url, {"format": "xlsx"})
     assert xlsx.status_code == 200
     assert xlsx["Content-Type"].startswith("application/vnd.openxmlformats")

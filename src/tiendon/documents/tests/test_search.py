@@ -165,6 +165,7 @@ def test_search_page_shows_results_and_errors(tree: Any, client: Any) -> None:
     page = client.get(reverse("document_search"), {"q": "huan luyen"})
     assert page.status_code == 200
     assert "huấn luyện dân quân năm 2027" in page.content.decode()
+    assert "Tìm kiếm văn bản" in page.content.decode()  # Vietnamese first
     bad = client.get(reverse("document_search"), {"q": "huấn", "date_from": "hôm qua"})
     assert bad.status_code == 400
     assert "bad_date" in bad.content.decode()
