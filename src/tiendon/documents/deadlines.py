@@ -364,3 +364,31 @@ def do_mark_reminder_read(
             request=request,
         )
     return reminder
+
+
+def announce_urgent(document: Document) -> list[Reminder]:
+    """At once, when a Hỏa tốc or Thượng khẩn document starts waiting on someone: the signer
+    when it is submitted, the unit's cleared clerks when it is signed (run on every save)."""
+    if document.urgency not in PINNED_URGENCIES:
+        return []
+    if document.state == Document.State.IN_REVIEW:
+        people = [document.signer]
+    elif document.state == Document.State.SIGNED:
+        people = list(
+            Person.objects.filter(
+                unit=document.issuing_unit_id,
+                role__in=(Role.CLERK, Role.ADMIN),
+                is_active=True,
+                clearance__gte=document.secrecy,
+            )
+        )
+    else:
+        return []
+    made = []
+    for person in people:
+        reminder, created = Reminder.objects.get_or_create(
+            person=person, document=document, kind=Reminder.Kind.URGENT, due_date=None
+        )
+        if created:
+            made.append(reminder)
+    return made

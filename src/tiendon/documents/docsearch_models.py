@@ -134,6 +134,10 @@ def _reindex(sender: Any, instance: Any, update_fields: Any = None, **kwargs: An
     from tiendon.documents.search import on_document_saved
 
     on_document_saved(instance, update_fields=update_fields)
+    if update_fields is None or "state" in update_fields:
+        from tiendon.documents.deadlines import announce_urgent
+
+        announce_urgent(instance)
 
 
 post_save.connect(_reindex, sender="documents.Document", dispatch_uid="documents_search_reindex")

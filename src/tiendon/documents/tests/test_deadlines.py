@@ -154,9 +154,11 @@ def test_reminders_are_made_once_and_dismissed_by_their_owner(tree: Any) -> None
     made = deadlines.do_refresh_reminders(tree.clerk_a, today=TODAY)
     assert [(r.document_id, r.kind) for r in made] == [(late.pk, Reminder.Kind.OVERDUE)]
     assert deadlines.do_refresh_reminders(tree.clerk_a, today=TODAY) == []
-    # The signer is reminded at once of the Hỏa tốc draft waiting for his signature.
-    signer = deadlines.do_refresh_reminders(tree.commander_a, today=TODAY)
-    assert [(r.document_id, r.kind) for r in signer] == [(urgent.pk, Reminder.Kind.URGENT)]
+    # The signer was reminded at once, on submission, of the Hỏa tốc draft waiting for his
+    # signature; refreshing adds nothing more.
+    announced = deadlines.unread_reminders(tree.commander_a)
+    assert [(r.document_id, r.kind) for r in announced] == [(urgent.pk, Reminder.Kind.URGENT)]
+    assert deadlines.do_refresh_reminders(tree.commander_a, today=TODAY) == []
     reminder = made[0]
     with pytest.raises(OutOfScope):
         deadlines.do_mark_reminder_read(reminder.pk, tree.commander_a)
@@ -189,3 +191,23 @@ def test_deadline_pages(tree: Any, client: Any) -> None:
     client.force_login(tree.clerk_b)
     assert client.get(url).status_code == 404
     assert "Báo cáo khẩn về lũ" not in client.get(reverse("deadlines_dashboard")).content.decode()
+
+
+def test_urgent_documents_are_announced_at_once_to_whoever_must_act(
+    board: Any, client: Any
+) -> None:
+    from tiendon.documents.actions import do_sign
+    from tiendon.documents.tests.conftest import in_review
+
+    document = in_review(board, urgency=Urgency.THUONG_KHAN)
+    assert [r.kind for r in deadlines.unread_reminders(board.commander)] == ["urgent"]
+    assert deadlines.unread_reminders(board.clerk) == []
+    do_sign(document, board.commander, totp_code=board.code())
+    # Signed: now the clerk must issue it, at once.
+    assert [r.document_id for r in deadlines.unread_reminders(board.clerk)] == [document.pk]
+    client.force_login(board.clerk)
+    listing = client.get(reverse("document_list")).content.decode()
+    assert '<strong class="badge">1</strong>' in listing
+    # A normal document announces nothing.
+    in_review(board)
+    assert len(deadlines.unread_reminders(board.commander)) == 1
