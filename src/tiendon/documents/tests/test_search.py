@@ -42,6 +42,12 @@ def test_decision_on_training_is_found_without_diacritics(tree: Any) -> None:
     found = search.search(tree.clerk_a, "quyet dinh huan luyen")
     assert ids(found) == [wanted.pk]
     assert ids(search.search(tree.clerk_a, "Quyết định về huấn luyện")) == [wanted.pk]
+    # The words in the subject itself, whatever the type.
+    report = make(tree, "Báo cáo Quyết định về huấn luyện", doc_type=DocumentType.BAO_CAO)
+    assert set(ids(search.search(tree.clerk_a, "quyet dinh huan luyen"))) == {
+        wanted.pk,
+        report.pk,
+    }
 
 
 def test_d_with_stroke_folds_to_d_both_ways(tree: Any) -> None:
