@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 DEMO_DATA := var/demo
 export TIENDON_DATA_DIR ?= $(CURDIR)/$(DEMO_DATA)
 
-DEMO_DEBS := python3-venv fonts-liberation2
+DEMO_DEBS := python3-venv fonts-liberation2 poppler-utils
 TEST_DEBS := $(DEMO_DEBS) postgresql chromium poppler-utils libnss3-tools softhsm2 opensc \
 	tesseract-ocr tesseract-ocr-vie
 

@@ -1,0 +1,394 @@
+"""Deadlines in working days (Vietnam's weekends and public holidays, Tết included, from the
+`holidays` package), overdue and due-soon lists per unit and per person with Hỏa tốc and
+Thượng khẩn items pinned on top, and the in-app reminders built from them.
+
+The lists are generic: each source yields `DeadlineItem`s. The built-in source is the due
+date (hạn xử lý) of outgoing documents not yet issued; other sources (the assignments of
+received documents) register with `register_source`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+import holidays
+from django.db import IntegrityError, transaction
+from django.db.models import Q
+from django.http import HttpRequest
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from tiendon.audit.actions import do_record
+from tiendon.documents import queries
+from tiendon.documents.docsearch_models import DueDate, Reminder
+from tiendon.documents.errors import DocumentError
+from tiendon.documents.models import Document, Urgency
+from tiendon.errors import InvalidInput, OutOfScope
+from tiendon.units.models import Person, Role
+
+# Due within this many working days counts as "due soon".
+DUE_SOON_WORKING_DAYS = 2
+MAX_WORKING_DAYS = 3650
+MAX_DUE_DAYS = 5 * 366
+# Handled at once, before anything else (Decree 30): always listed first.
+PINNED_URGENCIES = (Urgency.HOA_TOC, Urgency.THUONG_KHAN)
+_URGENCY_ORDER: dict[str, int] = {
+    Urgency.HOA_TOC: 0,
+    Urgency.THUONG_KHAN: 1,
+    Urgency.KHAN: 2,
+    Urgency.NORMAL: 3,
+}
+
+
+@functools.lru_cache(maxsize=64)
+def _holidays_of(year: int) -> frozenset[dt.date]:
+    return frozenset(holidays.country_holidays("VN", years=year).keys())
+
+
+def holiday_name(day: dt.date) -> str:
+    """The public holiday on that day ('' if none), in the package's English name."""
+    return str(holidays.country_holidays("VN", years=day.year).get(day) or "")
+
+
+def is_working_day(day: dt.date) -> bool:
+    """Monday to Friday and not a public holiday (Tết, 30/4, 1/5, 2/9 and the rest)."""
+    return day.weekday() < 5 and day not in _holidays_of(day.year)
+
+
+def _check_count(days: int) -> None:
+    if abs(days) > MAX_WORKING_DAYS:
+        raise InvalidInput(
+            _("At most %(max)s working days.") % {"max": MAX_WORKING_DAYS},
+            code="too_many_days",
+            field="days",
+        )
+
+
+def add_working_days(start: dt.date, days: int) -> dt.date:
+    """The day `days` working days after `start` (before it when negative); `start` itself
+    is not counted, so 1 working day after a Wednesday before Tết is the first working day
+    after Tết. With 0, `start` is returned as it is."""
+    _check_count(days)
+    step = 1 if days >= 0 else -1
+    day, left = start, abs(days)
+    while left:
+        day += dt.timedelta(days=step)
+        if is_working_day(day):
+            left -= 1
+    return day
+
+
+def working_days_between(start: dt.date, end: dt.date) -> int:
+    """Working days after `start` up to and including `end` (negative when `end` is earlier):
+    `working_days_between(d, add_working_days(d, n)) == n`."""
+    if end < start:
+        return -working_days_between(end, start)
+    if (end - start).days > MAX_WORKING_DAYS * 2:
+        _check_count(MAX_WORKING_DAYS + 1)
+    count, day = 0, start
+    while day < end:
+        day += dt.timedelta(days=1)
+        if is_working_day(day):
+            count += 1
+    return count
+
+
+@dataclass
+class DeadlineItem:
+    """One thing due: a document, its due date, who must act, and how urgent it is."""
+
+    document: Document
+    due_date: dt.date
+    person: Person | None
+    kind: str  # "outgoing" here; "assignment" for received documents
+    working_days_left: int = 0
+
+    @property
+    def pinned(self) -> bool:
+        return self.document.urgency in PINNED_URGENCIES
+
+    @property
+    def overdue(self) -> bool:
+        return self.working_days_left < 0
+
+
+def pin_key(urgency: str, due: dt.date | None = None) -> tuple[int, int, dt.date]:
+    """Sort key: Hỏa tốc, then Thượng khẩn, on top; then the earliest due date."""
+    pinned = 0 if urgency in PINNED_URGENCIES else 1
+    return (pinned, _URGENCY_ORDER.get(urgency, 9), due or dt.date.max)
+
+
+def pin_urgent(documents: Iterable[Document]) -> list[Document]:
+    """Documents with Hỏa tốc and Thượng khẩn ones moved to the top (order kept otherwise)."""
+    return sorted(documents, key=lambda d: 0 if d.urgency in PINNED_URGENCIES else 1)
+
+
+Source = Callable[[Person, str], Iterable[DeadlineItem]]
+_SOURCES: list[Source] = []
+
+
+def register_source(source: Source) -> Source:
+    """Add a source of deadline items: `source(viewer, scope)` with scope "person" or
+    "unit"; it must read through `queries` (scope and clearance)."""
+    if source not in _SOURCES:
+        _SOURCES.append(source)
+    return source
+
+
+@register_source
+def outgoing_due_dates(viewer: Person, scope: str) -> Iterable[DeadlineItem]:
+    """Drafts and signed documents of the viewer's unit with a due date, not yet issued; in
+    the person scope, those the viewer must act on (named, or the drafter)."""
+    documents = (
+        queries.documents_visible_to(viewer)
+        .filter(due__isnull=False)
+        .exclude(state=Document.State.ISSUED)
+        .select_related("due", "due__person")
+        .defer("pdf", "uploaded_pdf")
+    )
+    if scope == "person":
+        documents = documents.filter(
+            Q(due__person=viewer) | Q(due__person__isnull=True, drafter=viewer)
+        )
+    for document in documents:
+        due: DueDate = document.due
+        yield DeadlineItem(
+            document=document,
+            due_date=due.due_date,
+            person=due.person or document.drafter,
+            kind="outgoing",
+        )
+
+
+@dataclass
+class DeadlineLists:
+    overdue: list[DeadlineItem]
+    due_soon: list[DeadlineItem]
+    today: dt.date
+
+
+def today_in_vietnam() -> dt.date:
+    return timezone.localtime(timezone.now()).date()
+
+
+def deadline_lists(
+    viewer: Person, *, scope: str = "person", today: dt.date | None = None
+) -> DeadlineLists:
+    """Overdue and due-soon items for the viewer (scope "person") or the viewer's unit
+    (scope "unit"); pinned urgencies first, then the earliest due date."""
+    if scope not in ("person", "unit"):
+        raise InvalidInput(_("Unknown list: %(s)s.") % {"s": scope[:20]}, code="unknown_scope")
+    today = today or today_in_vietnam()
+    overdue, due_soon = [], []
+    for source in _SOURCES:
+        for item in source(viewer, scope):
+            item.working_days_left = working_days_between(today, item.due_date)
+            if item.overdue:
+                overdue.append(item)
+            elif item.working_days_left <= DUE_SOON_WORKING_DAYS:
+                due_soon.append(item)
+
+    def key(item: DeadlineItem) -> tuple[Any, ...]:
+        return pin_key(item.document.urgency, item.due_date)
+
+    return DeadlineLists(sorted(overdue, key=key), sorted(due_soon, key=key), today)
+
+
+def _parse_day(value: dt.date | str) -> dt.date:
+    if isinstance(value, dt.date):
+        return value
+    for pattern in ("%d/%m/%Y", "%Y-%m-%d"):
+        try:
+            return dt.datetime.strptime(value.strip(), pattern).date()
+        except ValueError:
+            continue
+    raise InvalidInput(
+        _("Write the date as dd/mm/yyyy: %(value)s.") % {"value": str(value)[:20]},
+        code="bad_date",
+        field="due_date",
+    )
+
+
+@transaction.atomic
+def do_set_due_date(
+    document: Document,
+    actor: Person,
+    due_date: dt.date | str | None,
+    *,
+    person: Person | None = None,
+    today: dt.date | None = None,
+    request: HttpRequest | None = None,
+) -> DueDate | None:
+    """Set (or, with None, clear) a document's due date: the drafter, a clerk or the
+    commander of the issuing unit; the person named must be of that unit."""
+    document = queries.get_visible_document(actor, document.pk, request=request)
+    if actor.pk != document.drafter_id and actor.role not in (
+        Role.CLERK,
+        Role.COMMANDER,
+        Role.ADMIN,
+    ):
+        raise DocumentError(
+            _("Only the drafter, a clerk or the commander sets the due date."),
+            code="not_allowed",
+        )
+    if document.state == Document.State.ISSUED:
+        raise DocumentError(_("The document is issued already."), code="wrong_state")
+    old = DueDate.objects.filter(document=document).first()
+    old_value = old.due_date.isoformat() if old else None
+    if due_date is None:
+        if old is not None:
+            old.delete()
+        do_record(
+            "documents.due_date_cleared",
+            actor=actor,
+            obj=document,
+            unit=document.issuing_unit,
+            old={"due_date": old_value},
+            request=request,
+        )
+        return None
+    day = _parse_day(due_date)
+    today = today or today_in_vietnam()
+    if day < today:
+        raise InvalidInput(
+            _("The due date is in the past."), code="due_date_past", field="due_date"
+        )
+    if (day - today).days > MAX_DUE_DAYS:
+        raise InvalidInput(
+            _("The due date is more than five years away."),
+            code="due_date_too_far",
+            field="due_date",
+        )
+    if person is not None and (person.unit_id != document.issuing_unit_id or not person.is_active):
+        raise InvalidInput(
+            _("The person responsible must be an active person of the issuing unit."),
+            code="person_outside_unit",
+            field="person",
+        )
+    due, _created = DueDate.objects.update_or_create(
+        document=document, defaults={"due_date": day, "person": person, "set_by": actor}
+    )
+    do_record(
+        "documents.due_date_set",
+        actor=actor,
+        obj=document,
+        unit=document.issuing_unit,
+        old={"due_date": old_value},
+        new={"due_date": day.isoformat(), "person": person.username if person else None},
+        request=request,
+    )
+    return due
+
+
+def _urgent_waiting_on(viewer: Person) -> Iterable[Document]:
+    """Hỏa tốc and Thượng khẩn documents waiting on the viewer: to sign, or to issue."""
+    documents = queries.documents_visible_to(viewer).filter(urgency__in=PINNED_URGENCIES)
+    waiting = Q(state=Document.State.IN_REVIEW, signer=viewer)
+    if viewer.role in (Role.CLERK, Role.ADMIN):
+        waiting |= Q(state=Document.State.SIGNED)
+    return documents.filter(waiting).defer("pdf", "uploaded_pdf")
+
+
+def do_refresh_reminders(
+    viewer: Person, *, today: dt.date | None = None, request: HttpRequest | None = None
+) -> list[Reminder]:
+    """Create the viewer's reminders for what is overdue, due soon or urgent and waiting on
+    them; each (document, kind, due date) reminds once. Returns the new ones."""
+    lists = deadline_lists(viewer, scope="person", today=today)
+    wanted: list[tuple[Document, str, dt.date | None]] = [
+        (item.document, Reminder.Kind.OVERDUE, item.due_date) for item in lists.overdue
+    ]
+    wanted += [(item.document, Reminder.Kind.DUE_SOON, item.due_date) for item in lists.due_soon]
+    wanted += [(document, Reminder.Kind.URGENT, None) for document in _urgent_waiting_on(viewer)]
+    created = []
+    for document, kind, due in wanted:
+        exists = Reminder.objects.filter(
+            person=viewer, document=document, kind=kind, due_date=due
+        ).exists()
+        if exists:
+            continue
+        try:
+            with transaction.atomic():
+                created.append(
+                    Reminder.objects.create(
+                        person=viewer, document=document, kind=kind, due_date=due
+                    )
+                )
+        except IntegrityError:  # made meanwhile by another request
+            continue
+    if created:
+        do_record(
+            "documents.reminders_created",
+            actor=viewer,
+            unit=viewer.unit,
+            new={"count": len(created), "kinds": sorted({r.kind for r in created})},
+            request=request,
+        )
+    return created
+
+
+def unread_reminders(viewer: Person) -> list[Reminder]:
+    """The viewer's unread reminders for documents the viewer may still see, urgent first."""
+    visible = queries.documents_visible_to(viewer).values("pk")
+    reminders = list(
+        Reminder.objects.filter(person=viewer, read_at__isnull=True, document__in=visible)
+        .select_related("document")
+        .defer("document__pdf", "document__uploaded_pdf")
+        .order_by("created_at")
+    )
+    return sorted(reminders, key=lambda r: pin_key(r.document.urgency, r.due_date))
+
+
+@transaction.atomic
+def do_mark_reminder_read(
+    reminder_id: int | str, viewer: Person, *, request: HttpRequest | None = None
+) -> Reminder:
+    """The viewer dismisses one of their own reminders (anyone else's is out of scope)."""
+    try:
+        reminder = Reminder.objects.select_for_update().get(pk=int(reminder_id), person=viewer)
+    except (Reminder.DoesNotExist, ValueError) as exc:
+        raise OutOfScope("reminder", str(reminder_id)) from exc
+    if reminder.read_at is None:
+        reminder.read_at = timezone.now()
+        reminder.save(update_fields=["read_at"])
+        do_record(
+            "documents.reminder_read",
+            actor=viewer,
+            obj=reminder,
+            unit=viewer.unit,
+            new={"kind": reminder.kind},
+            request=request,
+        )
+    return reminder
+
+
+def announce_urgent(document: Document) -> list[Reminder]:
+    """At once, when a Hỏa tốc or Thượng khẩn document starts waiting on someone: the signer
+    when it is submitted, the unit's cleared clerks when it is signed (run on every save)."""
+    if document.urgency not in PINNED_URGENCIES:
+        return []
+    if document.state == Document.State.IN_REVIEW:
+        people = [document.signer]
+    elif document.state == Document.State.SIGNED:
+        people = list(
+            Person.objects.filter(
+                unit=document.issuing_unit_id,
+                role__in=(Role.CLERK, Role.ADMIN),
+                is_active=True,
+                clearance__gte=document.secrecy,
+            )
+        )
+    else:
+        return []
+    made = []
+    for person in people:
+        reminder, created = Reminder.objects.get_or_create(
+            person=person, document=document, kind=Reminder.Kind.URGENT, due_date=None
+        )
+        if created:
+            made.append(reminder)
+    return made

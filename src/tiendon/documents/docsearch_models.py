@@ -1,0 +1,143 @@
+"""Models of search, deadlines and case files (hồ sơ công việc) for documents.
+
+Kept apart from `models.py` (imported from it) and referring to documents and people by
+lazy references only, so this module never imports the core models.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import models
+from django.db.models.signals import post_save
+from django.utils.translation import gettext_lazy as _
+
+
+class SearchEntry(models.Model):
+    """The searchable text of one document, kept in step with it by `search.index_document`.
+
+    `exact` is the text in NFC, lower case, diacritics kept; `folded` is the same text with
+    every diacritic removed and đ folded to d. SQLite indexes both in an FTS5 table kept in
+    sync by triggers; PostgreSQL indexes `tiendon_fold(exact)` with a GIN index. A secret
+    document's entry holds its number and symbol only (DESIGN.md: secret documents are
+    indexed by number, issuer and date), never its subject or content.
+    """
+
+    document = models.OneToOneField(
+        "documents.Document", on_delete=models.CASCADE, related_name="search_entry"
+    )
+    exact = models.TextField(blank=True)
+    folded = models.TextField(blank=True)
+    # Text of the uploaded PDF (pdftotext), kept so a re-index does not extract again.
+    pdf_text = models.TextField(blank=True)
+    pdf_sha256 = models.CharField(max_length=64, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"search entry of {self.document_id}"
+
+
+class DueDate(models.Model):
+    """The processing deadline (hạn xử lý) a document carries in its metadata."""
+
+    document = models.OneToOneField(
+        "documents.Document", on_delete=models.CASCADE, related_name="due"
+    )
+    due_date = models.DateField()
+    # The person who must act by then (the drafter unless someone else is named).
+    person = models.ForeignKey(
+        "units.Person", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    set_by = models.ForeignKey("units.Person", on_delete=models.PROTECT, related_name="+")
+    set_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["due_date"])]
+
+    def __str__(self) -> str:
+        return f"{self.document_id} due {self.due_date}"
+
+
+class Reminder(models.Model):
+    """An in-app reminder: a document overdue or due soon, or a Hỏa tốc/Thượng khẩn one."""
+
+    class Kind(models.TextChoices):
+        OVERDUE = "overdue", _("Overdue")
+        DUE_SOON = "due_soon", _("Due soon")
+        URGENT = "urgent", _("Urgent document")
+
+    person = models.ForeignKey("units.Person", on_delete=models.CASCADE, related_name="+")
+    document = models.ForeignKey("documents.Document", on_delete=models.CASCADE, related_name="+")
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    due_date = models.DateField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    read_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["person", "document", "kind", "due_date"], name="reminder_unique"
+            )
+        ]
+        indexes = [models.Index(fields=["person", "read_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.document_id} for {self.person_id}"
+
+
+class CaseFile(models.Model):
+    """A case file (hồ sơ công việc) of a unit: documents of one matter, under a file code."""
+
+    unit = models.ForeignKey("units.Unit", on_delete=models.PROTECT, related_name="+")
+    code = models.CharField(max_length=64)  # mã hồ sơ, the file code of the metadata
+    title = models.CharField(max_length=500)
+    year = models.PositiveSmallIntegerField()
+    keeper = models.ForeignKey("units.Person", on_delete=models.PROTECT, related_name="+")
+    created_by = models.ForeignKey("units.Person", on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["unit", "year", "code"], name="case_file_code_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.code} {self.title}"
+
+
+class CaseFileEntry(models.Model):
+    """A document in a case file, with its ordinal (số thứ tự) inside the file."""
+
+    case_file = models.ForeignKey(CaseFile, on_delete=models.CASCADE, related_name="entries")
+    document = models.ForeignKey("documents.Document", on_delete=models.PROTECT, related_name="+")
+    ordinal = models.PositiveIntegerField()
+    added_by = models.ForeignKey("units.Person", on_delete=models.PROTECT, related_name="+")
+    added_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["case_file", "ordinal"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["case_file", "document"], name="case_file_document_unique"
+            ),
+            models.UniqueConstraint(
+                fields=["case_file", "ordinal"], name="case_file_ordinal_unique"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.case_file_id} #{self.ordinal}"
+
+
+def _reindex(sender: Any, instance: Any, update_fields: Any = None, **kwargs: Any) -> None:
+    # Imported here: the search module needs the core models, which import this module.
+    from tiendon.documents.search import on_document_saved
+
+    on_document_saved(instance, update_fields=update_fields)
+    if update_fields is None or "state" in update_fields:
+        from tiendon.documents.deadlines import announce_urgent
+
+        announce_urgent(instance)
+
+
+post_save.connect(_reindex, sender="documents.Document", dispatch_uid="documents_search_reindex")

@@ -1,0 +1,279 @@
+"""Full-text search over documents: subject (trích yếu), content and the text of uploaded
+PDFs, ignoring diacritics (đ folded to d) but ranking exact-diacritics matches first.
+
+The text lives in `SearchEntry` (kept in step with each document by `index_document`, run
+after every save of a document). SQLite searches an FTS5 table over it; PostgreSQL a GIN
+index on a stored `to_tsvector('simple', tiendon_fold(exact))` (`unaccent` in an IMMUTABLE
+wrapper).
+`search` starts from `queries.documents_visible_to`, so scope and clearance are the same
+as everywhere else; secret documents are indexed by number and symbol only.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import logging
+import re
+import subprocess
+import tempfile
+import unicodedata
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from django.db import connection
+from django.db.models import QuerySet
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from tiendon.documents import queries
+from tiendon.documents.docsearch_models import SearchEntry
+from tiendon.documents.models import Document, DocumentType, Secrecy, Urgency
+from tiendon.errors import InvalidInput
+from tiendon.units.models import Person, Unit
+
+logger = logging.getLogger(__name__)
+
+QUERY_MAX_CHARS = 200
+QUERY_MAX_WORDS = 16
+LIMIT_MAX = 100
+PDFTOTEXT_TIMEOUT_S = 30
+FILTERS = ("type", "issuer", "date_from", "date_to", "urgency", "status")
+# Fields whose change must re-index a document (the rest are left alone on partial saves).
+INDEXED_FIELDS = frozenset(
+    {"subject", "body", "uploaded_pdf", "secrecy", "number", "symbol", "doc_type"}
+)
+_WORD = re.compile(r"\w+")
+
+
+def fold(text: str) -> str:
+    """Lower case without diacritics: 'Đào tạo' → 'dao tao'. Đ/đ is a letter of its own to
+    Unicode (no decomposition), so it is mapped to d explicitly."""
+    decomposed = unicodedata.normalize("NFD", text.replace("đ", "d").replace("Đ", "D"))
+    bare = "".join(ch for ch in decomposed if unicodedata.category(ch) != "Mn")
+    return unicodedata.normalize("NFC", bare).lower()
+
+
+def words(text: str) -> list[str]:
+    """The words of a text, NFC and lower case, diacritics kept."""
+    return _WORD.findall(unicodedata.normalize("NFC", text).lower())
+
+
+def extract_pdf_text(data: bytes) -> str:
+    """The text of a PDF by poppler's `pdftotext` (empty, and logged, when it cannot)."""
+    with tempfile.TemporaryDirectory(prefix="tiendon-pdf-") as folder:
+        path = Path(folder) / "in.pdf"
+        path.write_bytes(data)
+        try:
+            result = subprocess.run(
+                ["pdftotext", "-q", "-enc", "UTF-8", str(path), "-"],
+                capture_output=True,
+                timeout=PDFTOTEXT_TIMEOUT_S,
+                check=False,
+            )
+        except (OSError, subprocess.TimeoutExpired) as exc:
+            logger.warning("pdftotext failed: %s", exc)
+            return ""
+    if result.returncode != 0:
+        logger.warning("pdftotext exit %s", result.returncode)
+    return unicodedata.normalize("NFC", result.stdout.decode("utf-8", "replace"))
+
+
+def index_document(document: Document) -> SearchEntry:
+    """Write the document's search entry (creating it on first use)."""
+    entry = SearchEntry.objects.filter(document=document).first() or SearchEntry(document=document)
+    if document.uploaded_pdf is not None:
+        data = bytes(document.uploaded_pdf)
+        digest = hashlib.sha256(data).hexdigest()
+        if digest != entry.pdf_sha256:
+            entry.pdf_text, entry.pdf_sha256 = extract_pdf_text(data), digest
+    else:
+        entry.pdf_text, entry.pdf_sha256 = "", ""
+    parts = [document.number_and_symbol, document.symbol]
+    if document.secrecy == Secrecy.NONE:
+        parts += [document.get_doc_type_display(), document.subject, document.body, entry.pdf_text]
+    text = " ".join(words(" ".join(p for p in parts if p)))
+    entry.exact, entry.folded = text, fold(text)
+    entry.save()
+    return entry
+
+
+def on_document_saved(instance: Document, update_fields: Any = None, **_kwargs: Any) -> None:
+    """post_save receiver: re-index unless the save touched no indexed field."""
+    if update_fields is not None and not INDEXED_FIELDS & set(update_fields):
+        return
+    index_document(instance)
+
+
+@dataclass
+class SearchResult:
+    documents: list[Document]
+    exact: set[str] = field(default_factory=set)  # ids of exact-diacritics matches
+    query: str = ""
+    filters: dict[str, Any] = field(default_factory=dict)
+
+
+def _parse_date(value: str, name: str) -> dt.date:
+    for pattern in ("%d/%m/%Y", "%Y-%m-%d"):
+        try:
+            return dt.datetime.strptime(value.strip(), pattern).date()
+        except ValueError:
+            continue
+    raise InvalidInput(
+        _("Write the date as dd/mm/yyyy: %(value)s.") % {"value": value[:20]},
+        code="bad_date",
+        field=name,
+    )
+
+
+def clean_filters(filters: dict[str, str] | None) -> dict[str, Any]:
+    """Check the filters: unknown names, unknown values and bad dates are refused."""
+    cleaned: dict[str, Any] = {}
+    for name, raw in (filters or {}).items():
+        value = str(raw).strip()
+        if name not in FILTERS:
+            raise InvalidInput(
+                _("Unknown filter: %(name)s.") % {"name": name[:40]},
+                code="unknown_filter",
+                field=name[:40],
+            )
+        if not value:
+            continue
+        if name == "type" and value not in DocumentType.values:
+            raise InvalidInput(_("Unknown document type."), code="unknown_type", field=name)
+        if name == "urgency" and value not in Urgency.values:
+            raise InvalidInput(_("Unknown urgency."), code="unknown_urgency", field=name)
+        if name == "status" and value not in Document.State.values:
+            raise InvalidInput(_("Unknown status."), code="unknown_status", field=name)
+        if name == "issuer":
+            unit = Unit.objects.filter(code=value).first()
+            if unit is None:
+                raise InvalidInput(_("Unknown issuer."), code="unknown_issuer", field=name)
+            cleaned[name] = unit
+            continue
+        cleaned[name] = _parse_date(value, name) if name.startswith("date_") else value
+    if (
+        "date_from" in cleaned
+        and "date_to" in cleaned
+        and cleaned["date_from"] > cleaned["date_to"]
+    ):
+        raise InvalidInput(
+            _("The start date is after the end date."), code="bad_date_range", field="date_from"
+        )
+    return cleaned
+
+
+def clean_query(query: str) -> list[str]:
+    """The query's words; empty or oversized queries are refused."""
+    if len(query) > QUERY_MAX_CHARS:
+        raise InvalidInput(
+            _("The search has at most %(max)s characters.") % {"max": QUERY_MAX_CHARS},
+            code="query_too_long",
+            field="q",
+        )
+    found = words(query)
+    if not found:
+        raise InvalidInput(_("Type what to search for."), code="query_empty", field="q")
+    if len(found) > QUERY_MAX_WORDS:
+        raise InvalidInput(
+            _("The search has at most %(max)s words.") % {"max": QUERY_MAX_WORDS},
+            code="query_too_long",
+            field="q",
+        )
+    return found
+
+
+def _start_of(day: dt.date) -> dt.datetime:
+    return timezone.make_aware(dt.datetime.combine(day, dt.time.min))
+
+
+def apply_filters(qs: QuerySet[Document], cleaned: dict[str, Any]) -> QuerySet[Document]:
+    """Filters on the documents' own columns; dates are the issue date (a draft's creation)."""
+    if "type" in cleaned:
+        qs = qs.filter(doc_type=cleaned["type"])
+    if "issuer" in cleaned:
+        qs = qs.filter(issuing_unit=cleaned["issuer"])
+    if "urgency" in cleaned:
+        qs = qs.filter(urgency=cleaned["urgency"])
+    if "status" in cleaned:
+        qs = qs.filter(state=cleaned["status"])
+    if "date_from" in cleaned or "date_to" in cleaned:
+        qs = qs.annotate(search_day=Coalesce("issued_at", "created_at"))
+        if "date_from" in cleaned:
+            qs = qs.filter(search_day__gte=_start_of(cleaned["date_from"]))
+        if "date_to" in cleaned:
+            qs = qs.filter(search_day__lt=_start_of(cleaned["date_to"] + dt.timedelta(days=1)))
+    return qs
+
+
+def fts5_query(terms: list[str], column: str) -> str:
+    """An FTS5 query that ANDs each term, quoted, in one column (no user syntax passes)."""
+    return " ".join(f'{column}:"{term}"' for term in terms)
+
+
+def _matching(qs: QuerySet[Document], terms: list[str]) -> QuerySet[Document]:
+    qs = qs.filter(search_entry__isnull=False)
+    if connection.vendor == "postgresql":
+        # folded_tsv / exact_tsv: stored columns generated by migration 0003 (PostgreSQL).
+        tsquery = "plainto_tsquery('simple'::regconfig, tiendon_fold(%s))"
+        text = " ".join(terms)
+        # Constant SQL; the user's words travel as bound parameters only.
+        return qs.extra(  # noqa: S610
+            where=[f"documents_searchentry.folded_tsv @@ {tsquery}"],
+            params=[text],
+            select={
+                "search_exact": "documents_searchentry.exact_tsv"
+                " @@ plainto_tsquery('simple'::regconfig, %s)",
+                "search_score": f"-ts_rank(documents_searchentry.folded_tsv, {tsquery})",
+            },
+            select_params=[text, text],
+        ).order_by("-search_exact", "search_score", "-created_at")
+    return qs.extra(
+        tables=["documents_search_fts"],
+        where=[
+            "documents_search_fts.rowid = documents_searchentry.id",
+            "documents_search_fts MATCH %s",
+        ],
+        params=[fts5_query([fold(t) for t in terms], "folded")],
+        select={
+            "search_exact": "documents_searchentry.id IN (SELECT rowid FROM documents_search_fts"
+            " WHERE documents_search_fts MATCH %s)",
+            "search_score": "bm25(documents_search_fts)",
+        },
+        select_params=[fts5_query(terms, "exact")],
+    ).order_by("-search_exact", "search_score", "-created_at")
+
+
+def search(
+    person: Person,
+    query: str,
+    filters: dict[str, str] | None = None,
+    *,
+    limit: int = 20,
+    offset: int = 0,
+) -> SearchResult:
+    """The documents the person may see that match every word of the query, exact
+    diacritics first, then by relevance, then newest; `filters` narrow them."""
+    terms = clean_query(query)
+    cleaned = clean_filters(filters)
+    limit = max(1, min(limit, LIMIT_MAX))
+    qs = _matching(apply_filters(queries.documents_visible_to(person), cleaned), terms)
+    # Rank on narrow rows (id and exactness only), then load the page of documents: sorting
+    # every match with its body and joined people would cost more than the search itself.
+    ranked = list(
+        qs.values_list("pk", "search_exact")[offset : offset + limit]  # type: ignore[misc]
+    )
+    loaded = (
+        Document.objects.select_related("issuing_unit", "signer", "drafter")
+        .defer("pdf", "uploaded_pdf")
+        .in_bulk([pk for pk, _exact in ranked])
+    )
+    found = []
+    for pk, is_exact in ranked:
+        document = loaded[pk]
+        document.search_exact = bool(is_exact)  # type: ignore[attr-defined]
+        found.append(document)
+    exact = {str(pk) for pk, is_exact in ranked if is_exact}
+    return SearchResult(documents=found, exact=exact, query=query, filters=cleaned)

@@ -1,0 +1,228 @@
+"""Search: diacritics ignored (đ folded to d) but exact matches first, PDF text, filters,
+scope and clearance, bad input; on SQLite (FTS5) and PostgreSQL (unaccent + GIN)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from conftest import PASSWORD
+from django.db import connection
+from django.urls import reverse
+
+from tiendon.documents import search
+from tiendon.documents.actions import do_create_draft, do_edit_draft, do_submit_for_review
+from tiendon.documents.docsearch_models import SearchEntry
+from tiendon.documents.models import DocumentType, Secrecy, Urgency
+from tiendon.documents.pdf import render_line
+from tiendon.errors import InvalidInput
+from tiendon.units.actions import do_create_person
+from tiendon.units.models import Clearance, Role
+
+
+def make(tree: Any, subject: str, body: str = "Nội dung văn bản.", **extra: Any) -> Any:
+    drafter = extra.pop("drafter", tree.clerk_a)
+    values: dict[str, Any] = {
+        "doc_type": DocumentType.QUYET_DINH,
+        "subject": subject,
+        "body": body,
+        "signer": tree.commander_a,
+    }
+    values.update(extra)
+    return do_create_draft(drafter, **values)
+
+
+def ids(result: search.SearchResult) -> list[Any]:
+    return [d.pk for d in result.documents]
+
+
+def test_decision_on_training_is_found_without_diacritics(tree: Any) -> None:
+    wanted = make(tree, "Về việc tổ chức huấn luyện dân quân năm 2027")
+    make(tree, "Về việc sửa chữa doanh trại", doc_type=DocumentType.KE_HOACH)
+    found = search.search(tree.clerk_a, "quyet dinh huan luyen")
+    assert ids(found) == [wanted.pk]
+    assert ids(search.search(tree.clerk_a, "Quyết định về huấn luyện")) == [wanted.pk]
+    # The words in the subject itself, whatever the type.
+    report = make(tree, "Báo cáo Quyết định về huấn luyện", doc_type=DocumentType.BAO_CAO)
+    assert set(ids(search.search(tree.clerk_a, "quyet dinh huan luyen"))) == {
+        wanted.pk,
+        report.pk,
+    }
+
+
+def test_d_with_stroke_folds_to_d_both_ways(tree: Any) -> None:
+    wanted = make(tree, "Kế hoạch đào tạo cán bộ dân quân")
+    for query in ("đào tạo", "dao tao", "ĐÀO TẠO", "DAO TAO", "Đao Tao"):
+        assert ids(search.search(tree.clerk_a, query)) == [wanted.pk], query
+    assert search.fold("Đồng Tiến đường") == "dong tien duong"
+
+
+def test_exact_diacritics_rank_first(tree: Any) -> None:
+    dao_tao = make(tree, "Đào tạo huấn luyện viên dân quân")  # đào
+    chi_dao = make(tree, "Chỉ đạo công tác huấn luyện dân quân")  # đạo, newer
+    by_dao = search.search(tree.clerk_a, "đào huấn luyện")
+    assert ids(by_dao) == [dao_tao.pk, chi_dao.pk]
+    assert by_dao.exact == {str(dao_tao.pk)}
+    by_dao2 = search.search(tree.clerk_a, "đạo huấn luyện")
+    assert ids(by_dao2) == [chi_dao.pk, dao_tao.pk]
+    # Without diacritics neither is exact: both match, newest first on equal relevance.
+    assert set(ids(search.search(tree.clerk_a, "dao huan luyen"))) == {dao_tao.pk, chi_dao.pk}
+
+
+def test_text_of_an_uploaded_pdf_is_searchable(tree: Any) -> None:
+    pdf = render_line("Phương án tuần tra bảo vệ biên giới mùa mưa", 500, 40)
+    document = make(tree, "Về việc bảo vệ mùa mưa", body="", uploaded_pdf=pdf)
+    assert ids(search.search(tree.clerk_a, "tuan tra bien gioi")) == [document.pk]
+    entry = SearchEntry.objects.get(document=document)
+    assert "tuần tra" in entry.pdf_text.lower()
+
+
+def test_an_edited_draft_is_found_by_its_new_words_only(tree: Any) -> None:
+    document = make(tree, "Về việc diễn tập phòng thủ")
+    do_edit_draft(document, tree.clerk_a, subject="Về việc phòng chống lụt bão")
+    assert ids(search.search(tree.clerk_a, "lut bao")) == [document.pk]
+    assert ids(search.search(tree.clerk_a, "dien tap")) == []
+
+
+def test_another_units_documents_never_match(tree: Any) -> None:
+    make(tree, "Về việc huấn luyện dân quân xã Đồng Tiến")
+    assert ids(search.search(tree.clerk_b, "huan luyen")) == []
+    assert ids(search.search(tree.ministry_clerk, "huan luyen")) == []
+    assert len(ids(search.search(tree.clerk_a, "huan luyen"))) == 1
+
+
+def test_secret_subject_never_matches_for_an_uncleared_person(tree: Any) -> None:
+    commander = tree.province_commander  # cleared for Mật
+    secret = do_create_draft(
+        commander,
+        doc_type=DocumentType.KE_HOACH,
+        subject="Kế hoạch bố trí lực lượng phòng thủ bí mật",
+        body="Vị trí các trận địa.",
+        signer=commander,
+        secrecy=Secrecy.MAT,
+    )
+    uncleared = do_create_person(
+        username="tl.thanhhoa",
+        full_name="Đinh Văn Tư",
+        unit=tree.province,
+        role=Role.STAFF,
+        password=PASSWORD,
+        clearance=Clearance.NONE,
+    )
+    assert ids(search.search(uncleared, "bo tri luc luong")) == []
+    assert ids(search.search(uncleared, "ke hoach")) == []
+    # Secret documents are indexed by number and symbol only, never by subject or content.
+    entry = SearchEntry.objects.get(document=secret)
+    assert "phòng thủ" not in entry.exact
+    assert "tran dia" not in entry.folded
+    assert ids(search.search(commander, "bo tri luc luong")) == []
+
+
+def test_filters_narrow_the_results(tree: Any) -> None:
+    decision = make(tree, "Về việc huấn luyện tự vệ", urgency=Urgency.HOA_TOC)
+    plan = make(tree, "Kế hoạch huấn luyện tự vệ", doc_type=DocumentType.KE_HOACH)
+    do_submit_for_review(plan, tree.clerk_a)
+    query = "huan luyen tu ve"
+    assert set(ids(search.search(tree.clerk_a, query))) == {decision.pk, plan.pk}
+    assert ids(search.search(tree.clerk_a, query, {"type": "ke_hoach"})) == [plan.pk]
+    assert ids(search.search(tree.clerk_a, query, {"urgency": "hoa_toc"})) == [decision.pk]
+    assert ids(search.search(tree.clerk_a, query, {"status": "in_review"})) == [plan.pk]
+    assert ids(search.search(tree.clerk_a, query, {"issuer": tree.commune_b.code})) == []
+    assert len(ids(search.search(tree.clerk_a, query, {"issuer": tree.commune_a.code}))) == 2
+    today = decision.created_at.astimezone().strftime("%d/%m/%Y")
+    assert len(ids(search.search(tree.clerk_a, query, {"date_from": today, "date_to": today}))) == 2
+    assert ids(search.search(tree.clerk_a, query, {"date_to": "01/01/2020"})) == []
+
+
+@pytest.mark.parametrize(
+    ("query", "filters", "code"),
+    [
+        ("", {}, "query_empty"),
+        ("  ?! ", {}, "query_empty"),
+        ("huấn luyện " * 30, {}, "query_too_long"),
+        (" ".join(["a"] * 17), {}, "query_too_long"),
+        ("huấn luyện", {"colour": "đỏ"}, "unknown_filter"),
+        ("huấn luyện", {"type": "sắc lệnh"}, "unknown_type"),
+        ("huấn luyện", {"urgency": "rất gấp"}, "unknown_urgency"),
+        ("huấn luyện", {"status": "lost"}, "unknown_status"),
+        ("huấn luyện", {"issuer": "NOPE"}, "unknown_issuer"),
+        ("huấn luyện", {"date_from": "2027-13-45"}, "bad_date"),
+        ("huấn luyện", {"date_from": "31.12.2026"}, "bad_date"),
+        ("huấn luyện", {"date_from": "02/01/2027", "date_to": "01/01/2027"}, "bad_date_range"),
+    ],
+)
+def test_bad_search_input_is_refused_with_a_code(
+    tree: Any, query: str, filters: dict[str, str], code: str
+) -> None:
+    with pytest.raises(InvalidInput) as caught:
+        search.search(tree.clerk_a, query, filters)
+    assert caught.value.code == code
+
+
+def test_fts_syntax_in_a_query_is_just_words(tree: Any) -> None:
+    wanted = make(tree, "Về việc huấn luyện")
+    assert ids(search.search(tree.clerk_a, 'huấn "OR luyện* NEAR(')) == []
+    assert ids(search.search(tree.clerk_a, 'huấn" luyện')) == [wanted.pk]
+
+
+def test_search_page_shows_results_and_errors(tree: Any, client: Any) -> None:
+    make(tree, "Về việc huấn luyện dân quân năm 2027")
+    client.force_login(tree.clerk_a)
+    page = client.get(reverse("document_search"), {"q": "huan luyen"})
+    assert page.status_code == 200
+    assert "huấn luyện dân quân năm 2027" in page.content.decode()
+    assert "Tìm kiếm văn bản" in page.content.decode()  # Vietnamese first
+    bad = client.get(reverse("document_search"), {"q": "huấn", "date_from": "hôm qua"})
+    assert bad.status_code == 400
+    assert "bad_date" in bad.content.decode()
+    other = client.get(reverse("document_search"), {"q": "huấn", "colour": "x"})
+    assert other.status_code == 400
+    client.force_login(tree.clerk_b)
+    page_b = client.get(reverse("document_search"), {"q": "huan luyen"})
+    assert "huấn luyện dân quân" not in page_b.content.decode()
+
+
+@pytest.mark.postgres
+def test_postgres_uses_the_unaccent_gin_index(tree: Any) -> None:
+    make(tree, "Về việc huấn luyện Đồng Tiến")
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT tiendon_fold('Đồng Tiến ĐÀO')")
+        assert cursor.fetchone()[0] == "dong tien dao"
+        cursor.execute("SELECT provolatile FROM pg_proc WHERE proname = 'tiendon_fold'")
+        assert cursor.fetchone()[0] == "i"
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        cursor.execute(
+            "EXPLAIN SELECT id FROM documents_searchentry WHERE folded_tsv @@ "
+            "plainto_tsquery('simple'::regconfig, tiendon_fold('dong tien'))"
+        )
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+    assert "documents_searchentry_fold_gin" in plan
+
+
+def test_a_secret_document_is_found_by_its_number_only(province_board: Any) -> None:
+    from tiendon.documents.actions import do_issue, do_sign
+    from tiendon.documents.tests.conftest import in_review
+
+    board = province_board
+    signed = do_sign(
+        in_review(
+            board,
+            doc_type=DocumentType.THONG_BAO,
+            subject="Thông báo vị trí trận địa",
+            secrecy=Secrecy.MAT,
+        ),
+        board.commander,
+        totp_code=board.code(),
+    )
+    secret = do_issue(signed, board.clerk)
+    assert secret.number_and_symbol == "01/TB-BCHQS"
+    assert ids(search.search(board.clerk, "01/TB-BCHQS")) == [secret.pk]
+    assert ids(search.search(board.clerk, "vi tri tran dia")) == []
+    uncleared = do_create_person(
+        username="cb2.thanhhoa",
+        full_name="Lý Thị Hoa",
+        unit=board.unit,
+        role=Role.STAFF,
+        password=PASSWORD,
+    )
+    assert ids(search.search(uncleared, "01/TB-BCHQS")) == []
