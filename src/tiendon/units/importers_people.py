@@ -130,7 +130,14 @@ def _csv_rows(data: bytes) -> Iterator[list[Any]]:
         dialect: Any = csv.Sniffer().sniff(text[:4096], delimiters=",;\t")
     except csv.Error:
         dialect = csv.excel
-    yield from csv.reader(io.StringIO(text), dialect)
+    reader = csv.reader(io.StringIO(text, newline=""), dialect)  # \r, \n or \r\n ends a row
+    try:
+        yield from reader
+    except csv.Error as exc:
+        raise PeopleFileError(
+            _("Row %(row)d of the CSV file cannot be read: %(reason)s")
+            % {"row": reader.line_num, "reason": exc}
+        ) from exc
 
 
 def _xlsx_rows(data: bytes) -> Iterator[list[Any]]:

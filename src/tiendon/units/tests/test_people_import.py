@@ -264,3 +264,20 @@ def test_upload_page_lists_every_problem(admin_client: Any, tree: Any, tmp_path:
 def test_a_clerk_cannot_open_the_upload_page(client: Any, tree: Any) -> None:
     client.post(reverse("login"), {"username": tree.clerk_a.username, "password": PASSWORD})
     assert client.get(reverse("people_import")).status_code == 404
+
+
+def test_old_mac_line_endings_and_stray_carriage_returns_are_read_or_refused_clearly(
+    tree: Any, tmp_path: Path
+) -> None:
+    from tiendon.units.importers_people import PeopleFileError, read_rows
+
+    # Rows ended by a bare \r (old Mac exports) are rows like any other.
+    text = "\r".join(",".join(row) for row in [HEADER, *good_rows(tree)]) + "\r"
+    rows = list(read_rows(io.BytesIO(text.encode())))
+    assert rows[0] == HEADER
+    assert len(rows) == 1 + len(good_rows(tree))
+    # A quoted field left open swallows the rest of the file: one clear error with the row.
+    broken = ",".join(HEADER) + '\n15853,"ct.x,' + "Nguyễn " * 30_000 + "\n"
+    with pytest.raises(PeopleFileError) as refused:
+        list(read_rows(io.BytesIO(broken.encode())))
+    assert "Row 2 " in str(refused.value)
