@@ -642,3 +642,43 @@ def do_answer_recall(
     _report(incoming, code, clerk, note=note, request=request)
     _audit("documents.recall_answered", incoming, clerk, status=code, note=note)
     return incoming
+
+
+@transaction.atomic
+def do_save_recipient_group(
+    actor: Person,
+    *,
+    name: str,
+    unit_codes: list[str],
+    request: HttpRequest | None = None,
+) -> Any:
+    """Save (or replace) a named list of recipient units of the actor's unit."""
+    from tiendon.documents.models import RecipientGroup
+
+    if actor.role not in (Role.CLERK, Role.COMMANDER, Role.ADMIN):
+        raise DocumentError(_("Only a clerk or the commander keeps groups."), code="not_allowed")
+    name = nfc(name).strip()
+    if not name or len(name) > 200:
+        raise InvalidInput(_("Name the group."), code="name_required", field="name")
+    codes = sorted({c.strip() for c in unit_codes if c.strip()})
+    units = list(Unit.objects.filter(code__in=codes, is_active=True))
+    unknown = sorted(set(codes) - {u.code for u in units})
+    if unknown:
+        raise InvalidInput(
+            _("Unknown recipient unit: %(codes)s.") % {"codes": ", ".join(unknown[:10])},
+            code="unknown_recipient",
+            field="units",
+        )
+    if not units:
+        raise InvalidInput(_("A group needs at least one unit."), code="empty_group", field="units")
+    group, _created = RecipientGroup.objects.get_or_create(owner=actor.unit, name=name)
+    group.members.set(units)
+    do_record(
+        "documents.recipient_group_saved",
+        actor=actor,
+        obj=group,
+        unit=actor.unit,
+        new={"name": name, "units": codes},
+        request=request,
+    )
+    return group
