@@ -288,7 +288,7 @@ def _range(request: HttpRequest) -> RegisterRangeForm:
     today = timezone.localdate()
     # The year so far unless a range is given.
     data = {"date_from": today.replace(month=1, day=1).isoformat(), "date_to": today.isoformat()}
-    data.update({k: v for k, v in request.GET.items() if k in data and v})
+    data.update({k: str(request.GET[k]) for k in data if request.GET.get(k)})
     return RegisterRangeForm(data)
 
 
