@@ -7,7 +7,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from tiendon.audit.models import AuditRecord
 from tiendon.documents import queries
@@ -243,10 +243,10 @@ def test_a_secret_document_is_refused_by_a_node_not_fit_and_nothing_is_issued(
         province_board.commander,
         totp_code=province_board.code(),
     )
-    with pytest.raises(DocumentError) as refused:
+    with translation.override("vi"), pytest.raises(DocumentError) as refused:
         do_issue(document, province_board.clerk)
     assert refused.value.code == "not_fit_for_secret"
-    assert "secret" in refused.value.message
+    assert "chưa được công bố đủ điều kiện xử lý văn bản mật" in refused.value.message
     document.refresh_from_db()
     assert document.state == Document.State.SIGNED
     assert document.number is None
