@@ -13,7 +13,7 @@ import datetime as dt
 import uuid
 from typing import Any
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.http import HttpRequest
 from django.utils import timezone
@@ -211,7 +211,11 @@ def do_open_incoming(
     if existing is not None:
         return existing
     payload = container.unpack_document(open_payload(person, envelope_id, request=request))
-    incoming = _from_payload(person, stored, payload)
+    try:
+        with transaction.atomic():  # a savepoint: two people opening at once get one row
+            incoming = _from_payload(person, stored, payload)
+    except IntegrityError:
+        return IncomingDocument.objects.get(unit=person.unit, envelope=stored)
     _audit(
         "documents.incoming_opened",
         incoming,

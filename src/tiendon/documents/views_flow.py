@@ -9,7 +9,7 @@ from collections.abc import Callable
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -79,7 +79,10 @@ def incoming_list(request: HttpRequest) -> HttpResponse:
 def incoming_open(request: HttpRequest, envelope_id: str) -> HttpResponse:
     """Open what the exchange delivered: a document, or a recall request."""
     person = _person(request)
-    kind = Envelope.objects.filter(pk=envelope_id).values_list("kind", flat=True).first()
+    try:
+        kind = Envelope.objects.filter(pk=envelope_id).values_list("kind", flat=True).first()
+    except ValidationError as exc:  # not a UUID
+        raise Http404("no such delivery") from exc
     try:
         if kind == container.RECALL_KIND:
             incoming = actions_flow.do_open_recall(person, envelope_id, request=request)

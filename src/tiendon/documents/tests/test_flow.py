@@ -410,3 +410,31 @@ def test_a_broadcast_is_one_envelope_with_one_delivery_per_unit(tree, board, pro
     assert table.by_code == {"01": 6}
     pdf_text = bytes(sent.pdf)
     assert b"%PDF" in pdf_text[:8]
+
+
+def test_resolving_sets_and_reading_statuses_cost_the_same_queries_for_many_units(
+    tree, board, province_board, django_assert_max_num_queries
+):
+    from tiendon.documents.recipients import resolve
+    from tiendon.units.actions import do_create_unit
+    from tiendon.units.models import CommuneType, UnitKind
+
+    small = issue_to(province_board, [{"unit": "15853"}])
+    for i in range(40):
+        unit = do_create_unit(
+            code=f"159{i:02d}",
+            name=f"Ban Chỉ huy Quân sự xã Thử {i}",
+            kind=UnitKind.COMMUNE_BOARD,
+            commune_type=CommuneType.XA,
+            parent=tree.province,
+            abbreviation="BCHQS",
+        )
+        do_issue_unit_keys(unit)
+    with django_assert_max_num_queries(4):
+        units = resolve(tree.ministry, [{"set": "all_communes"}])
+    assert len(units) == 42
+    big = issue_to(province_board, [{"set": "communes_of", "province": "38"}])
+    for document, total in ((small, 1), (big, 41)):
+        with django_assert_max_num_queries(4):  # the document, its audit, counts, one page
+            table = queries.recipient_statuses(province_board.clerk, document.pk)
+        assert table.total == total

@@ -191,3 +191,27 @@ def test_a_paper_document_is_received_from_the_page(tree):
     )
     assert bad.status_code == 200
     assert IncomingDocument.objects.count() == 1
+
+
+def test_the_issue_page_says_why_a_secret_document_was_not_sent(tree, board, province_board):
+    from tiendon.documents.actions import do_sign
+    from tiendon.documents.tests.conftest import in_review
+
+    document = do_sign(
+        in_review(province_board, recipient_spec=[{"unit": "15853"}], secrecy=1),
+        province_board.commander,
+        totp_code=province_board.code(),
+    )
+    clerk = logged_in(province_board.clerk)
+    response = clerk.post(reverse("document_issue", args=[document.pk]), follow=True)
+    page = response.content.decode()
+    assert "not_fit_for_secret" in page
+    assert "văn bản mật" in page
+    assert Document.objects.get(pk=document.pk).state == Document.State.SIGNED
+
+
+def test_a_bad_envelope_id_is_not_found(tree):
+    clerk = logged_in(tree.clerk_a)
+    assert clerk.post(reverse("incoming_open", args=["not-a-uuid"])).status_code == 404
+    assert clerk.get(reverse("incoming_detail", args=["abc"])).status_code == 404
+    assert clerk.get(reverse("incoming_detail", args=["999"])).status_code == 404
