@@ -120,6 +120,15 @@ URGENCY_RANK = Case(
 )
 
 
+PRECEDENCE_RANK = Case(
+    When(envelope__precedence="hoa_toc", then=Value(3)),
+    When(envelope__precedence="thuong_khan", then=Value(2)),
+    When(envelope__precedence="khan", then=Value(1)),
+    default=Value(0),
+    output_field=IntegerField(),
+)
+
+
 def incoming_list(viewer: Person, *, limit: int = 200) -> list[IncomingDocument]:
     """Received documents, the most urgent first, then the newest; subjects masked."""
     rows = (
@@ -131,7 +140,8 @@ def incoming_list(viewer: Person, *, limit: int = 200) -> list[IncomingDocument]
 
 
 def waiting_envelopes(viewer: Person) -> QuerySet[EnvelopeRecipient]:
-    """Documents and recall requests delivered to the viewer's unit that nobody has opened."""
+    """Documents and recall requests delivered to the viewer's unit that nobody has opened,
+    Hỏa tốc first, then Thượng khẩn, Khẩn, then the newest."""
     opened = IncomingDocument.objects.filter(unit=viewer.unit_id)
     return (
         exchange_inbox(viewer)
@@ -140,6 +150,8 @@ def waiting_envelopes(viewer: Person) -> QuerySet[EnvelopeRecipient]:
         .exclude(
             envelope_id__in=opened.filter(recall_envelope__isnull=False).values("recall_envelope")
         )
+        .annotate(rank=PRECEDENCE_RANK)
+        .order_by("-rank", "-arrived_at")
     )
 
 

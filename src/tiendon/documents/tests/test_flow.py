@@ -438,3 +438,32 @@ def test_resolving_sets_and_reading_statuses_cost_the_same_queries_for_many_unit
         with django_assert_max_num_queries(4):  # the document, its audit, counts, one page
             table = queries.recipient_statuses(province_board.clerk, document.pk)
         assert table.total == total
+
+
+def test_a_document_changed_after_signing_shows_as_not_verified(tree, province_board, sent):
+    data = bytearray(bytes(sent.pdf))
+    index = data.index(b"Thanh H") if b"Thanh H" in data else len(data) // 3
+    data[index] ^= 0x01  # one byte changed inside the signed range
+    paper = do_receive_paper(
+        tree.clerk_a,
+        scan=bytes(data),
+        issuer_name=tree.province.name,
+        subject=SUBJECT,
+        doc_type="quyet_dinh",
+    )
+    assert paper.verification
+    assert not all(v["bottom_line"] for v in paper.verification)
+    genuine = opened(tree, sent)
+    assert all(v["bottom_line"] for v in genuine.verification)
+
+
+def test_flash_documents_come_first_in_the_inbox(tree, board, province_board):
+    routine = issue_to(province_board, [{"unit": "15853"}])
+    flash = issue_to(province_board, [{"unit": "15853"}], urgency="hoa_toc")
+    later = issue_to(province_board, [{"unit": "15853"}])
+    waiting = [w.envelope_id for w in queries.waiting_envelopes(tree.clerk_a)]
+    assert waiting == [flash.envelope_id, later.envelope_id, routine.envelope_id]
+    for document in (routine, flash, later):
+        do_open_incoming(tree.clerk_a, str(document.envelope_id))
+    listed = [r.envelope_id for r in queries.incoming_list(tree.clerk_a)]
+    assert listed[0] == flash.envelope_id

@@ -5,6 +5,8 @@ units get 404, the uncleared get no subject."""
 from __future__ import annotations
 
 import io
+import subprocess
+import unicodedata
 
 import pytest
 from conftest import log_in_with_totp
@@ -25,7 +27,14 @@ def logged_in(person) -> Client:
     return log_in_with_totp(Client(), person)
 
 
-def test_the_whole_receiving_journey_through_the_pages(tree, board, province_board):
+def pdftotext(data: bytes, tmp_path) -> str:
+    path = tmp_path / "register.pdf"
+    path.write_bytes(data)
+    out = subprocess.run(["pdftotext", "-layout", str(path), "-"], capture_output=True, check=True)
+    return unicodedata.normalize("NFC", out.stdout.decode())
+
+
+def test_the_whole_receiving_journey_through_the_pages(tree, board, province_board, tmp_path):
     staff = do_create_person(
         username="cb.dongtien",
         full_name="Ngô Văn Cường",
@@ -89,6 +98,9 @@ def test_the_whole_receiving_journey_through_the_pages(tree, board, province_boa
     assert "Ngô Văn Cường" in sheet["G3"].value
     pdf = clerk.get(reverse("incoming_register"), {"export": "pdf"})
     assert pdf.content.startswith(b"%PDF")
+    text = pdftotext(pdf.content, tmp_path)
+    assert "SỔ ĐĂNG KÝ VĂN BẢN ĐẾN" in text
+    assert "Ngô Văn Cường" in text
 
     # Recall from the sender's page, accepted from the commune's.
     sender.post(reverse("document_recall", args=[sent.pk]), {"reason": "Sai sót."})
