@@ -15,6 +15,7 @@ from tiendon.documents import actions, queries
 from tiendon.documents import pdf as layout
 from tiendon.documents.forms import DraftForm, SignForm
 from tiendon.documents.models import Document, RecipientGroup
+from tiendon.documents.recipients import labels
 from tiendon.errors import InvalidInput, TiendonError
 from tiendon.units.models import Person
 
@@ -155,6 +156,7 @@ def document_detail(request: HttpRequest, document_id: str) -> HttpResponse:
             "can_issue": document.state == Document.State.SIGNED
             and person.role in ("clerk", "admin"),
             "sign_form": SignForm(),
+            "recipient_lines": labels(document.issuing_unit, document.recipient_spec),
         },
     )
 

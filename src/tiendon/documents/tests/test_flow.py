@@ -467,3 +467,52 @@ def test_flash_documents_come_first_in_the_inbox(tree, board, province_board):
         do_open_incoming(tree.clerk_a, str(document.envelope_id))
     listed = [r.envelope_id for r in queries.incoming_list(tree.clerk_a)]
     assert listed[0] == flash.envelope_id
+
+
+CONCURRENT_REGISTRATIONS = 30
+WORKERS = 5
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_registrations_get_arrival_numbers_without_gap_or_duplicate(tree):
+    import threading
+
+    from django.db import connection
+
+    png = b"\x89PNG\r\n\x1a\n" + b"\x00" * 16
+    papers = [
+        do_receive_paper(
+            tree.clerk_a,
+            scan=png,
+            issuer_name=f"Cơ quan {i}",
+            subject=f"Văn bản số {i}",
+            doc_type="cong_van",
+        )
+        for i in range(CONCURRENT_REGISTRATIONS)
+    ]
+    start = threading.Barrier(WORKERS)
+    errors: list[BaseException] = []
+
+    def work(batch):
+        try:
+            start.wait()
+            for paper in batch:
+                do_register_incoming(paper, tree.clerk_a)
+        except BaseException as exc:  # reported after the join
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=work, args=(papers[i::WORKERS],)) for i in range(WORKERS)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert not errors, errors
+    numbers = sorted(
+        IncomingDocument.objects.filter(unit=tree.commune_a).values_list(
+            "arrival_number", flat=True
+        )
+    )
+    assert numbers == list(range(1, CONCURRENT_REGISTRATIONS + 1))

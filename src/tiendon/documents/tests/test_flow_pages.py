@@ -152,6 +152,9 @@ def test_a_draft_takes_its_recipients_from_the_form(tree, province_board):
             "recipient_units": "99999",
         },
     )
+    detail = clerk.get(reverse("document_detail", args=[document.pk])).content.decode()
+    assert "- Phía Đông;" in detail
+    assert "Ban CHQS các xã, phường thuộc Thanh Hóa" in detail
     assert bad.status_code == 200
     assert "99999" in bad.content.decode()
     assert Document.objects.count() == 1
