@@ -216,6 +216,10 @@ def do_open_incoming(
             incoming = _from_payload(person, stored, payload)
     except IntegrityError:
         return IncomingDocument.objects.get(unit=person.unit, envelope=stored)
+    except (ValueError, TypeError, KeyError) as exc:  # metadata of the wrong shapes
+        raise DocumentError(
+            f"the document payload is not valid: {str(exc)[:100]}", code="bad_payload"
+        ) from exc
     _audit(
         "documents.incoming_opened",
         incoming,
@@ -223,6 +227,41 @@ def do_open_incoming(
         envelope=str(stored.pk),
         verified=all(v.get("bottom_line") for v in incoming.verification),
     )
+    return incoming
+
+
+@transaction.atomic
+def do_refuse_delivery(
+    clerk: Person, envelope_id: str, *, reason: str, request: HttpRequest | None = None
+) -> IncomingDocument:
+    """Refuse a delivery that cannot be taken in (its payload unreadable): status 02 with
+    the reason goes back, and a refused row records it in the unit's documents."""
+    stored = get_openable_envelope(clerk, envelope_id)
+    if stored.kind != container.DOCUMENT_KIND:
+        raise OutOfScope("envelope", envelope_id)
+    if clerk.role not in CLERK_ROLES:
+        raise DocumentError(_("Only a clerk of the unit refuses a document."), code="not_allowed")
+    reason = _note(reason, required=True, field="reason")
+    if IncomingDocument.objects.filter(unit=clerk.unit, envelope=stored).exists():
+        raise DocumentError(
+            _("This document was opened; refuse it from its page."), code="wrong_state"
+        )
+    incoming = IncomingDocument.objects.create(
+        unit=clerk.unit,
+        source=IncomingDocument.Source.EXCHANGE,
+        envelope=stored,
+        issuer_code=stored.sender.code,
+        issuer_name=stored.sender.name,
+        doc_type=DocumentType.CONG_VAN,
+        subject="",
+        secrecy=_secrecy_of(stored),
+        state=IncomingDocument.State.REFUSED,
+        refused_reason=reason,
+        arrived_at=timezone.now(),
+        opened_by=clerk,
+    )
+    _report(incoming, status.REFUSED, clerk, note=reason, request=request)
+    _audit("documents.delivery_refused", incoming, clerk, reason=reason)
     return incoming
 
 

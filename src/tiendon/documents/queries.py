@@ -237,6 +237,7 @@ EFFECTIVE_TIME = Coalesce(F("status_at"), F("arrived_at"))
 
 @dataclass(frozen=True)
 class RecipientStatuses:
+    document: Document
     total: int
     by_code: dict[str, int]  # "" for not arrived yet
     rows: list[dict[str, object]]
@@ -254,7 +255,7 @@ def recipient_statuses(
     counted in the database (a broadcast has 3,321 rows) and read one page at a time."""
     document = get_visible_document(viewer, document_id, request=request)
     if document.envelope_id is None:
-        return RecipientStatuses(0, {}, [])
+        return RecipientStatuses(document, 0, {}, [])
     deliveries = EnvelopeRecipient.objects.filter(envelope_id=document.envelope_id).annotate(
         code=EFFECTIVE_STATUS, at=EFFECTIVE_TIME
     )
@@ -264,7 +265,7 @@ def recipient_statuses(
             "unit__code", "unit__name", "code", "at", "status_note", "state"
         )[offset : offset + limit]
     )
-    return RecipientStatuses(sum(by_code.values()), by_code, rows)
+    return RecipientStatuses(document, sum(by_code.values()), by_code, rows)
 
 
 def incoming_register(

@@ -17,6 +17,11 @@ urlpatterns = [
         name="incoming_open",
     ),
     path(
+        "documents/incoming/refuse/<str:envelope_id>",
+        views_flow.incoming_refuse_delivery,
+        name="incoming_refuse_delivery",
+    ),
+    path(
         "documents/incoming/<str:incoming_id>/", views_flow.incoming_detail, name="incoming_detail"
     ),
     path(

@@ -52,6 +52,8 @@ def _incoming(request: HttpRequest, incoming_id: str) -> IncomingDocument:
 def _run(request: HttpRequest, work: Callable[[], object]) -> bool:
     try:
         work()
+    except OutOfScope:
+        raise  # a 404, from the middleware
     except TiendonError as exc:
         messages.error(request, f"{exc.message} ({exc.code})")
         return False
@@ -94,6 +96,21 @@ def incoming_open(request: HttpRequest, envelope_id: str) -> HttpResponse:
         messages.error(request, f"{exc.message} ({exc.code})")
         return redirect("incoming_list")
     return redirect("incoming_detail", incoming_id=incoming.pk)
+
+
+@login_required
+@require_POST
+def incoming_refuse_delivery(request: HttpRequest, envelope_id: str) -> HttpResponse:
+    """Refuse a delivery that could not be opened (its payload unreadable)."""
+    done = _run(
+        request,
+        lambda: actions_flow.do_refuse_delivery(
+            _person(request), envelope_id, reason=request.POST.get("reason", ""), request=request
+        ),
+    )
+    if done:
+        messages.success(request, _("Refused; the sender is told why."))
+    return redirect("incoming_list")
 
 
 @login_required
@@ -344,9 +361,12 @@ def document_statuses(request: HttpRequest, document_id: str) -> HttpResponse:
         int(request.GET.get("page", "1")) if request.GET.get("page", "1").isdigit() else 1, 1
     )
     try:
-        document = queries.get_visible_document(person, document_id, request=request)
         table = queries.recipient_statuses(
-            person, document_id, offset=(page - 1) * STATUS_PAGE, limit=STATUS_PAGE
+            person,
+            document_id,
+            offset=(page - 1) * STATUS_PAGE,
+            limit=STATUS_PAGE,
+            request=request,
         )
     except queries.ClearanceRequired as exc:
         raise PermissionDenied("clearance required") from exc
@@ -354,7 +374,7 @@ def document_statuses(request: HttpRequest, document_id: str) -> HttpResponse:
         request,
         "documents/statuses.html",
         {
-            "document": document,
+            "document": table.document,
             "table": table,
             "labels": status_codes.LABELS,
             "counts": [

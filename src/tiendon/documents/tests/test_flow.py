@@ -516,3 +516,26 @@ def test_concurrent_registrations_get_arrival_numbers_without_gap_or_duplicate(t
         )
     )
     assert numbers == list(range(1, CONCURRENT_REGISTRATIONS + 1))
+
+
+def test_an_unreadable_delivery_can_be_refused_with_a_reason(tree, board, province_board):
+    from tiendon.documents.actions_flow import do_refuse_delivery
+    from tiendon.exchange.actions import do_send_envelope
+
+    garbage = do_send_envelope(
+        kind="document",
+        payload=b"not a zip at all",
+        sender=tree.province,
+        recipients=[tree.commune_a],
+        actor=province_board.clerk,
+    )
+    with pytest.raises(DocumentError) as unreadable:
+        do_open_incoming(tree.clerk_a, str(garbage.pk))
+    assert unreadable.value.code == "bad_payload"
+    with pytest.raises(OutOfScope):
+        do_refuse_delivery(tree.clerk_b, str(garbage.pk), reason="Không đọc được.")
+    refused = do_refuse_delivery(tree.clerk_a, str(garbage.pk), reason="Không đọc được.")
+    assert refused.state == IncomingDocument.State.REFUSED
+    assert queries.waiting_envelopes(tree.clerk_a).count() == 0
+    delivery = EnvelopeRecipient.objects.get(envelope=garbage, unit=tree.commune_a)
+    assert (delivery.status, delivery.status_note) == ("02", "Không đọc được.")

@@ -230,3 +230,25 @@ def test_a_bad_envelope_id_is_not_found(tree):
     assert clerk.post(reverse("incoming_open", args=["not-a-uuid"])).status_code == 404
     assert clerk.get(reverse("incoming_detail", args=["abc"])).status_code == 404
     assert clerk.get(reverse("incoming_detail", args=["999"])).status_code == 404
+
+
+def test_an_unreadable_delivery_is_refused_from_the_inbox(tree, board, province_board):
+    from tiendon.exchange.actions import do_send_envelope
+    from tiendon.exchange.models import EnvelopeRecipient
+
+    garbage = do_send_envelope(
+        kind="document", payload=b"junk", sender=tree.province, recipients=[tree.commune_a]
+    )
+    clerk = logged_in(tree.clerk_a)
+    opened = clerk.post(reverse("incoming_open", args=[garbage.pk]), follow=True)
+    assert "bad_payload" in opened.content.decode()
+    other = logged_in(tree.clerk_b)
+    assert (
+        other.post(
+            reverse("incoming_refuse_delivery", args=[garbage.pk]), {"reason": "x"}
+        ).status_code
+        == 404
+    )
+    clerk.post(reverse("incoming_refuse_delivery", args=[garbage.pk]), {"reason": "Hỏng."})
+    delivery = EnvelopeRecipient.objects.get(envelope=garbage, unit=tree.commune_a)
+    assert (delivery.status, delivery.status_note) == ("02", "Hỏng.")
