@@ -287,3 +287,19 @@ def incoming_register(
         .order_by("year", "arrival_number")
     )
     return [_mask(viewer, r) for r in rows]
+
+
+def assignment_result_file(
+    viewer: Person, assignment_id: int | str, *, request: HttpRequest | None = None
+) -> tuple[bytes, str]:
+    """The file an officer completed an assignment with, for people of the receiving unit
+    who may open the document."""
+    try:
+        key = int(assignment_id)
+    except (TypeError, ValueError) as exc:
+        raise OutOfScope("assignment", str(assignment_id)) from exc
+    assignment = Assignment.objects.filter(pk=key, incoming__unit=viewer.unit_id).first()
+    if assignment is None or assignment.result_file is None:
+        raise OutOfScope("assignment", str(assignment_id))
+    get_visible_incoming(viewer, assignment.incoming_id, request=request)
+    return bytes(assignment.result_file), assignment.result_file_name

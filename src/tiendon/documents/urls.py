@@ -57,6 +57,11 @@ urlpatterns = [
         views_flow.assignment_complete,
         name="assignment_complete",
     ),
+    path(
+        "documents/assignments/<str:assignment_id>/file",
+        views_flow.assignment_file,
+        name="assignment_file",
+    ),
     path("documents/groups/", views_flow.recipient_groups, name="recipient_groups"),
     path(
         "documents/<str:document_id>/statuses",

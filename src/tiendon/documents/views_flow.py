@@ -430,3 +430,17 @@ def recipient_groups(request: HttpRequest) -> HttpResponse:
         "documents/recipient_groups.html",
         {"form": form, "groups": groups.order_by("name")},
     )
+
+
+@login_required
+def assignment_file(request: HttpRequest, assignment_id: str) -> HttpResponse:
+    try:
+        data, name = queries.assignment_result_file(
+            _person(request), assignment_id, request=request
+        )
+    except queries.ClearanceRequired as exc:
+        raise PermissionDenied("clearance required") from exc
+    response = HttpResponse(data, content_type="application/octet-stream")
+    safe = "".join(c for c in name if c.isalnum() or c in "._-") or "ket-qua"
+    response["Content-Disposition"] = f'attachment; filename="{safe}"'
+    return response

@@ -252,3 +252,41 @@ def test_an_unreadable_delivery_is_refused_from_the_inbox(tree, board, province_
     clerk.post(reverse("incoming_refuse_delivery", args=[garbage.pk]), {"reason": "Hỏng."})
     delivery = EnvelopeRecipient.objects.get(envelope=garbage, unit=tree.commune_a)
     assert (delivery.status, delivery.status_note) == ("02", "Hỏng.")
+
+
+def test_a_result_file_is_downloaded_by_the_unit_only(tree, board, province_board):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from tiendon.documents.actions_flow import (
+        do_assign_incoming,
+        do_open_incoming,
+        do_register_incoming,
+    )
+
+    staff = do_create_person(
+        username="cb.dongtien",
+        full_name="Ngô Văn Cường",
+        unit=tree.commune_a,
+        role=Role.STAFF,
+        password="Mat-khau-thu-nghiem-2026",
+    )
+    sent = issue_to(province_board, [{"unit": "15853"}])
+    incoming = do_register_incoming(
+        do_open_incoming(tree.clerk_a, str(sent.envelope_id)), tree.clerk_a
+    )
+    (assignment,) = do_assign_incoming(
+        incoming, tree.commander_a, assignees=[staff], deadline=TOMORROW
+    )
+    officer = logged_in(staff)
+    officer.post(
+        reverse("assignment_complete", args=[assignment.pk]),
+        {"result_file": SimpleUploadedFile("bao-cao.pdf", b"%PDF-1.7 ket qua")},
+    )
+    assignment.refresh_from_db()
+    assert assignment.state == "done"
+    page = logged_in(tree.commander_a).get(reverse("incoming_detail", args=[incoming.pk]))
+    assert "bao-cao.pdf" in page.content.decode()
+    download = logged_in(tree.commander_a).get(reverse("assignment_file", args=[assignment.pk]))
+    assert download.content == b"%PDF-1.7 ket qua"
+    other = logged_in(tree.clerk_b).get(reverse("assignment_file", args=[assignment.pk]))
+    assert other.status_code == 404
