@@ -14,11 +14,12 @@ from django.db import transaction
 from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from pyhanko.pdf_utils.misc import PdfError
 from pyhanko.pdf_utils.reader import PdfFileReader
 
 from tiendon.audit.actions import do_record
-from tiendon.documents import pades
+from tiendon.documents import container, pades, recipients
 from tiendon.documents import pdf as layout
 from tiendon.documents.errors import DocumentError
 from tiendon.documents.models import (
@@ -32,6 +33,8 @@ from tiendon.documents.models import (
 )
 from tiendon.documents.numbering import format_number, series_for, symbol_for, take_next_number
 from tiendon.errors import InvalidInput
+from tiendon.exchange.actions import do_send_envelope
+from tiendon.exchange.envelope import EnvelopeError
 from tiendon.pki.keystore import keystore_for
 from tiendon.pki.models import Certificate, CertPurpose
 from tiendon.pki.queries import current_for_unit
@@ -58,6 +61,7 @@ DRAFT_FIELDS = (
     "signer_title",
     "signer_rank",
     "drafting_office",
+    "recipient_spec",
 )
 
 
@@ -145,6 +149,9 @@ def _clean(values: dict[str, Any], drafter: Person) -> dict[str, Any]:
         )
     values["signer_rank"] = values.get("signer_rank") or signer.rank
     values["place"] = (values.get("place") or drafter.unit.short_name or drafter.unit.name).strip()
+    values["recipient_spec"] = recipients.clean_spec(
+        drafter.unit, values.get("recipient_spec") or []
+    )
     try:
         symbol_for(doc_type, drafter.unit.abbreviation, values.get("drafting_office", ""))
     except DocumentError as exc:
@@ -165,6 +172,7 @@ def _version_fields(document: Document) -> dict[str, Any]:
         "signer_title": document.signer_title,
         "signer_rank": document.signer_rank,
         "drafting_office": document.drafting_office,
+        "recipient_spec": document.recipient_spec,
     }
 
 
@@ -204,6 +212,7 @@ def do_create_draft(
     secrecy: int = Secrecy.NONE,
     place: str = "",
     recipients: list[str] | None = None,
+    recipient_spec: list[Any] | None = None,
     signing_mode: str = SigningMode.DIRECT,
     head_title: str = "",
     signer_title: str = "",
@@ -222,6 +231,7 @@ def do_create_draft(
             "secrecy": secrecy,
             "place": place,
             "recipients_text": "\n".join(r.strip() for r in recipients or [] if r.strip()),
+            "recipient_spec": recipient_spec or [],
             "signer": signer,
             "signing_mode": signing_mode,
             "head_title": layout.nfc(head_title).strip(),
@@ -369,7 +379,10 @@ def layout_of(document: Document) -> layout.Layout:
         # An acting head (Q.) signs under the head's title alone.
         signer_title="" if document.signing_mode == SigningMode.Q else document.signer_title,
         signer_name=f"{document.signer_rank} {document.signer.full_name}".strip(),
-        recipients=document.recipients_text.splitlines(),
+        recipients=[
+            *recipients.labels(document.issuing_unit, document.recipient_spec),
+            *document.recipients_text.splitlines(),
+        ],
         urgency_mark="" if document.urgency == Urgency.NORMAL else document.get_urgency_display(),
         secrecy_mark="" if document.secrecy == Secrecy.NONE else document.get_secrecy_display(),
     )
@@ -450,12 +463,68 @@ def _unit_signing_certificate(document: Document) -> Certificate:
     return certificate
 
 
+# Độ khẩn and độ mật as the envelope manifest names them.
+PRECEDENCE_FOR_URGENCY = {
+    Urgency.NORMAL: "thuong",
+    Urgency.KHAN: "khan",
+    Urgency.THUONG_KHAN: "thuong_khan",
+    Urgency.HOA_TOC: "hoa_toc",
+}
+LABEL_FOR_SECRECY = {
+    Secrecy.NONE: "none",
+    Secrecy.MAT: "mat",
+    Secrecy.TOI_MAT: "toi_mat",
+    Secrecy.TUYET_MAT: "tuyet_mat",
+}
+# What the exchange's refusals mean to the person issuing.
+SEND_REFUSALS = {
+    "not_fit_for_secret": gettext_lazy(
+        "This node is not declared fit for secret documents: secret documents travel only "
+        "in a system on an isolated network or under state cipher protection. Nothing was "
+        "issued."
+    ),
+    "link_not_fit_for_secret": gettext_lazy(
+        "The link towards a recipient is not declared fit for secret documents. Nothing was issued."
+    ),
+    "no_encryption_certificate": gettext_lazy(
+        "A recipient unit has no valid encryption certificate. Nothing was issued."
+    ),
+    "no_signing_certificate": gettext_lazy("The issuing unit has no signing certificate."),
+    "misaddressed": gettext_lazy("A recipient unit is not known to this node. Nothing was issued."),
+}
+
+
+def _send_refused(document: Document, clerk: Person, exc: EnvelopeError) -> DocumentError:
+    """Audit a refusal by the exchange (after the issuing transaction rolled back, so the
+    record stays) and turn it into a message for the clerk."""
+    do_record(
+        "documents.send_refused",
+        actor=clerk,
+        obj=document,
+        unit=document.issuing_unit,
+        new={"code": exc.code, "reason": str(exc)[:300], "secrecy": document.secrecy},
+    )
+    message = SEND_REFUSALS.get(exc.code) or _("The exchange refused to send: %(reason)s") % {
+        "reason": exc.code
+    }
+    return DocumentError(str(message), code=exc.code)
+
+
 def do_issue(document: Document, clerk: Person, *, request: HttpRequest | None = None) -> Document:
-    """Number the signed document, fill its number and date, and sign it as the unit.
+    """Number the signed document, fill its number and date, sign it as the unit, and send
+    it to its recipients through the exchange (local ones included), all in one transaction.
 
     The number comes from the issuer's counter locked in this transaction: if anything
-    after it fails, the transaction rolls back and the number is not consumed.
+    after it fails (the exchange refusing a secret document included), the transaction
+    rolls back and the number is not consumed.
     """
+    try:
+        return _issue(document, clerk, request=request)
+    except EnvelopeError as exc:
+        raise _send_refused(document, clerk, exc) from exc
+
+
+def _issue(document: Document, clerk: Person, *, request: HttpRequest | None) -> Document:
     _require_state(document, Document.State.SIGNED)
     if clerk.unit_id != document.issuing_unit_id or clerk.role not in (Role.CLERK, Role.ADMIN):
         raise DocumentError(_("Only a clerk of the issuing unit issues."), code="not_a_clerk")
@@ -464,6 +533,11 @@ def do_issue(document: Document, clerk: Person, *, request: HttpRequest | None =
             _("Your clearance does not cover this document."), code="clearance_required"
         )
     certificate = _unit_signing_certificate(document)
+    targets = (
+        recipients.resolve(document.issuing_unit, document.recipient_spec)
+        if document.recipient_spec
+        else []
+    )
     reports = pades.verify(bytes(document.pdf or b""))
     if len(reports) != 1 or not reports[0].bottom_line:
         raise DocumentError(
@@ -505,6 +579,18 @@ def do_issue(document: Document, clerk: Person, *, request: HttpRequest | None =
         locked.pdf = issued
         locked.state = Document.State.ISSUED
         locked.issued_at = now
+        if targets:
+            sent = do_send_envelope(
+                kind=container.DOCUMENT_KIND,
+                payload=container.pack_document(locked.metadata(), issued),
+                sender=unit,
+                recipients=targets,
+                precedence=PRECEDENCE_FOR_URGENCY[Urgency(locked.urgency)],
+                security=LABEL_FOR_SECRECY[Secrecy(locked.secrecy)],
+                actor=clerk,
+                request=request,
+            )
+            locked.envelope_id = sent.pk
         locked.save(
             update_fields=[
                 "number",
@@ -514,6 +600,7 @@ def do_issue(document: Document, clerk: Person, *, request: HttpRequest | None =
                 "pdf",
                 "state",
                 "issued_at",
+                "envelope_id",
                 "updated_at",
             ]
         )
@@ -527,6 +614,8 @@ def do_issue(document: Document, clerk: Person, *, request: HttpRequest | None =
                 "series": series,
                 "certificate": certificate.serial,
                 "sha256": hashlib.sha256(issued).hexdigest(),
+                "envelope": str(locked.envelope_id or ""),
+                "recipients": len(targets),
             },
             request=request,
         )

@@ -7,6 +7,7 @@ from typing import Any
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from tiendon.documents.forms_flow import RecipientsMixin
 from tiendon.documents.models import (
     SUBJECT_MAX_LENGTH,
     DocumentType,
@@ -17,7 +18,7 @@ from tiendon.documents.models import (
 from tiendon.units.models import Person
 
 
-class DraftForm(forms.Form):
+class DraftForm(RecipientsMixin, forms.Form):
     doc_type = forms.ChoiceField(label=_("Document type"), choices=DocumentType.choices)
     drafting_office = forms.CharField(
         label=_("Drafting office (abbreviation, for a công văn)"), max_length=16, required=False

@@ -112,6 +112,8 @@ class Series(models.TextChoices):
 
     ORDINARY = "ordinary", _("Ordinary")
     SECRET = "secret", _("Secret")
+    # Số đến: the incoming numbers of a receiving unit, through the year (incoming.py).
+    INCOMING = "incoming", _("Incoming")
 
 
 class Document(models.Model):
@@ -127,6 +129,8 @@ class Document(models.Model):
         IN_REVIEW = "in_review", _("In review")
         SIGNED = "signed", _("Signed")
         ISSUED = "issued", _("Issued")
+        # The sender asked its recipients to give the document back: its copy is frozen.
+        RECALLED = "recalled", _("Recalled")
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     issuing_unit = models.ForeignKey(
@@ -142,6 +146,15 @@ class Document(models.Model):
     secrecy = models.PositiveSmallIntegerField(choices=Secrecy.choices, default=Secrecy.NONE)
     place = models.CharField(max_length=100)  # địa danh in "Thanh Hóa, ngày … tháng … năm …"
     recipients_text = models.TextField(blank=True)  # "Nơi nhận", one per line
+    # Who receives it through the exchange (recipients.py): [{"unit": "15853"},
+    # {"group": 4}, {"set": "communes_of", "province": "38"}, {"set": "all_communes"},
+    # {"set": "children"}]; resolved to units at issuing.
+    recipient_spec = models.JSONField(default=list, blank=True)
+    # The envelope that carried the issued document (exchange.Envelope id).
+    envelope_id = models.UUIDField(null=True, blank=True, unique=True)
+    recall_envelope_id = models.UUIDField(null=True, blank=True)
+    recall_reason = models.TextField(blank=True)
+    recalled_at = models.DateTimeField(null=True, blank=True)
     drafter = models.ForeignKey("units.Person", on_delete=models.PROTECT, related_name="+")
     signer = models.ForeignKey("units.Person", on_delete=models.PROTECT, related_name="+")
     signing_mode = models.CharField(
@@ -199,6 +212,7 @@ class Document(models.Model):
             "notation": self.symbol,
             "issue_date": self.issued_at.date().isoformat() if self.issued_at else None,
             "issuer": self.issuing_unit.code,
+            "issuer_name": self.issuing_unit.name,
             "subject": self.subject,
             "language": "vi",
             "signer": {
@@ -212,6 +226,7 @@ class Document(models.Model):
             "series": self.series,
             "state": self.state,
             "version": self.version,
+            "recipients": self.recipients_text.splitlines(),
         }
 
 
@@ -255,3 +270,159 @@ class NumberCounter(models.Model):
 
     def __str__(self) -> str:
         return f"{self.issuing_unit_id} {self.year} {self.series}: {self.last_number}"
+
+
+class RecipientGroup(models.Model):
+    """A saved list of recipient units of one unit ("các xã phía Tây"), chosen on drafts."""
+
+    owner = models.ForeignKey("units.Unit", on_delete=models.CASCADE, related_name="+")
+    name = models.CharField(max_length=200)
+    members = models.ManyToManyField("units.Unit", related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["owner", "name"], name="recipient_group_unique_name")
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class IncomingDocument(models.Model):
+    """A document received by one unit (văn bản đến): from an exchange envelope, or from a
+    paper scan. Metadata is kept in the clear (as for search); the PDF of an exchanged
+    document stays inside its encrypted envelope and is decrypted at each opening."""
+
+    class Source(models.TextChoices):
+        EXCHANGE = "exchange", _("Electronic (exchange)")
+        PAPER = "paper", _("Paper (scanned)")
+
+    class State(models.TextChoices):
+        ARRIVED = "arrived", _("Arrived")
+        REFUSED = "refused", _("Refused")
+        REGISTERED = "registered", _("Registered")
+        ASSIGNED = "assigned", _("Assigned")
+        IN_PROGRESS = "in_progress", _("In progress")
+        DONE = "done", _("Done")
+        RECALLED = "recalled", _("Recalled")
+
+    class RecallAnswer(models.TextChoices):
+        NONE = "", _("No recall")
+        PENDING = "pending", _("Recall requested")
+        ACCEPTED = "accepted", _("Recall accepted")
+        REFUSED = "refused", _("Recall refused")
+
+    unit = models.ForeignKey("units.Unit", on_delete=models.PROTECT, related_name="+")
+    source = models.CharField(max_length=16, choices=Source.choices)
+    # One envelope may carry the document to several units of this node: one row per unit.
+    envelope = models.ForeignKey(
+        "exchange.Envelope", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    state = models.CharField(max_length=16, choices=State.choices, default=State.ARRIVED)
+    # From the sender's metadata (Appendix VI) or typed in from paper.
+    identifier = models.CharField(max_length=64, blank=True, db_index=True)
+    issuer_code = models.CharField(max_length=32, blank=True)
+    issuer_name = models.CharField(max_length=200)
+    number = models.PositiveIntegerField(null=True, blank=True)
+    notation = models.CharField(max_length=64, blank=True)
+    issue_date = models.DateField(null=True, blank=True)
+    doc_type = models.CharField(max_length=24, choices=DocumentType.choices)
+    subject = models.CharField(max_length=SUBJECT_MAX_LENGTH)
+    signer_name = models.CharField(max_length=200, blank=True)
+    urgency = models.CharField(max_length=16, choices=Urgency.choices, default=Urgency.NORMAL)
+    secrecy = models.PositiveSmallIntegerField(choices=Secrecy.choices, default=Secrecy.NONE)
+    due_date = models.DateField(null=True, blank=True)
+    scan = models.BinaryField(null=True, blank=True)  # a paper document's scan (PDF or image)
+    scan_type = models.CharField(max_length=64, blank=True)
+    # The result of pades.verify at opening: one dict per signature.
+    verification = models.JSONField(default=list, blank=True)
+    arrived_at = models.DateTimeField()
+    opened_by = models.ForeignKey(
+        "units.Person", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    # Số đến: per receiving unit, gapless through the year (NumberCounter, series incoming).
+    year = models.PositiveSmallIntegerField(null=True, blank=True)
+    arrival_number = models.PositiveIntegerField(null=True, blank=True)
+    registered_at = models.DateTimeField(null=True, blank=True)
+    registered_by = models.ForeignKey(
+        "units.Person", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    refused_reason = models.TextField(blank=True)
+    result_note = models.TextField(blank=True)
+    done_at = models.DateTimeField(null=True, blank=True)
+    # Recall (13/15/16): the request's envelope, reason and this unit's answer; kept after
+    # the copy is removed.
+    recall_envelope = models.ForeignKey(
+        "exchange.Envelope", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    recall_reason = models.TextField(blank=True)
+    recall_answer = models.CharField(
+        max_length=16, choices=RecallAnswer.choices, default=RecallAnswer.NONE, blank=True
+    )
+    recall_note = models.TextField(blank=True)
+    recall_answered_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["unit", "year", "arrival_number"],
+                condition=models.Q(arrival_number__isnull=False),
+                name="incoming_arrival_number_unique",
+            ),
+            models.UniqueConstraint(
+                fields=["unit", "envelope"],
+                condition=models.Q(envelope__isnull=False),
+                name="incoming_once_per_unit_and_envelope",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["unit", "state"]),
+            models.Index(fields=["unit", "issuer_code", "number", "notation"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.number_and_symbol or self.subject[:40]} → {self.unit_id}"
+
+    @property
+    def number_and_symbol(self) -> str:
+        if self.number is None:
+            return self.notation
+        return f"{self.number:02d}/{self.notation}"
+
+    @property
+    def arrival_text(self) -> str:
+        return "" if self.arrival_number is None else f"{self.arrival_number:02d}"
+
+
+class Assignment(models.Model):
+    """The commander hands an incoming document to a staff officer, with a deadline."""
+
+    class State(models.TextChoices):
+        ASSIGNED = "assigned", _("Assigned")
+        IN_PROGRESS = "in_progress", _("In progress")
+        DONE = "done", _("Done")
+
+    incoming = models.ForeignKey(
+        IncomingDocument, on_delete=models.CASCADE, related_name="assignments"
+    )
+    assignee = models.ForeignKey("units.Person", on_delete=models.PROTECT, related_name="+")
+    assigned_by = models.ForeignKey("units.Person", on_delete=models.PROTECT, related_name="+")
+    deadline = models.DateField()
+    state = models.CharField(max_length=16, choices=State.choices, default=State.ASSIGNED)
+    assigned_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    done_at = models.DateTimeField(null=True, blank=True)
+    result_note = models.TextField(blank=True)
+    result_file = models.BinaryField(null=True, blank=True)
+    result_file_name = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["incoming", "assignee"], name="assignment_unique_per_person"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.incoming_id} → {self.assignee_id}"

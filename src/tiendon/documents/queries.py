@@ -1,21 +1,37 @@
 """Reads of documents, with unit scope and clearance checked here and only here.
 
-For now a unit sees the documents it issues (receiving comes with the exchange). A person
+A unit sees the documents it issues and the documents it received. A person
 whose clearance is below a document's secrecy never gets it: lists leave it out, and
 opening it is refused. Every opening of a secret document is audited, refusals included.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
+from dataclasses import dataclass
 
-from django.db.models import QuerySet
+from django.db.models import CharField, Count, F, IntegerField, Q, QuerySet, Value
+from django.db.models.expressions import Case, When
+from django.db.models.functions import Coalesce
 from django.http import HttpRequest
+from django.utils import timezone
 
 from tiendon.audit.actions import do_record
+from tiendon.documents import container
 from tiendon.documents.errors import DocumentError
-from tiendon.documents.models import Document, DocumentVersion, Secrecy
+from tiendon.documents.models import (
+    Assignment,
+    Document,
+    DocumentVersion,
+    IncomingDocument,
+    Secrecy,
+)
 from tiendon.errors import OutOfScope
+from tiendon.exchange import status as status_codes
+from tiendon.exchange.models import EnvelopeRecipient
+from tiendon.exchange.queries import inbox as exchange_inbox
+from tiendon.exchange.queries import open_payload
 from tiendon.units.models import Person
 
 
@@ -71,3 +87,219 @@ def versions_of(viewer: Person, document_id: uuid.UUID | str) -> list[DocumentVe
     """Every saved version of a draft, oldest first (through the same checks)."""
     document = get_visible_document(viewer, document_id)
     return list(document.versions.order_by("number"))
+
+
+# Received documents (văn bản đến) and the sender's view of its recipients.
+
+
+def _mask(viewer: Person, incoming: IncomingDocument) -> IncomingDocument:
+    """Without the clearance, a secret document's subject is never shown (the row stays, so
+    the clerk knows something arrived)."""
+    incoming.masked = viewer.clearance < incoming.secrecy  # type: ignore[attr-defined]
+    if incoming.masked:  # type: ignore[attr-defined]
+        incoming.subject = ""
+    return incoming
+
+
+def incoming_visible_to(viewer: Person) -> QuerySet[IncomingDocument]:
+    """The viewer's unit's received documents, recalled copies left out (unmasked: use
+    `incoming_list` for anything shown)."""
+    return (
+        IncomingDocument.objects.filter(unit=viewer.unit_id)
+        .exclude(state=IncomingDocument.State.RECALLED)
+        .select_related("unit")
+    )
+
+
+URGENCY_RANK = Case(
+    When(urgency="hoa_toc", then=Value(3)),
+    When(urgency="thuong_khan", then=Value(2)),
+    When(urgency="khan", then=Value(1)),
+    default=Value(0),
+    output_field=IntegerField(),
+)
+
+
+PRECEDENCE_RANK = Case(
+    When(envelope__precedence="hoa_toc", then=Value(3)),
+    When(envelope__precedence="thuong_khan", then=Value(2)),
+    When(envelope__precedence="khan", then=Value(1)),
+    default=Value(0),
+    output_field=IntegerField(),
+)
+
+
+def incoming_list(viewer: Person, *, limit: int = 200) -> list[IncomingDocument]:
+    """Received documents, the most urgent first, then the newest; subjects masked."""
+    rows = (
+        incoming_visible_to(viewer)
+        .annotate(rank=URGENCY_RANK)
+        .order_by("-rank", "-arrived_at")[:limit]
+    )
+    return [_mask(viewer, r) for r in rows]
+
+
+def waiting_envelopes(viewer: Person) -> QuerySet[EnvelopeRecipient]:
+    """Documents and recall requests delivered to the viewer's unit that nobody has opened,
+    Hỏa tốc first, then Thượng khẩn, Khẩn, then the newest."""
+    opened = IncomingDocument.objects.filter(unit=viewer.unit_id)
+    return (
+        exchange_inbox(viewer)
+        .filter(envelope__kind__in=[container.DOCUMENT_KIND, container.RECALL_KIND])
+        .exclude(envelope_id__in=opened.filter(envelope__isnull=False).values("envelope"))
+        .exclude(
+            envelope_id__in=opened.filter(recall_envelope__isnull=False).values("recall_envelope")
+        )
+        .annotate(rank=PRECEDENCE_RANK)
+        .order_by("-rank", "-arrived_at")
+    )
+
+
+def get_visible_incoming(
+    viewer: Person, incoming_id: int | str, *, request: HttpRequest | None = None
+) -> IncomingDocument:
+    """A received document of the viewer's unit (not recalled). Opening a secret one is
+    audited, allowed or refused; without the clearance, ClearanceRequired."""
+    try:
+        key = int(incoming_id)
+    except (TypeError, ValueError) as exc:
+        raise OutOfScope("incoming", str(incoming_id)) from exc
+    incoming = incoming_visible_to(viewer).filter(pk=key).first()
+    if incoming is None:
+        raise OutOfScope("incoming", str(incoming_id))
+    if incoming.secrecy > Secrecy.NONE:
+        allowed = viewer.clearance >= incoming.secrecy
+        do_record(
+            "documents.secret_opened" if allowed else "documents.secret_refused",
+            actor=viewer,
+            obj=incoming,
+            unit=viewer.unit,
+            new={"secrecy": incoming.secrecy, "clearance": viewer.clearance},
+            request=request,
+        )
+        if not allowed:
+            raise ClearanceRequired(
+                f"incoming {incoming.pk} needs clearance {incoming.secrecy}",
+                code="clearance_required",
+            )
+    return incoming
+
+
+def incoming_file(
+    viewer: Person, incoming_id: int | str, *, request: HttpRequest | None = None
+) -> tuple[bytes, str]:
+    """The received PDF (decrypted from its envelope for this opening) or the paper scan,
+    with its content type."""
+    incoming = get_visible_incoming(viewer, incoming_id, request=request)
+    if incoming.envelope_id is not None:
+        payload = open_payload(viewer, str(incoming.envelope_id), request=request)
+        return container.unpack_document(payload).pdf, "application/pdf"
+    if incoming.scan is None:
+        raise OutOfScope("incoming", str(incoming_id))
+    return bytes(incoming.scan), incoming.scan_type
+
+
+def recalled_records(viewer: Person) -> QuerySet[IncomingDocument]:
+    """What was recalled from this unit: the record stays, the copy does not."""
+    return IncomingDocument.objects.filter(
+        unit=viewer.unit_id, state=IncomingDocument.State.RECALLED
+    ).order_by("-recall_answered_at")
+
+
+def assignments_of(viewer: Person) -> list[Assignment]:
+    """The viewer's own open assignments, earliest deadline first (subjects masked)."""
+    rows = list(
+        Assignment.objects.filter(assignee=viewer, incoming__unit=viewer.unit_id)
+        .exclude(state=Assignment.State.DONE)
+        .exclude(incoming__state=IncomingDocument.State.RECALLED)
+        .select_related("incoming")
+        .order_by("deadline")
+    )
+    for row in rows:
+        _mask(viewer, row.incoming)
+    return rows
+
+
+def assignable_people(viewer: Person) -> QuerySet[Person]:
+    return Person.objects.filter(unit=viewer.unit_id, is_active=True).order_by("full_name")
+
+
+# What a recipient's delivery shows as its status: the last status it reported, or 01 once
+# the envelope reached it (a local delivery sends no receipt for 01), or nothing yet.
+EFFECTIVE_STATUS = Case(
+    When(~Q(status=""), then=F("status")),
+    When(state=EnvelopeRecipient.State.ARRIVED, then=Value(status_codes.ARRIVED)),
+    default=Value(""),
+    output_field=CharField(),
+)
+EFFECTIVE_TIME = Coalesce(F("status_at"), F("arrived_at"))
+
+
+@dataclass(frozen=True)
+class RecipientStatuses:
+    document: Document
+    total: int
+    by_code: dict[str, int]  # "" for not arrived yet
+    rows: list[dict[str, object]]
+
+
+def recipient_statuses(
+    viewer: Person,
+    document_id: uuid.UUID | str,
+    *,
+    offset: int = 0,
+    limit: int = 200,
+    request: HttpRequest | None = None,
+) -> RecipientStatuses:
+    """The sender's table: each recipient unit's processing status with its time and note,
+    counted in the database (a broadcast has 3,321 rows) and read one page at a time."""
+    document = get_visible_document(viewer, document_id, request=request)
+    if document.envelope_id is None:
+        return RecipientStatuses(document, 0, {}, [])
+    deliveries = EnvelopeRecipient.objects.filter(envelope_id=document.envelope_id).annotate(
+        code=EFFECTIVE_STATUS, at=EFFECTIVE_TIME
+    )
+    by_code = dict(deliveries.values_list("code").annotate(n=Count("id")).order_by("code"))
+    rows = list(
+        deliveries.order_by("unit__code").values(
+            "unit__code", "unit__name", "code", "at", "status_note", "state"
+        )[offset : offset + limit]
+    )
+    return RecipientStatuses(document, sum(by_code.values()), by_code, rows)
+
+
+def incoming_register(
+    viewer: Person, *, date_from: dt.date, date_to: dt.date
+) -> list[IncomingDocument]:
+    """Sổ văn bản đến: registered documents of the viewer's unit whose registration day
+    (Vietnam time) falls in the range, in arrival-number order; subjects masked."""
+    tz = timezone.get_current_timezone()
+    start = dt.datetime.combine(date_from, dt.time.min, tzinfo=tz)
+    end = dt.datetime.combine(date_to + dt.timedelta(days=1), dt.time.min, tzinfo=tz)
+    rows = (
+        IncomingDocument.objects.filter(
+            unit=viewer.unit_id,
+            arrival_number__isnull=False,
+            registered_at__gte=start,
+            registered_at__lt=end,
+        )
+        .prefetch_related("assignments__assignee")
+        .order_by("year", "arrival_number")
+    )
+    return [_mask(viewer, r) for r in rows]
+
+
+def assignment_result_file(
+    viewer: Person, assignment_id: int | str, *, request: HttpRequest | None = None
+) -> tuple[bytes, str]:
+    """The file an officer completed an assignment with, for people of the receiving unit
+    who may open the document."""
+    try:
+        key = int(assignment_id)
+    except (TypeError, ValueError) as exc:
+        raise OutOfScope("assignment", str(assignment_id)) from exc
+    assignment = Assignment.objects.filter(pk=key, incoming__unit=viewer.unit_id).first()
+    if assignment is None or assignment.result_file is None:
+        raise OutOfScope("assignment", str(assignment_id))
+    get_visible_incoming(viewer, assignment.incoming_id, request=request)
+    return bytes(assignment.result_file), assignment.result_file_name

@@ -14,9 +14,35 @@ from django.views.decorators.http import require_POST
 from tiendon.documents import actions, queries
 from tiendon.documents import pdf as layout
 from tiendon.documents.forms import DraftForm, SignForm
-from tiendon.documents.models import Document
+from tiendon.documents.models import Document, RecipientGroup
+from tiendon.documents.recipients import labels
 from tiendon.errors import InvalidInput, TiendonError
 from tiendon.units.models import Person
+
+RECIPIENT_FIELDS = (
+    "recipient_units",
+    "recipient_groups",
+    "send_to_children",
+    "send_to_all_communes",
+    "communes_of",
+)
+
+
+def _draft_form(request: HttpRequest, person: Person, **kwargs: object) -> DraftForm:
+    signers = person.unit.people.filter(is_active=True).order_by("full_name")
+    form = DraftForm(request.POST or None, request.FILES or None, signers=signers, **kwargs)
+    form.set_groups(RecipientGroup.objects.filter(owner=person.unit).order_by("name"))
+    return form
+
+
+def _draft_values(form: DraftForm) -> dict[str, object]:
+    """The form's values as the drafting actions take them."""
+    data = dict(form.cleaned_data)
+    data["recipient_spec"] = form.recipient_spec()
+    for name in RECIPIENT_FIELDS:
+        data.pop(name)
+    data["recipients"] = data.pop("recipients").splitlines()
+    return data
 
 
 def _person(request: HttpRequest) -> Person:
@@ -42,19 +68,16 @@ def document_list(request: HttpRequest) -> HttpResponse:
 @login_required
 def document_new(request: HttpRequest) -> HttpResponse:
     person = _person(request)
-    signers = person.unit.people.filter(is_active=True).order_by("full_name")
-    form = DraftForm(request.POST or None, request.FILES or None, signers=signers)
+    form = _draft_form(request, person)
     if request.method == "POST" and form.is_valid():
-        data = form.cleaned_data
+        data = _draft_values(form)
         upload = data.pop("uploaded_pdf")
-        recipients = data.pop("recipients").splitlines()
         try:
             document = actions.do_create_draft(
                 person,
-                uploaded_pdf=upload.read() if upload else None,
-                recipients=recipients,
+                uploaded_pdf=upload.read() if upload else None,  # type: ignore[attr-defined]
                 request=request,
-                **data,
+                **data,  # type: ignore[arg-type]
             )
         except InvalidInput as exc:
             form.add_error(exc.field if exc.field in form.fields else None, exc.message)
@@ -69,7 +92,6 @@ def document_edit(request: HttpRequest, document_id: str) -> HttpResponse:
     """Change a draft (the drafter only): every save is a new version."""
     document = _document(request, document_id)
     person = _person(request)
-    signers = person.unit.people.filter(is_active=True).order_by("full_name")
     initial = {
         "doc_type": document.doc_type,
         "drafting_office": document.drafting_office,
@@ -82,14 +104,14 @@ def document_edit(request: HttpRequest, document_id: str) -> HttpResponse:
         "head_title": document.head_title,
         "signer_title": document.signer_title,
         "recipients": document.recipients_text,
+        **DraftForm.initial_from(document.recipient_spec),
     }
-    form = DraftForm(request.POST or None, request.FILES or None, signers=signers, initial=initial)
+    form = _draft_form(request, person, initial=initial)
     if request.method == "POST" and form.is_valid():
-        data = form.cleaned_data
+        data = _draft_values(form)
         upload = data.pop("uploaded_pdf")
         if upload:
-            data["uploaded_pdf"] = upload.read()
-        data["recipients"] = data.pop("recipients").splitlines()
+            data["uploaded_pdf"] = upload.read()  # type: ignore[attr-defined]
         try:
             actions.do_edit_draft(document, person, request=request, **data)
         except InvalidInput as exc:
@@ -134,6 +156,7 @@ def document_detail(request: HttpRequest, document_id: str) -> HttpResponse:
             "can_issue": document.state == Document.State.SIGNED
             and person.role in ("clerk", "admin"),
             "sign_form": SignForm(),
+            "recipient_lines": labels(document.issuing_unit, document.recipient_spec),
         },
     )
 
