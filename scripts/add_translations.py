@@ -1,6 +1,6 @@
 """Add msgids the code uses but the Vietnamese catalogue lacks, with their translations.
 
-    python scripts/add_translations.py 'English msgid=Vietnamese text' …
+    python scripts/add_translations.py [--catalogue PATH] 'English msgid=Vietnamese text' …
 
 Run `make messages` first to see which are missing (compile_messages lists them). The
 catalogue is rewritten by Babel with the same width, so the diff shows only the additions.
@@ -18,7 +18,10 @@ CATALOGUE = Path(__file__).resolve().parent.parent / "src/tiendon/locale/vi/LC_M
 
 
 def main(pairs: list[str]) -> int:
-    catalog = read_po(io.BytesIO(CATALOGUE.read_bytes()))
+    path = CATALOGUE
+    if pairs[:1] == ["--catalogue"]:
+        path, pairs = Path(pairs[1]), pairs[2:]
+    catalog = read_po(io.BytesIO(path.read_bytes()))
     for pair in pairs:
         msgid, sep, text = pair.partition("=")
         if not sep or not msgid or not text:
@@ -27,7 +30,7 @@ def main(pairs: list[str]) -> int:
         catalog.add(msgid, text)
     out = io.BytesIO()
     write_po(out, catalog, width=100, no_location=True)
-    CATALOGUE.write_bytes(out.getvalue())
+    path.write_bytes(out.getvalue())
     return 0
 
 

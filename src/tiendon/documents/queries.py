@@ -11,7 +11,18 @@ import datetime as dt
 import uuid
 from dataclasses import dataclass
 
-from django.db.models import CharField, Count, F, IntegerField, Q, QuerySet, Value
+from django.db.models import (
+    CharField,
+    Count,
+    Exists,
+    F,
+    IntegerField,
+    Max,
+    OuterRef,
+    Q,
+    QuerySet,
+    Value,
+)
 from django.db.models.expressions import Case, When
 from django.db.models.functions import Coalesce
 from django.http import HttpRequest
@@ -303,3 +314,28 @@ def assignment_result_file(
         raise OutOfScope("assignment", str(assignment_id))
     get_visible_incoming(viewer, assignment.incoming_id, request=request)
     return bytes(assignment.result_file), assignment.result_file_name
+
+
+def working_digitally(since: dt.datetime) -> Q:
+    """A condition on units.Unit rows: the unit registered an incoming document and sent a
+    processing status back (02–06, 15, 16: anything past the node's own 01) since `since`.
+    Rollout readiness counts communes "working digitally" with it (readiness/rules.py)."""
+    registered = IncomingDocument.objects.filter(unit=OuterRef("pk"), registered_at__gte=since)
+    status_sent = EnvelopeRecipient.objects.filter(
+        unit=OuterRef("pk"), state=EnvelopeRecipient.State.ARRIVED, status_at__gte=since
+    ).exclude(status__in=["", "01"])
+    return Q(Exists(registered)) & Q(Exists(status_sent))
+
+
+def registration_signals(unit_id: int) -> tuple[dt.datetime | None, dt.datetime | None]:
+    """When the unit last registered an incoming document, and last sent a processing
+    status back (for rollout readiness's live signals)."""
+    last_registered = IncomingDocument.objects.filter(unit_id=unit_id).aggregate(
+        t=Max("registered_at")
+    )["t"]
+    last_status = (
+        EnvelopeRecipient.objects.filter(unit_id=unit_id, state=EnvelopeRecipient.State.ARRIVED)
+        .exclude(status__in=["", "01"])
+        .aggregate(t=Max("status_at"))["t"]
+    )
+    return last_registered, last_status

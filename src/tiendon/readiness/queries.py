@@ -11,10 +11,11 @@ import datetime as dt
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from importlib import import_module
 from typing import Any
 
 from django.db import connection
-from django.db.models import Case, Count, F, Max, Q, QuerySet, When
+from django.db.models import Case, Count, F, IntegerField, Max, Q, QuerySet, Value, When
 from django.db.models.expressions import Expression
 from django.utils import timezone
 from django.utils.translation import gettext_lazy
@@ -32,6 +33,7 @@ from tiendon.readiness.rules import (
     active_conditions,
     condition_flags,
     state_expression,
+    working_condition,
     working_digitally_measurable,
 )
 from tiendon.units.collation import vi_collate
@@ -94,6 +96,9 @@ class Signals:
     node_heartbeat: dt.datetime | None
     node_name: str | None  # None: no edge node serves this unit
     documents_measured: bool
+    last_registered: dt.datetime | None = None  # an incoming document registered
+    last_status_sent: dt.datetime | None = None  # a processing status sent back
+    working: bool | None = None  # None: not measured
 
 
 # ---------------------------------------------------------------- scope
@@ -127,29 +132,51 @@ def provinces_under(unit: Unit) -> QuerySet[Unit]:
 # ---------------------------------------------------------------- roll-ups
 
 
-def _group(rows: Iterable[tuple[int | None, str, int]]) -> dict[int | None, Counts]:
-    grouped: dict[int | None, Counts] = defaultdict(Counts)
-    for key, state, n in rows:
-        grouped[key].add(state, n)
+def _working() -> Any:
+    """How many of a group's communes work digitally; a constant 0 while that cannot be
+    measured (`_group` then leaves the figure None)."""
+    condition = working_condition()
+    if condition is None:
+        return Value(0, output_field=IntegerField())
+    return Count("pk", filter=condition)
+
+
+def _group(rows: Iterable[tuple[Any, str, int, int]]) -> dict[Any, Counts]:
+    """Counts per group key from rows of (key, state, communes, working)."""
+    grouped: dict[Any, Counts] = defaultdict(Counts)
+    measured = working_digitally_measurable()
+    for key, state, n, working in rows:
+        counts = grouped[key]
+        counts.add(state, n)
+        if measured:
+            counts.working = (counts.working or 0) + working
     return grouped
 
 
-def _measure_working(counts: Counts) -> None:
-    counts.working = None if not working_digitally_measurable() else 0
+def _by_state(communes: QuerySet[Unit]) -> Counts:
+    rows = (
+        communes.order_by()
+        .annotate(state=state_expression())
+        .values("state")
+        .annotate(n=Count("pk"), working=_working())
+        .values_list("state", "n", "working")
+    )
+    counts, working = Counts(), 0
+    for state, n, working_here in rows:
+        counts.add(state, n)
+        working += working_here
+    counts.working = working if working_digitally_measurable() else None
+    return counts
 
 
 def summary(unit: Unit) -> Counts:
     """Totals for the unit's subtree, with how many communes meet each condition."""
     communes = communes_under(unit).order_by()
-    rows = communes.annotate(state=state_expression()).values_list("state").annotate(n=Count("pk"))
-    counts = Counts()
-    for state, n in rows:
-        counts.add(state, n)
+    counts = _by_state(communes)
     conditions = communes.aggregate(
         **{c.code: Count("pk", filter=c.holds()) for c in active_conditions()}
     )
     counts.conditions = {code: int(n or 0) for code, n in conditions.items()}
-    _measure_working(counts)
     return counts
 
 
@@ -158,8 +185,9 @@ def _rows_by(unit: Unit, key: str | Expression) -> list[GroupRow]:
         communes_under(unit)
         .order_by()
         .annotate(state=state_expression(), group=F(key) if isinstance(key, str) else key)
-        .values_list("group", "state")
-        .annotate(n=Count("pk"))
+        .values("group", "state")
+        .annotate(n=Count("pk"), working=_working())
+        .values_list("group", "state", "n", "working")
     )
     grouped = _group(rows)
     units = Unit.objects.filter(pk__in=[k for k in grouped if k is not None]).order_by(
@@ -167,9 +195,7 @@ def _rows_by(unit: Unit, key: str | Expression) -> list[GroupRow]:
     )
     result = []
     for group_unit in units:
-        counts = grouped[group_unit.pk]
-        _measure_working(counts)
-        result.append(GroupRow(group_unit, counts))
+        result.append(GroupRow(group_unit, grouped[group_unit.pk]))
     return result
 
 
@@ -203,18 +229,7 @@ STATS_LABELS = {
 
 def counts_by_state() -> dict[str, int | None]:
     """Every commune board of this node by state (for `tiendon stats`)."""
-    counts = Counts()
-    rows = (
-        Unit.objects.filter(kind=UnitKind.COMMUNE_BOARD, is_active=True)
-        .order_by()
-        .annotate(state=state_expression())
-        .values_list("state")
-        .annotate(n=Count("pk"))
-    )
-    for state, n in rows:
-        counts.add(state, n)
-    _measure_working(counts)
-    return counts.as_dict()
+    return _by_state(Unit.objects.filter(kind=UnitKind.COMMUNE_BOARD, is_active=True)).as_dict()
 
 
 # ---------------------------------------------------------------- lists of communes
@@ -289,7 +304,7 @@ def live_signals(unit: Unit) -> Signals:
         unit=unit, state=EnvelopeRecipient.State.ARRIVED
     ).aggregate(t=Max("arrived_at"))["t"]
     served = ServedUnit.objects.select_related("node").filter(unit=unit).first()
-    return Signals(
+    signals = Signals(
         last_login=last_login,
         last_sent=last_sent,
         last_received=last_received,
@@ -297,6 +312,12 @@ def live_signals(unit: Unit) -> Signals:
         node_name=served.node.name if served else None,
         documents_measured=working_digitally_measurable(),
     )
+    condition = working_condition()
+    if condition is not None:
+        documents = import_module("tiendon.documents.queries")
+        signals.last_registered, signals.last_status_sent = documents.registration_signals(unit.pk)
+        signals.working = Unit.objects.filter(condition, pk=unit.pk).exists()
+    return signals
 
 
 def tokens_issued_to(unit: Unit) -> int:

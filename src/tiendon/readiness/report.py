@@ -231,8 +231,7 @@ def _build(unit: Unit) -> bytes:
             escape(
                 _(
                     "Working digitally means at least one incoming document registered and one "
-                    "status sent in the last %(days)s days; it cannot be measured until the "
-                    "documents module is in use."
+                    "status sent back in the last %(days)s days."
                 )
                 % {"days": working_window_days()}
             ),

@@ -7,6 +7,7 @@ operator). Each condition is a filter on commune units, so roll-ups stay single 
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
 from importlib import import_module
@@ -16,6 +17,7 @@ from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.db.models import BooleanField, Case, CharField, Q, Value, When
 from django.db.models.expressions import Expression
+from django.utils import timezone
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
@@ -115,10 +117,16 @@ def working_window_days() -> int:
 
 def working_digitally_measurable() -> bool:
     """ "Working digitally" needs registered incoming documents and sent statuses, which
-    the documents app reports through `documents.queries.units_working_digitally`.
+    the documents app reports (`documents.queries.working_digitally`). Without it the
+    figure is "not yet measured", never a guess."""
+    return apps.is_installed("tiendon.documents")
 
-    Until that exists the figure is "not yet measured", never a guess.
-    """
-    if not apps.is_installed("tiendon.documents"):
-        return False
-    return hasattr(import_module("tiendon.documents.queries"), "units_working_digitally")
+
+def working_condition(now: dt.datetime | None = None) -> Q | None:
+    """The condition on a commune's row for "working digitally" in the configured window,
+    or None when it cannot be measured."""
+    if not working_digitally_measurable():
+        return None
+    since = (now or timezone.now()) - dt.timedelta(days=working_window_days())
+    condition: Q = import_module("tiendon.documents.queries").working_digitally(since)
+    return condition

@@ -103,7 +103,58 @@ def test_live_signals_come_from_logins_and_envelopes(client, surveyed):
     assert sender.last_sent == envelope.created_at
     assert sender.last_received is None
     assert sender.node_name is None  # no edge node serves it
-    assert not sender.documents_measured
+    assert sender.documents_measured
+    assert (sender.last_registered, sender.last_status_sent, sender.working) == (None, None, False)
     assert queries.live_signals(tree.commune_b).last_received == now
     page = client.get(reverse("readiness_unit", args=[tree.commune_a.code])).content.decode()
-    assert "chưa đo được" in page  # documents: not yet measured
+    assert 'id="working">không<' in page  # measured from documents: not working yet
+
+
+def test_a_commune_that_registers_and_answers_counts_as_working_digitally(client, surveyed):
+    """Working digitally: an incoming document registered and a status sent back, both in
+    the window (7 days); older activity does not count."""
+    from tiendon.documents.models import IncomingDocument
+    from tiendon.readiness.queries import by_province, summary
+
+    tree = surveyed.tree
+    now = timezone.now()
+    envelope = Envelope.objects.create(
+        kind="document",
+        sender=tree.ministry,
+        precedence="thuong",
+        security="none",
+        created_at=now,
+        expires_at=now + dt.timedelta(days=14),
+        origin="received",
+        size=10,
+        sha256="0" * 64,
+        recipient_count=1,
+    )
+    delivery = EnvelopeRecipient.objects.create(
+        envelope=envelope, unit=tree.commune_a, state="arrived", arrived_at=now, status="01"
+    )
+    incoming = IncomingDocument.objects.create(
+        unit=tree.commune_a,
+        source="exchange",
+        envelope=envelope,
+        issuer_name="Bộ Quốc phòng",
+        doc_type="cong_van",
+        subject="Về việc kiểm tra sẵn sàng chiến đấu",
+        arrived_at=now,
+        registered_at=now - dt.timedelta(days=8),  # registered, but before the window
+    )
+    EnvelopeRecipient.objects.filter(pk=delivery.pk).update(status="03", status_at=now)
+    assert summary(tree.ministry).working == 0
+    IncomingDocument.objects.filter(pk=incoming.pk).update(registered_at=now)
+    assert summary(tree.ministry).working == 1
+    working = {row.unit.code: row.counts.working for row in by_province(tree.ministry)}
+    assert working == {"38": 1, "40": 0}
+    signals = queries.live_signals(tree.commune_a)
+    assert (signals.last_registered, signals.last_status_sent, signals.working) == (
+        now,
+        now,
+        True,
+    )
+    _log_in(client, tree.province_commander)
+    page = client.get(reverse("readiness_unit", args=[tree.commune_a.code])).content.decode()
+    assert 'id="working">có<' in page

@@ -19,7 +19,7 @@ def test_states_follow_the_rules_and_the_token_signal_from_pki(surveyed):
     tree = surveyed.tree
     nation = queries.summary(tree.ministry)
     assert (nation.total, nation.ready, nation.in_progress, nation.blocked) == (4, 1, 1, 2)
-    assert nation.working is None  # not yet measured: no documents app
+    assert nation.working == 0  # measured from documents: nobody registered anything yet
     assert nation.conditions == {
         "link": 3,
         "computer": 2,
@@ -66,7 +66,7 @@ def test_national_dashboard_shows_the_figures_and_stays_light(client, surveyed):
     html = response.content.decode()
     assert 'id="n-ready">1<' in html
     assert 'id="n-blocked">2<' in html
-    assert "chưa đo được" in html  # working digitally: not yet measured
+    assert 'id="n-working">0<' in html  # working digitally: measured, none yet
     assert "<svg" in html
     assert "Thanh Hóa" in html
     assert "Nghệ An" in html
@@ -112,7 +112,7 @@ def test_snapshot_command_stores_counts_for_the_trend(surveyed):
     call_command("readiness", "snapshot", stdout=out)
     national = ReadinessSnapshot.objects.get(unit=surveyed.tree.ministry)
     assert (national.total, national.ready, national.blocked) == (4, 1, 2)
-    assert national.working is None
+    assert national.working == 0
     assert ReadinessSnapshot.objects.filter(unit__code="38").get().ready == 1
     do_take_snapshot()  # the same day again replaces, never duplicates
     assert ReadinessSnapshot.objects.filter(unit=surveyed.tree.ministry).count() == 1
@@ -127,7 +127,7 @@ def test_stats_json_counts_communes_by_readiness_state(surveyed):
         "ready": 1,
         "in_progress": 1,
         "blocked": 2,
-        "working_digitally": None,
+        "working_digitally": 0,
     }
 
 

@@ -23,7 +23,8 @@ def _text(pdf: Path) -> list[str]:
 
 def _row(label: str, counts: queries.Counts) -> str:
     return (
-        f"{label} {counts.total} {counts.ready} {counts.in_progress} {counts.blocked} chưa đo được"
+        f"{label} {counts.total} {counts.ready} {counts.in_progress} {counts.blocked} "
+        f"{counts.working}"
     )
 
 
@@ -41,8 +42,8 @@ def test_national_report_shows_provinces_with_diacritics_and_dashboard_figures(s
     assert _row("Bộ Quốc phòng", nation) in lines
     for group in queries.by_province(surveyed.tree.ministry):
         assert _row(group.unit.short_name, group.counts) in lines
-    assert "Thanh Hóa 2 1 1 0 chưa đo được" in lines
-    assert "Nghệ An 2 0 0 2 chưa đo được" in lines
+    assert "Thanh Hóa 2 1 1 0 0" in lines
+    assert "Nghệ An 2 0 0 2 0" in lines
     assert "Có chứng thư số đơn vị còn hiệu lực trên thiết bị ký số 1/4" in lines
     assert "Nguồn điện không ổn định 1" in lines
 
@@ -60,7 +61,7 @@ def test_province_report_from_the_dashboard_button(client, surveyed, tmp_path):
     assert "BỘ CHỈ HUY QUÂN SỰ TỈNH" in text
     assert "THANH HÓA" in text
     assert "Thanh Hóa, ngày" in text
-    assert "Thanh Hóa 2 1 1 0 chưa đo được" in lines
+    assert "Thanh Hóa 2 1 1 0 0" in lines
     assert "Phường Đông Tiến Sẵn sàng Mạng truyền số liệu quân sự 2 1" in lines
     hac_thanh = next(line for line in lines if line.startswith("Phường Hạc Thành"))
     assert hac_thanh.endswith("Đường truyền dân sự 0 0")
