@@ -47,7 +47,7 @@ COMMUNE = "14845"
 PAYLOAD_BYTES = 200
 BATCH = 500
 WORKERS = 2
-OFFERERS = 2
+OFFERERS = 3
 
 
 # ------------------------------------------------------------------ roles run inside a node

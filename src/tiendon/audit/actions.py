@@ -52,8 +52,22 @@ def _normalise(value: Any) -> Any:
     """
     if value is None:
         return None
+    if isinstance(value, dict) and all(
+        isinstance(k, str) and "\x00" not in k and _plain(v) for k, v in value.items()
+    ):
+        return value  # already what a JSON round trip would give (the common case)
     text = json.dumps(value, cls=DjangoJSONEncoder, ensure_ascii=False).replace("\\u0000", "\ufffd")
     return json.loads(text)
+
+
+def _plain(value: Any) -> bool:
+    if isinstance(value, str):
+        return "\x00" not in value
+    return (
+        value is None
+        or (isinstance(value, int | float) and not isinstance(value, bool))
+        or (isinstance(value, bool))
+    )
 
 
 def _text(value: str) -> str:

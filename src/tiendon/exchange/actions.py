@@ -263,7 +263,7 @@ def _store_many(
         plans.append((index, plan))
     if not plans:
         return [o for o in outcomes if o is not None]
-    stored = Envelope.objects.bulk_create(
+    stored = _insert_envelopes(
         [
             Envelope(
                 id=uuid.UUID(plan.item.parsed.envelope_id),
@@ -537,6 +537,32 @@ def _apply_non_delivery(report: Envelope, unit_ids: list[int]) -> None:
             unit=unit,
             new={"envelope": str(original), "units": len(codes), "updated": updated},
         )
+
+
+def _insert_envelopes(rows: list[Envelope]) -> list[Envelope]:
+    """Envelope rows in one statement. On PostgreSQL, columns as arrays (one parameter per
+    column): the ORM's bulk_create spent a fifth of a batch's time preparing values."""
+    if connection.vendor != "postgresql":
+        return Envelope.objects.bulk_create(rows)
+    now = timezone.now()
+    fields = list(Envelope._meta.concrete_fields)
+    for row in rows:
+        row.stored_at = now
+    columns = ", ".join(connection.ops.quote_name(f.column) for f in fields)
+    types = ", ".join(f"%s::{f.db_type(connection)}[]" for f in fields)
+    values = [
+        [f.get_db_prep_save(getattr(row, f.attname), connection) for row in rows] for f in fields
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {Envelope._meta.db_table} ({columns}) "  # noqa: S608
+            f"SELECT * FROM unnest({types})",
+            values,
+        )
+    for row in rows:
+        row._state.adding = False
+        row._state.db = connection.alias
+    return rows
 
 
 def _insert_bytes(rows: Sequence[tuple[uuid.UUID, bytes]]) -> None:

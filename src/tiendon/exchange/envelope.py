@@ -437,7 +437,7 @@ def _check_manifest(manifest: dict[str, Any]) -> None:
         if str(uuid.UUID(manifest["id"])) != manifest["id"]:
             raise ValueError("the id is not a lower-case hyphenated UUID")
         for name in ("created", "expires"):
-            dt.datetime.strptime(manifest[name], TIME_FORMAT)
+            manifest_time(manifest[name])
         if len(b64url_decode(manifest["nonce"])) != 12:
             raise ValueError("nonce")
     except (ValueError, binascii.Error) as exc:
@@ -446,8 +446,23 @@ def _check_manifest(manifest: dict[str, Any]) -> None:
         raise _refuse("malformed", "unknown precedence or security label")
 
 
+_TIME_PATTERN = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z", re.ASCII)
+
+
 def manifest_time(value: str) -> dt.datetime:
-    return dt.datetime.strptime(value, TIME_FORMAT).replace(tzinfo=dt.UTC)
+    """A manifest time (TIME_FORMAT, UTC); ValueError if it is not exactly that. Read by
+    hand: `strptime` was a tenth of the cost of accepting an envelope."""
+    if not _TIME_PATTERN.fullmatch(value):
+        raise ValueError(f"not a time of the form {TIME_FORMAT}: {value!r}")
+    return dt.datetime(
+        int(value[0:4]),
+        int(value[5:7]),
+        int(value[8:10]),
+        int(value[11:13]),
+        int(value[14:16]),
+        int(value[17:19]),
+        tzinfo=dt.UTC,
+    )
 
 
 def expires_at(manifest: Mapping[str, Any]) -> dt.datetime:
