@@ -550,9 +550,8 @@ def _insert_envelopes(rows: list[Envelope]) -> list[Envelope]:
         row.stored_at = now
     columns = ", ".join(connection.ops.quote_name(f.column) for f in fields)
     types = ", ".join(f"%s::{f.db_type(connection)}[]" for f in fields)
-    values = [
-        [f.get_db_prep_save(getattr(row, f.attname), connection) for row in rows] for f in fields
-    ]
+    # The values as Python holds them (UUID, str, int, aware datetime): psycopg adapts them.
+    values = [[getattr(row, f.attname) for row in rows] for f in fields]
     with connection.cursor() as cursor:
         cursor.execute(
             f"INSERT INTO {Envelope._meta.db_table} ({columns}) "  # noqa: S608
