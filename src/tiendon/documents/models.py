@@ -8,7 +8,7 @@ import uuid
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from tiendon.documents import docsearch_models  # noqa: F401  (search, due dates, case files)
+from tiendon.documents import docsearch_models  # search, due dates, case files
 
 SUBJECT_MAX_LENGTH = 500
 
@@ -202,10 +202,25 @@ class Document(models.Model):
             return ""
         return f"{self.number:02d}/{self.symbol}"
 
+    def case_file_entry(self) -> docsearch_models.CaseFileEntry | None:
+        """The issuing unit's case file entry holding this document (the oldest, if it was
+        filed twice): its code is the file code (mã hồ sơ) of the metadata."""
+        return (
+            docsearch_models.CaseFileEntry.objects.filter(
+                document=self, case_file__unit=self.issuing_unit_id
+            )
+            .select_related("case_file")
+            .order_by("added_at", "pk")
+            .first()
+        )
+
     def metadata(self) -> dict[str, object]:
         """Plain-JSON metadata (Appendix VI names where they exist), for export and sending."""
+        entry = self.case_file_entry()
         return {
             "identifier": str(self.id),
+            "file_code": entry.case_file.code if entry else "",
+            "ordinal": entry.ordinal if entry else None,
             "type": self.doc_type,
             "type_name": self.get_doc_type_display(),
             "number": self.number,

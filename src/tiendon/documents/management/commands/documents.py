@@ -1,4 +1,5 @@
-"""`tiendon documents …`: write a document's PDF, and check the signatures of a PDF file."""
+"""`tiendon documents …`: write a document's PDF, export a document with its metadata, and
+check the signatures of a PDF file."""
 
 from __future__ import annotations
 
@@ -12,13 +13,17 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from tiendon.documents import pades
 from tiendon.documents import pdf as layout
 from tiendon.documents.actions import layout_of
+from tiendon.documents.export import do_export_document
 from tiendon.documents.queries import get_visible_document
 from tiendon.errors import TiendonError
 from tiendon.units.models import Person
 
 
 class Command(BaseCommand):
-    help = "Documents: render ID --as USER --out F.pdf; verify F.pdf"
+    help = (
+        "Documents: render ID --as USER --out F.pdf; export --id ID --as USER --out DIR; "
+        "verify F.pdf"
+    )
 
     def add_arguments(self, parser: CommandParser) -> None:
         sub = parser.add_subparsers(dest="subcommand", required=True)
@@ -33,6 +38,18 @@ class Command(BaseCommand):
             required=True,
             help="read it as this person (unit scope and clearance apply)",
         )
+        export = sub.add_parser(
+            "export",
+            help="write the signed PDF, its attachments and the metadata (JSON and XML)",
+        )
+        export.add_argument("--id", required=True, help="the document's identifier (UUID)")
+        export.add_argument("--out", required=True, type=Path, help="folder to write into")
+        export.add_argument(
+            "--as",
+            dest="username",
+            required=True,
+            help="export it as this person (unit scope and clearance apply; audited)",
+        )
         verify = sub.add_parser("verify", help="validate every signature of a PDF (JSON)")
         verify.add_argument("file", type=Path)
 
@@ -40,10 +57,29 @@ class Command(BaseCommand):
         try:
             if options["subcommand"] == "render":
                 self._render(options)
+            elif options["subcommand"] == "export":
+                self._export(options)
             else:
                 self._verify(options["file"])
         except TiendonError as exc:
             raise CommandError(str(exc)) from exc
+
+    def _person(self, username: str) -> Person:
+        viewer = Person.objects.select_related("unit").filter(username=username).first()
+        if viewer is None or not viewer.is_active:
+            raise CommandError(f"no active person {username}")
+        return viewer
+
+    def _export(self, options: dict[str, Any]) -> None:
+        viewer = self._person(options["username"])
+        result = do_export_document(viewer, options["id"], options["out"])
+        document = result.document
+        self.stdout.write(
+            f"{document.number_and_symbol or document.pk}: "
+            f"{len(result.written)} files written to {options['out']}"
+        )
+        for path in result.written:
+            self.stdout.write(f"  {path}")
 
     def _render(self, options: dict[str, Any]) -> None:
         viewer = Person.objects.select_related("unit").filter(username=options["username"]).first()
