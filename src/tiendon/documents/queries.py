@@ -27,6 +27,8 @@ from django.db.models.expressions import Case, When
 from django.db.models.functions import Coalesce
 from django.http import HttpRequest
 from django.utils import timezone
+from django.utils.text import format_lazy
+from django.utils.translation import gettext_lazy
 
 from tiendon.audit.actions import do_record
 from tiendon.documents import container
@@ -339,3 +341,67 @@ def registration_signals(unit_id: int) -> tuple[dt.datetime | None, dt.datetime 
         .aggregate(t=Max("status_at"))["t"]
     )
     return last_registered, last_status
+
+
+# The processing status (QCVN 102) each state of a received copy stands for.
+INCOMING_STATUS_OF_STATE = {
+    IncomingDocument.State.ARRIVED: status_codes.ARRIVED,
+    IncomingDocument.State.REFUSED: status_codes.REFUSED,
+    IncomingDocument.State.REGISTERED: status_codes.REGISTERED,
+    IncomingDocument.State.ASSIGNED: status_codes.ASSIGNED,
+    IncomingDocument.State.IN_PROGRESS: status_codes.IN_PROGRESS,
+    IncomingDocument.State.DONE: status_codes.DONE,
+}
+INCOMING_STATUS_OF_RECALL = {
+    IncomingDocument.RecallAnswer.PENDING: status_codes.RECALL_REQUESTED,
+    IncomingDocument.RecallAnswer.ACCEPTED: status_codes.RECALL_ACCEPTED,
+    IncomingDocument.RecallAnswer.REFUSED: status_codes.RECALL_REFUSED,
+}
+STATS_INCOMING_CODES = [*INCOMING_STATUS_OF_STATE.values(), *INCOMING_STATUS_OF_RECALL.values()]
+
+
+def documents_by_state() -> dict[str, int]:
+    """For `tiendon stats` (the whole node, for its operator): outgoing documents by state
+    (drafts, in review, signed, issued, recalled), and received copies by processing status
+    (01–06 from their state; 13, 15, 16 from their answer to a recall)."""
+    outgoing = dict(
+        Document.objects.order_by()
+        .values_list("state")
+        .annotate(n=Count("pk"))
+        .values_list("state", "n")
+    )
+    figures = {state: outgoing.get(state, 0) for state in Document.State.values}
+    by_state = dict(
+        IncomingDocument.objects.order_by()
+        .values_list("state")
+        .annotate(n=Count("pk"))
+        .values_list("state", "n")
+    )
+    by_answer = dict(
+        IncomingDocument.objects.order_by()
+        .exclude(recall_answer="")
+        .values_list("recall_answer")
+        .annotate(n=Count("pk"))
+        .values_list("recall_answer", "n")
+    )
+    for state, code in INCOMING_STATUS_OF_STATE.items():
+        figures[f"incoming_{code}"] = by_state.get(state, 0)
+    for answer, code in INCOMING_STATUS_OF_RECALL.items():
+        figures[f"incoming_{code}"] = by_answer.get(answer, 0)
+    return figures
+
+
+def documents_stats_labels() -> dict[str, object]:
+    """Row labels of `documents_by_state` for the stats table."""
+    labels: dict[str, object] = {
+        "draft": Document.State.DRAFT.label,
+        "in_review": Document.State.IN_REVIEW.label,
+        "signed": Document.State.SIGNED.label,
+        "issued": Document.State.ISSUED.label,
+        "recalled": Document.State.RECALLED.label,
+    }
+    for code in STATS_INCOMING_CODES:
+        labels[f"incoming_{code}"] = format_lazy(
+            "{} {} {}", gettext_lazy("Received:"), code, status_codes.LABELS[code]
+        )
+    return labels

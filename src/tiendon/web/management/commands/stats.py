@@ -19,6 +19,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from tiendon.audit.models import AuditRecord
+from tiendon.documents.queries import documents_by_state, documents_stats_labels
 from tiendon.exchange.queries import envelopes_by_state, outbox_by_destination
 from tiendon.pki.queries import certificates_by_state
 from tiendon.readiness.queries import STATS_LABELS as READINESS_LABELS
@@ -112,6 +113,12 @@ SECTIONS: list[Section] = [
         {"expired": gettext_lazy("Expired before delivery")},
     ),
     Section("readiness", READINESS_TITLE, readiness_by_state, READINESS_LABELS),
+    Section(
+        "documents",
+        gettext_lazy("Documents: sent by state, received by status"),
+        documents_by_state,
+        documents_stats_labels(),
+    ),
 ]
 
 
