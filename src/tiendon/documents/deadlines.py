@@ -2,9 +2,9 @@
 `holidays` package), overdue and due-soon lists per unit and per person with Hỏa tốc and
 Thượng khẩn items pinned on top, and the in-app reminders built from them.
 
-The lists are generic: each source yields `DeadlineItem`s. The built-in source is the due
-date (hạn xử lý) of outgoing documents not yet issued; other sources (the assignments of
-received documents) register with `register_source`.
+The lists are generic: each source yields `DeadlineItem`s. Two sources are built in: the
+due date (hạn xử lý) of outgoing documents not yet issued, and the deadlines of the
+assignments of received documents; other sources register with `register_source`.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ import holidays
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.http import HttpRequest
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -26,7 +27,7 @@ from tiendon.audit.actions import do_record
 from tiendon.documents import queries
 from tiendon.documents.docsearch_models import DueDate, Reminder
 from tiendon.documents.errors import DocumentError
-from tiendon.documents.models import Document, Urgency
+from tiendon.documents.models import Assignment, Document, IncomingDocument, Urgency
 from tiendon.errors import InvalidInput, OutOfScope
 from tiendon.units.models import Person, Role
 
@@ -99,13 +100,15 @@ def working_days_between(start: dt.date, end: dt.date) -> int:
 
 @dataclass
 class DeadlineItem:
-    """One thing due: a document, its due date, who must act, and how urgent it is."""
+    """One thing due: a document (an outgoing one, or a received one for an assignment),
+    its due date, who must act, and how urgent it is."""
 
-    document: Document
+    document: Document | IncomingDocument
     due_date: dt.date
     person: Person | None
-    kind: str  # "outgoing" here; "assignment" for received documents
+    kind: str  # "outgoing" for a due date; "assignment" for a received document's
     working_days_left: int = 0
+    assignment: Assignment | None = None
 
     @property
     def pinned(self) -> bool:
@@ -114,6 +117,17 @@ class DeadlineItem:
     @property
     def overdue(self) -> bool:
         return self.working_days_left < 0
+
+    @property
+    def url(self) -> str:
+        if isinstance(self.document, IncomingDocument):
+            return reverse("incoming_detail", args=[self.document.pk])
+        return reverse("document_detail", args=[self.document.pk])
+
+    @property
+    def masked(self) -> bool:
+        """A received secret document whose subject the viewer may not read."""
+        return bool(getattr(self.document, "masked", False))
 
 
 def pin_key(urgency: str, due: dt.date | None = None) -> tuple[int, int, dt.date]:
@@ -161,6 +175,20 @@ def outgoing_due_dates(viewer: Person, scope: str) -> Iterable[DeadlineItem]:
             due_date=due.due_date,
             person=due.person or document.drafter,
             kind="outgoing",
+        )
+
+
+@register_source
+def assignment_deadlines(viewer: Person, scope: str) -> Iterable[DeadlineItem]:
+    """Assignments of received documents not done yet, with the deadline the commander
+    gave: the viewer's own (person scope), or every officer's of the unit (unit scope)."""
+    for assignment in queries.open_assignments(viewer, scope):
+        yield DeadlineItem(
+            document=assignment.incoming,
+            due_date=assignment.deadline,
+            person=assignment.assignee,
+            kind="assignment",
+            assignment=assignment,
         )
 
 
@@ -299,10 +327,17 @@ def do_refresh_reminders(
     """Create the viewer's reminders for what is overdue, due soon or urgent and waiting on
     them; each (document, kind, due date) reminds once. Returns the new ones."""
     lists = deadline_lists(viewer, scope="person", today=today)
+    # Reminders point at outgoing documents; an assignment shows in the lists themselves.
     wanted: list[tuple[Document, str, dt.date | None]] = [
-        (item.document, Reminder.Kind.OVERDUE, item.due_date) for item in lists.overdue
+        (item.document, Reminder.Kind.OVERDUE, item.due_date)
+        for item in lists.overdue
+        if isinstance(item.document, Document)
     ]
-    wanted += [(item.document, Reminder.Kind.DUE_SOON, item.due_date) for item in lists.due_soon]
+    wanted += [
+        (item.document, Reminder.Kind.DUE_SOON, item.due_date)
+        for item in lists.due_soon
+        if isinstance(item.document, Document)
+    ]
     wanted += [(document, Reminder.Kind.URGENT, None) for document in _urgent_waiting_on(viewer)]
     created = []
     for document, kind, due in wanted:

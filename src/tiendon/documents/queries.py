@@ -233,6 +233,25 @@ def assignments_of(viewer: Person) -> list[Assignment]:
     return rows
 
 
+def open_assignments(viewer: Person, scope: str) -> list[Assignment]:
+    """Assignments not done yet of received documents still held (subjects masked): the
+    viewer's own (scope "person") or everyone's in the viewer's unit (scope "unit")."""
+    rows = (
+        Assignment.objects.filter(incoming__unit=viewer.unit_id)
+        .exclude(state=Assignment.State.DONE)
+        .exclude(incoming__state__in=[IncomingDocument.State.RECALLED])
+        .select_related("incoming", "assignee")
+        .defer("incoming__scan", "result_file")
+        .order_by("deadline", "pk")
+    )
+    if scope == "person":
+        rows = rows.filter(assignee=viewer)
+    found = list(rows)
+    for row in found:
+        _mask(viewer, row.incoming)
+    return found
+
+
 def assignable_people(viewer: Person) -> QuerySet[Person]:
     return Person.objects.filter(unit=viewer.unit_id, is_active=True).order_by("full_name")
 

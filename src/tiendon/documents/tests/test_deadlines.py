@@ -211,3 +211,129 @@ def test_urgent_documents_are_announced_at_once_to_whoever_must_act(
     # A normal document announces nothing.
     in_review(board)
     assert len(deadlines.unread_reminders(board.commander)) == 1
+
+
+# Assignments of received documents: the commander's deadline in the same lists.
+
+PNG_SCAN = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
+
+
+def _received_and_assigned(tree: Any, subject: str, assignees: list[Any], deadline: D, **extra):
+    from tiendon.documents.actions_flow import (
+        do_assign_incoming,
+        do_receive_paper,
+        do_register_incoming,
+    )
+
+    paper = do_receive_paper(
+        tree.clerk_a,
+        scan=PNG_SCAN,
+        issuer_name="Ủy ban nhân dân phường Đông Tiến",
+        subject=subject,
+        doc_type=DocumentType.CONG_VAN,
+        **extra,
+    )
+    registered = do_register_incoming(paper, tree.clerk_a)
+    return do_assign_incoming(registered, tree.commander_a, assignees=assignees, deadline=deadline)
+
+
+@pytest.fixture
+def staff_a(tree: Any) -> Any:
+    from tiendon.units.actions import do_create_person
+    from tiendon.units.models import Role
+
+    return do_create_person(
+        username="cb.dongtien",
+        full_name="Ngô Văn Cường",
+        unit=tree.commune_a,
+        role=Role.STAFF,
+        password="Mat-khau-thu-nghiem-2026",
+    )
+
+
+def test_assignment_deadlines_are_listed_per_person_and_per_unit(tree: Any, staff_a: Any) -> None:
+    from tiendon.documents.actions_flow import do_complete_assignment, do_start_assignment
+
+    today = deadlines.today_in_vietnam()
+    soon = add_working_days(today, 1)
+    later = add_working_days(today, 10)
+    (mine,) = _received_and_assigned(tree, "Công văn về trực sẵn sàng chiến đấu", [staff_a], soon)
+    shared = _received_and_assigned(
+        tree,
+        "Công văn hỏa tốc về phòng chống lũ",
+        [staff_a, tree.clerk_a],
+        soon,
+        urgency=Urgency.HOA_TOC,
+    )
+    (far,) = _received_and_assigned(tree, "Công văn về kế hoạch quý sau", [staff_a], later)
+    do_start_assignment(mine, staff_a)
+
+    lists = deadlines.deadline_lists(staff_a, scope="person", today=today)
+    assert lists.overdue == []
+    # The Hỏa tốc one on top; the one due in ten working days is not listed yet.
+    assert [(i.kind, i.document.subject) for i in lists.due_soon] == [
+        ("assignment", "Công văn hỏa tốc về phòng chống lũ"),
+        ("assignment", "Công văn về trực sẵn sàng chiến đấu"),
+    ]
+    assert {i.person for i in lists.due_soon} == {staff_a}
+    assert lists.due_soon[0].url == reverse("incoming_detail", args=[shared[0].incoming_id])
+
+    # The unit's list holds every officer's; the clerk's own holds only hers.
+    unit = deadlines.deadline_lists(tree.commander_a, scope="unit", today=today)
+    assert sorted(i.person.username for i in unit.due_soon) == sorted(
+        [staff_a.username, staff_a.username, tree.clerk_a.username]
+    )
+    assert [i.person for i in deadlines.deadline_lists(tree.clerk_a, today=today).due_soon] == [
+        tree.clerk_a
+    ]
+    # Eight working days after the deadline they are overdue; the far one is due soon.
+    late = add_working_days(soon, 8)
+    overdue = deadlines.deadline_lists(staff_a, scope="person", today=late)
+    assert [i.working_days_left for i in overdue.overdue] == [-8, -8]
+    assert overdue.overdue[0].document.urgency == Urgency.HOA_TOC
+    assert [i.assignment for i in overdue.due_soon] == [far]
+
+    # Completed work leaves the lists; another commune never sees any of it.
+    do_complete_assignment(mine, staff_a, result_note="Đã trực đủ quân số.")
+    done = deadlines.deadline_lists(staff_a, scope="person", today=late)
+    assert [i.document.subject for i in done.overdue] == ["Công văn hỏa tốc về phòng chống lũ"]
+    other = deadlines.deadline_lists(tree.clerk_b, scope="unit", today=late)
+    assert other.overdue == []
+    assert other.due_soon == []
+
+
+def test_a_secret_assignment_keeps_its_subject_from_the_uncleared(tree: Any, staff_a: Any) -> None:
+    from tiendon.documents.models import Secrecy
+    from tiendon.units.models import Clearance, Person
+
+    Person.objects.filter(pk__in=[tree.clerk_a.pk, tree.commander_a.pk, staff_a.pk]).update(
+        clearance=Clearance.MAT
+    )
+    for person in (tree.clerk_a, tree.commander_a, staff_a):
+        person.refresh_from_db()
+    today = deadlines.today_in_vietnam()
+    _received_and_assigned(tree, "Công văn mật về diễn tập", [staff_a], today, secrecy=Secrecy.MAT)
+    Person.objects.filter(pk=tree.commander_a.pk).update(clearance=Clearance.NONE)
+    tree.commander_a.refresh_from_db()
+    (item,) = deadlines.deadline_lists(tree.commander_a, scope="unit", today=today).due_soon
+    assert item.masked
+    assert item.document.subject == ""
+    (own,) = deadlines.deadline_lists(staff_a, scope="person", today=today).due_soon
+    assert own.document.subject == "Công văn mật về diễn tập"
+
+
+def test_the_deadlines_page_lists_an_assignment_with_a_link_to_the_received_document(
+    tree: Any, staff_a: Any, client: Any
+) -> None:
+    today = deadlines.today_in_vietnam()
+    (assignment,) = _received_and_assigned(
+        tree, "Công văn về rà soát quân nhân dự bị", [staff_a], add_working_days(today, 1)
+    )
+    client.force_login(staff_a)
+    html = client.get(reverse("deadlines_dashboard")).content.decode()
+    assert "Công văn về rà soát quân nhân dự bị" in html
+    assert reverse("incoming_detail", args=[assignment.incoming_id]) in html
+    assert 'data-kind="assignment"' in html
+    client.force_login(tree.clerk_b)
+    html = client.get(reverse("deadlines_dashboard") + "?scope=unit").content.decode()
+    assert "Công văn về rà soát quân nhân dự bị" not in html
