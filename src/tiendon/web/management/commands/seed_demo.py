@@ -108,6 +108,7 @@ class Command(BaseCommand):
             self.stdout.write(_("Demo accounts created: %(n)d") % {"n": created})
             self._seed_pki()
             self._seed_readiness()
+            self._seed_documents()
         self._print_accounts()
 
     @transaction.atomic
@@ -151,6 +152,12 @@ class Command(BaseCommand):
         from tiendon.readiness.demo import seed_demo_readiness
 
         seed_demo_readiness(self.stdout)
+
+    def _seed_documents(self) -> None:
+        """Signed documents from the ministry through Thanh Hóa to communes, in several states."""
+        from tiendon.documents.demo import seed_demo_documents
+
+        seed_demo_documents(self.stdout.write)
 
     def _print_accounts(self) -> None:
         units = Unit.objects.in_bulk([a.unit_code for a in DEMO_ACCOUNTS], field_name="code")
