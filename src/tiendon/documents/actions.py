@@ -35,6 +35,7 @@ from tiendon.documents.numbering import format_number, series_for, symbol_for, t
 from tiendon.errors import InvalidInput
 from tiendon.exchange.actions import do_send_envelope
 from tiendon.exchange.envelope import EnvelopeError
+from tiendon.pki.errors import PkiError
 from tiendon.pki.keystore import keystore_for
 from tiendon.pki.models import Certificate, CertPurpose
 from tiendon.pki.queries import current_for_unit
@@ -403,7 +404,16 @@ def do_sign(
         raise DocumentError(
             _("Your clearance does not cover this document."), code="clearance_required"
         )
-    certificate = current_personal_certificate(signer)
+    try:
+        certificate = current_personal_certificate(signer)
+    except PkiError as exc:  # none issued, or revoked or expired since
+        raise PkiError(
+            _(
+                "You have no valid personal signing certificate (never issued, revoked or "
+                "expired): ask the administrator for a new one. Nothing was signed."
+            ),
+            code=exc.code,
+        ) from exc
     rendered = layout.render(layout_of(document))
     if document.uploaded_pdf is not None:
         rendered = dataclasses.replace(

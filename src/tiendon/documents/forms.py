@@ -7,7 +7,7 @@ from typing import Any
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from tiendon.documents.forms_flow import RecipientsMixin
+from tiendon.documents.forms_flow import RecipientsMixin, SizeLimit
 from tiendon.documents.models import (
     SUBJECT_MAX_LENGTH,
     DocumentType,
@@ -16,6 +16,12 @@ from tiendon.documents.models import (
     Urgency,
 )
 from tiendon.units.models import Person
+
+
+def _pdf_limit() -> int:
+    from tiendon.documents import actions
+
+    return actions.MAX_UPLOAD_BYTES
 
 
 class DraftForm(RecipientsMixin, forms.Form):
@@ -31,7 +37,9 @@ class DraftForm(RecipientsMixin, forms.Form):
     body = forms.CharField(
         label=_("Content"), required=False, widget=forms.Textarea(attrs={"rows": 10})
     )
-    uploaded_pdf = forms.FileField(label=_("Or the content as a PDF"), required=False)
+    uploaded_pdf = forms.FileField(
+        label=_("Or the content as a PDF"), required=False, validators=[SizeLimit(_pdf_limit)]
+    )
     urgency = forms.ChoiceField(label=_("Urgency"), choices=Urgency.choices)
     secrecy = forms.TypedChoiceField(label=_("Secrecy"), choices=Secrecy.choices, coerce=int)
     signer = forms.ModelChoiceField(label=_("Signer"), queryset=Person.objects.none())

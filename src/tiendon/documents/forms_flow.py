@@ -3,13 +3,40 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import Any
 
 from django import forms
+from django.core.exceptions import ValidationError
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from tiendon.documents.models import SUBJECT_MAX_LENGTH, DocumentType, Secrecy, Urgency
 from tiendon.documents.recipients import SET_ALL_COMMUNES, SET_CHILDREN, SET_COMMUNES_OF
+
+
+class SizeLimit:
+    """Refuses an upload over the limit by its declared size alone, before anything reads
+    it: Django spools a large upload to a temporary file, and the view reads it into
+    memory only after the form is valid. `limit` is read at each check (tests lower it)."""
+
+    def __init__(self, limit: Callable[[], int]) -> None:
+        self.limit = limit
+
+    def __call__(self, upload: Any) -> None:
+        limit = self.limit()
+        if upload is not None and upload.size > limit:
+            raise ValidationError(
+                gettext("The file is larger than %(mb)s MB; nothing was saved.")
+                % {"mb": max(1, limit // (1024 * 1024))},
+                code="upload_too_large",
+            )
+
+
+def _scan_limit() -> int:
+    from tiendon.documents import actions_flow
+
+    return actions_flow.MAX_SCAN_BYTES
 
 
 def split_codes(text: str) -> list[str]:
@@ -77,11 +104,13 @@ class CompleteForm(forms.Form):
     result_note = forms.CharField(
         label=_("Result"), required=False, max_length=1000, widget=forms.Textarea(attrs={"rows": 3})
     )
-    result_file = forms.FileField(label=_("Or a file with the result"), required=False)
+    result_file = forms.FileField(
+        label=_("Or a file with the result"), required=False, validators=[SizeLimit(_scan_limit)]
+    )
 
 
 class PaperForm(forms.Form):
-    scan = forms.FileField(label=_("Scan (PDF or image)"))
+    scan = forms.FileField(label=_("Scan (PDF or image)"), validators=[SizeLimit(_scan_limit)])
     issuer_name = forms.CharField(label=_("Issuer (tác giả)"), max_length=200)
     doc_type = forms.ChoiceField(label=_("Document type"), choices=DocumentType.choices)
     number = forms.IntegerField(label=_("Number"), required=False, min_value=1)
