@@ -6,6 +6,7 @@ from __future__ import annotations
 import uuid
 
 from django.db import models
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from tiendon.documents import docsearch_models  # search, due dates, case files
@@ -225,7 +226,10 @@ class Document(models.Model):
             "type_name": self.get_doc_type_display(),
             "number": self.number,
             "notation": self.symbol,
-            "issue_date": self.issued_at.date().isoformat() if self.issued_at else None,
+            # The day in Vietnam, as printed on the PDF (not the UTC day of `issued_at`).
+            "issue_date": (
+                timezone.localtime(self.issued_at).date().isoformat() if self.issued_at else None
+            ),
             "issuer": self.issuing_unit.code,
             "issuer_name": self.issuing_unit.name,
             "subject": self.subject,

@@ -15,6 +15,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from django.core.management import call_command
 from django.core.management.base import CommandError
+from django.utils import timezone
 
 from tiendon.audit.models import AuditRecord
 from tiendon.documents import casefiles, pades
@@ -131,6 +132,8 @@ def test_the_metadata_comes_as_json_and_as_xml_with_the_appendix_vi_fields(
     assert field("OrganName").text == "Ban Chỉ huy Quân sự phường Đông Tiến"
     assert field("SignerFullName").text == "Hoàng Văn Đức"
     assert field("Language").text == "vi"
+    # The day printed on the PDF, in Vietnam's time zone (not the UTC day).
+    assert field("IssuedDate").text == timezone.localtime(document.issued_at).date().isoformat()
     assert field("IssuedAmount").text == "1"
     assert int(field("PageAmount").text) == metadata["page_count"]
     assert [r.text for r in field("Recipients")] == ["Như Điều 3;", "Lưu: VT, TM."]
@@ -167,7 +170,7 @@ def test_another_units_document_or_a_bad_id_is_refused_and_nothing_is_written(
 
 def test_a_draft_is_not_exported(board, tmp_path):
     out = tmp_path / "export"
-    with pytest.raises(CommandError, match="not signed yet"):
+    with pytest.raises(CommandError, match="not_signed"):
         _export(board.clerk, draft(board), out)
     assert not out.exists()
 
@@ -198,7 +201,7 @@ def test_an_existing_export_is_not_overwritten(board, tmp_path):
     out = tmp_path / "export"
     out.mkdir()
     (out / "metadata.json").write_text("{}")
-    with pytest.raises(CommandError, match="choose an empty folder"):
+    with pytest.raises(CommandError, match="out_not_empty"):
         _export(board.clerk, document, out)
     assert (out / "metadata.json").read_text() == "{}"
     assert not (out / "document.pdf").exists()
