@@ -176,3 +176,10 @@ def browser_type_launch_args(browser_type_launch_args: dict[str, Any]) -> dict[s
             "--disable-quic",
         ],
     }
+
+
+def pytest_collection_modifyitems(config: Any, items: list[Any]) -> None:
+    """Browser tests run last, whichever app they are in: pytest-playwright keeps an event
+    loop running in the main thread for the rest of the session, and any later test that
+    signs a PDF (pyHanko runs its validation through `async_to_sync`) would then fail."""
+    items.sort(key=lambda item: item.get_closest_marker("browser") is not None)

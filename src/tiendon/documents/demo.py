@@ -55,6 +55,7 @@ class DemoDocument:
     # What each demo recipient does: {"unit code": [steps]}, steps run in order.
     steps: dict[str, list[str]] = field(default_factory=dict)
     recall: str = ""  # the sender recalls it with this reason, after the steps
+    recall_accepted_by: tuple[str, ...] = ()  # unit codes that then give their copy back
 
 
 MINISTRY_DIRECTIVE = DemoDocument(
@@ -129,8 +130,9 @@ PROVINCE_RECALLED = DemoDocument(
     subject="Thông báo thời gian tập huấn cán bộ Ban Chỉ huy quân sự xã",
     body="Bộ Chỉ huy quân sự tỉnh thông báo thời gian tập huấn cán bộ Ban Chỉ huy quân sự xã.",
     recipients=["14845", "communes:38"],
-    steps={"14845": ["register", "accept_recall"]},
+    steps={"14845": ["register"]},
     recall="Thông báo ghi sai thời gian tập huấn; sẽ ban hành thông báo thay thế.",
+    recall_accepted_by=("14845",),
 )
 PROVINCE_URGENT = DemoDocument(
     issuer="38",
@@ -296,14 +298,11 @@ def seed_demo_documents(write: Callable[[str], Any] = print) -> int:
                 signed = do_sign(draft, signer, totp_code=signers.code_for(signer))
                 document = do_issue(signed, people[item.clerk])
                 for unit_code, steps in item.steps.items():
-                    if "accept_recall" in steps:
-                        steps = [s for s in steps if s != "accept_recall"]
                     _run_steps(document, unit_code, steps, people)
                 if item.recall:
                     document = do_request_recall(document, people[item.clerk], reason=item.recall)
-                    for unit_code, steps in item.steps.items():
-                        if "accept_recall" in steps:
-                            _answer_recall(document, unit_code, people)
+                    for unit_code in item.recall_accepted_by:
+                        _answer_recall(document, unit_code, people)
             made += 1
         if DRAFT_IN_REVIEW.subject not in existing:
             do_submit_for_review(_draft(DRAFT_IN_REVIEW, people), people[DRAFT_IN_REVIEW.drafter])
