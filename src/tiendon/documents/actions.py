@@ -19,7 +19,7 @@ from pyhanko.pdf_utils.misc import PdfError
 from pyhanko.pdf_utils.reader import PdfFileReader
 
 from tiendon.audit.actions import do_record
-from tiendon.documents import container, pades, recipients
+from tiendon.documents import attachments, container, pades, recipients
 from tiendon.documents import pdf as layout
 from tiendon.documents.errors import DocumentError
 from tiendon.documents.models import (
@@ -570,6 +570,12 @@ def _issue(document: Document, clerk: Person, *, request: HttpRequest | None) ->
             raise DocumentError(
                 _("The issued PDF does not verify; nothing was issued."), code="issue_unverified"
             )
+        signed_attachments = attachments.sign_for_issuing(
+            locked,
+            number_text=format_number(number, symbol),
+            certificate=certificate,
+            sign=lambda data: keystore.sign(key, data),
+        )
         locked.number, locked.symbol, locked.year, locked.series = (
             number,
             symbol,
@@ -582,7 +588,7 @@ def _issue(document: Document, clerk: Person, *, request: HttpRequest | None) ->
         if targets:
             sent = do_send_envelope(
                 kind=container.DOCUMENT_KIND,
-                payload=container.pack_document(locked.metadata(), issued),
+                payload=container.pack_document(locked.metadata(), issued, signed_attachments),
                 sender=unit,
                 recipients=targets,
                 precedence=PRECEDENCE_FOR_URGENCY[Urgency(locked.urgency)],
