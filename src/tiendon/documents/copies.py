@@ -138,6 +138,7 @@ class _Source:
         original_pdf: bytes,
         original: dict[str, Any],
         is_copy: bool,
+        depth: int,
         subject: str,
         doc_type: str,
         urgency: str,
@@ -147,6 +148,7 @@ class _Source:
         self.original_pdf = original_pdf
         self.original = original
         self.is_copy = is_copy
+        self.depth = depth  # how many copiers' stamps the page shows already
         self.subject = subject
         self.doc_type = doc_type
         self.urgency = urgency
@@ -180,6 +182,7 @@ def _source_from_incoming(
     )
     meta = payload.metadata
     copy_of = IncomingCopy.objects.filter(incoming=incoming).first()
+    copy_info = meta.get("copy") if isinstance(meta.get("copy"), dict) else {}
     if copy_of is not None:
         original = dict(copy_of.original)
         original_pdf = payload.original or b""
@@ -191,6 +194,7 @@ def _source_from_incoming(
         original_pdf=original_pdf,
         original=original,
         is_copy=copy_of is not None,
+        depth=int(str((copy_info or {}).get("depth", 1))) if copy_of is not None else 0,
         subject=incoming.subject,
         doc_type=incoming.doc_type,
         urgency=incoming.urgency,
@@ -209,6 +213,7 @@ def _source_from_document(person: Person, document: Document) -> _Source:
         original_pdf=bytes(document.pdf),
         original=_original_metadata(document.metadata()),
         is_copy=False,
+        depth=0,
         subject=document.subject,
         doc_type=document.doc_type,
         urgency=document.urgency,
@@ -216,7 +221,9 @@ def _source_from_document(person: Person, document: Document) -> _Source:
     )
 
 
-def copy_metadata(copy: CertifiedCopy, person: Person, labels: list[str]) -> dict[str, Any]:
+def copy_metadata(
+    copy: CertifiedCopy, person: Person, labels: list[str], depth: int
+) -> dict[str, Any]:
     """The copy's own metadata (it is a document of the copying unit), with the form and
     the original's issuer, number and symbol, date."""
     unit = copy.copying_unit
@@ -243,7 +250,12 @@ def copy_metadata(copy: CertifiedCopy, person: Person, labels: list[str]) -> dic
         "state": "issued",
         "version": 1,
         "recipients": labels,
-        "copy": {"form": copy.form, "form_name": CopyForm(copy.form).label, "pages": copy.pages},
+        "copy": {
+            "form": copy.form,
+            "form_name": CopyForm(copy.form).label,
+            "pages": copy.pages,
+            "depth": depth,  # 1 for a copy of an original, 2 for a sao lục of it, …
+        },
         "original": copy.original,
     }
 
@@ -303,6 +315,7 @@ def do_make_copy(
                 unit_name=unit.name,
                 reference=f"{FORM_WORDS[CopyForm(form)]} - Số: {format_number(number, symbol)}",
                 signing_time=stamps.signing_time_now(),
+                slot=source.depth,
             )
             reports = pades.verify(signed)
             if not reports or not all(r.bottom_line for r in reports):
@@ -336,7 +349,7 @@ def do_make_copy(
             sent = do_send_envelope(
                 kind=container.DOCUMENT_KIND,
                 payload=container.pack_document(
-                    copy_metadata(copy, person, recipients.labels(unit, spec)),
+                    copy_metadata(copy, person, recipients.labels(unit, spec), source.depth + 1),
                     signed,
                     original=source.original_pdf,
                 ),

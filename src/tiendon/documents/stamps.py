@@ -87,13 +87,20 @@ class _TimedPdfSigner(signers.PdfSigner):
         return session
 
 
-def _first_page_box(writer: IncrementalPdfFileWriter, lines: int) -> tuple[float, ...]:
+def _first_page_box(
+    writer: IncrementalPdfFileWriter, lines: int, slot: int
+) -> tuple[float, float, float, float]:
+    """Top right of page 1; a copy of a copy puts its stamp in the next slot to the left
+    (then a row lower), so the earlier copier's stamp stays readable."""
     page = writer.root["/Pages"]
     while "/Kids" in page:
         page = page["/Kids"][0].get_object()
     x1, _y1, x2, y2 = (float(v) for v in page.get("/CropBox", page["/MediaBox"]))
     height = LINE_HEIGHT * lines + 6
-    right, top = x2 - STAMP_MARGIN, y2 - STAMP_MARGIN
+    per_row = max(1, int((x2 - x1 - STAMP_MARGIN) // (STAMP_WIDTH + STAMP_MARGIN)))
+    row, column = divmod(slot, per_row)
+    right = x2 - STAMP_MARGIN - column * (STAMP_WIDTH + STAMP_MARGIN)
+    top = y2 - STAMP_MARGIN - row * (height + 4)
     return (max(x1, right - STAMP_WIDTH), top - height, right, top)
 
 
@@ -105,14 +112,16 @@ def sign_top_right(
     unit_name: str,
     reference: str,
     signing_time: dt.datetime | None = None,
+    slot: int = 0,
 ) -> bytes:
     """Add the organisation's signature top right of page 1 in an incremental update, its
-    appearance the text stamp: unit, `reference` (number and symbol) and signing time."""
+    appearance the text stamp: unit, `reference` (number and symbol) and signing time.
+    `slot` > 0 moves it aside for the stamps of earlier copies (a sao lục)."""
     moment = signing_time or signing_time_now()
     lines = stamp_lines(unit_name, reference, moment)
     try:
         writer = IncrementalPdfFileWriter(io.BytesIO(pdf_bytes), strict=False)
-        box = _first_page_box(writer, len(lines))
+        box = _first_page_box(writer, len(lines), slot)
     except (PdfError, ValueError, KeyError, TypeError) as exc:
         raise DocumentError("the PDF cannot be read", code="corrupt_pdf") from exc
     name = STAMP_FIELD
