@@ -19,7 +19,7 @@ from pyhanko.pdf_utils.misc import PdfError
 from pyhanko.pdf_utils.reader import PdfFileReader
 
 from tiendon.audit.actions import do_record
-from tiendon.documents import attachments, container, pades, recipients
+from tiendon.documents import attachments, container, pades, recipients, reviews
 from tiendon.documents import pdf as layout
 from tiendon.documents.errors import DocumentError
 from tiendon.documents.models import (
@@ -314,11 +314,13 @@ def do_edit_draft(
 def do_submit_for_review(
     document: Document, actor: Person, *, request: HttpRequest | None = None
 ) -> Document:
-    """The drafter hands the draft to the signer (reviewers come later)."""
+    """The drafter hands the draft on: to its reviewers in turn if it has any
+    (`reviews.py`), then to the signer."""
     document = _locked(document)
     _require_state(document, Document.State.DRAFT)
     if actor.pk != document.drafter_id:
         raise DocumentError(_("Only the drafter submits a draft."), code="not_the_drafter")
+    reviews.start_round(document)  # before the save, whose receiver announces the signer
     document.state = Document.State.IN_REVIEW
     document.save(update_fields=["state", "updated_at"])
     do_record(
@@ -341,6 +343,7 @@ def do_return_to_draft(
     _require_state(document, Document.State.IN_REVIEW)
     if actor.pk != document.signer_id:
         raise DocumentError(_("Only the signer returns this draft."), code="not_the_signer")
+    reviews.require_reviews_done(document)
     if not comment.strip():
         raise InvalidInput(_("Say why the draft goes back."), code="comment_required")
     document.state = Document.State.DRAFT
@@ -399,6 +402,7 @@ def do_sign(
     _require_state(document, Document.State.IN_REVIEW)
     if signer.pk != document.signer_id:
         raise DocumentError(_("Only the chosen signer signs this document."), code="not_the_signer")
+    reviews.require_reviews_done(document)
     if signer.clearance < document.secrecy:  # the clearance may have dropped since drafting
         raise DocumentError(
             _("Your clearance does not cover this document."), code="clearance_required"

@@ -372,7 +372,10 @@ def announce_urgent(document: Document) -> list[Reminder]:
     if document.urgency not in PINNED_URGENCIES:
         return []
     if document.state == Document.State.IN_REVIEW:
-        people = [document.signer]
+        from tiendon.documents.reviews import current_step
+
+        step = current_step(document)  # with reviewers, the one whose turn it is
+        people = [step.reviewer if step is not None else document.signer]
     elif document.state == Document.State.SIGNED:
         people = list(
             Person.objects.filter(
