@@ -9,7 +9,9 @@ urlpatterns = [
     path("documents/copies/", views.copy_list, name="copy_list"),
     path("documents/copies/<str:copy_id>/", views.copy_detail, name="copy_detail"),
     path("documents/copies/<str:copy_id>/pdf", views.copy_pdf, name="copy_pdf"),
-    path("documents/incoming/<str:incoming_id>/copy", views.incoming_copy_new, name="incoming_copy"),
+    path(
+        "documents/incoming/<str:incoming_id>/copy", views.incoming_copy_new, name="incoming_copy"
+    ),
     path(
         "documents/incoming/<str:incoming_id>/attachments/<str:position>",
         views.incoming_attachment,

@@ -381,7 +381,7 @@ def incoming_attachment(
         key = int(position)
     except (TypeError, ValueError) as exc:
         raise OutOfScope("attachment", str(position)) from exc
-    row = incoming.attachments.filter(position=key).first()  # type: ignore[attr-defined]
+    row = incoming.attachments.filter(position=key).first()
     if row is None or incoming.envelope_id is None:
         raise OutOfScope("attachment", str(position))
     payload = container.unpack_document(

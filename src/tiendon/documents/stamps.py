@@ -89,7 +89,7 @@ class _TimedPdfSigner(signers.PdfSigner):
 
 def _first_page_box(
     writer: IncrementalPdfFileWriter, lines: int, slot: int
-) -> tuple[float, float, float, float]:
+) -> tuple[int, int, int, int]:
     """Top right of page 1; a copy of a copy puts its stamp in the next slot to the left
     (then a row lower), so the earlier copier's stamp stays readable."""
     page = writer.root["/Pages"]
@@ -101,7 +101,8 @@ def _first_page_box(
     row, column = divmod(slot, per_row)
     right = x2 - STAMP_MARGIN - column * (STAMP_WIDTH + STAMP_MARGIN)
     top = y2 - STAMP_MARGIN - row * (height + 4)
-    return (max(x1, right - STAMP_WIDTH), top - height, right, top)
+    box = (max(x1, right - STAMP_WIDTH), top - height, right, top)
+    return (round(box[0]), round(box[1]), round(box[2]), round(box[3]))
 
 
 def sign_top_right(

@@ -97,7 +97,9 @@ def attachment_remove(request: HttpRequest, document_id: str, position: str) -> 
 @login_required
 def document_attachment(request: HttpRequest, document_id: str, position: str) -> HttpResponse:
     data, name = _cleared(
-        lambda: queries.document_attachment(_person(request), document_id, position, request=request)
+        lambda: queries.document_attachment(
+            _person(request), document_id, position, request=request
+        )
     )
     return _download(data, name)
 
@@ -153,7 +155,9 @@ def review_decide(request: HttpRequest, document_id: str) -> HttpResponse:
 @login_required
 def incoming_attachment(request: HttpRequest, incoming_id: str, position: str) -> HttpResponse:
     data, name = _cleared(
-        lambda: queries.incoming_attachment(_person(request), incoming_id, position, request=request)
+        lambda: queries.incoming_attachment(
+            _person(request), incoming_id, position, request=request
+        )
     )
     return _download(data, name)
 

@@ -76,7 +76,10 @@ def test_an_attachment_is_signed_top_right_with_unit_number_and_vietnam_time(
     reports = pades.verify(signed)
     assert len(reports) == 1
     (report,) = reports
-    assert report.bottom_line and report.intact and report.trusted and not report.revoked
+    assert report.bottom_line
+    assert report.intact
+    assert report.trusted
+    assert not report.revoked
     assert "Ban Chỉ huy Quân sự phường Đông Tiến" in report.signer_subject
     # poppler's independent check of the byte range.
     path = tmp_path / "annex.pdf"

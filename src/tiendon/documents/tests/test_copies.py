@@ -18,23 +18,11 @@ from tiendon.documents.copies import do_make_copy, parse_pages
 from tiendon.documents.copies_models import CertifiedCopy, IncomingCopy
 from tiendon.documents.errors import DocumentError
 from tiendon.documents.models import NumberCounter
-from tiendon.documents.tests.conftest import SUBJECT, Board, enrol, in_review
+from tiendon.documents.tests.conftest import SUBJECT, in_review
 from tiendon.errors import InvalidInput, OutOfScope
 from tiendon.exchange.models import Envelope
-from tiendon.pki.actions import do_issue_person_key, do_issue_unit_keys
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def ministry_board(tree, pki):
-    """The ministry: its administrator signs, its clerk issues."""
-    signer = tree.ministry_admin
-    secret = enrol(signer)
-    do_issue_person_key(signer)
-    do_issue_unit_keys(tree.ministry)
-    signer.refresh_from_db()
-    return Board(unit=tree.ministry, clerk=tree.ministry_clerk, commander=signer, secret=secret)
 
 
 def issue_to(board, spec, **overrides):
@@ -103,7 +91,8 @@ def test_a_ministry_directive_reaches_the_commune_through_the_province(
     assert info.original_verified
     assert len(info.original_verification) == 2  # the ministry's signer and the ministry
     (copy_signature,) = at_commune.verification
-    assert copy_signature["bottom_line"] and copy_signature["trusted"]
+    assert copy_signature["bottom_line"]
+    assert copy_signature["trusted"]
     assert tree.province.name in copy_signature["signer"]
     original = queries.incoming_original_file(tree.clerk_a, at_commune.pk)
     assert original == bytes(directive.pdf)
@@ -136,7 +125,9 @@ def test_the_copys_signature_passes_pyhanko_and_pdfsig(province_board, at_provin
         province_board.clerk, form="SY", incoming=at_38, recipient_spec=[{"set": "children"}]
     )
     (report,) = pades.verify(bytes(copy.pdf))
-    assert report.bottom_line and report.intact and report.trusted
+    assert report.bottom_line
+    assert report.intact
+    assert report.trusted
     path = tmp_path / "copy.pdf"
     path.write_bytes(bytes(copy.pdf))
     out = subprocess.run(["pdfsig", str(path)], capture_output=True, text=True)

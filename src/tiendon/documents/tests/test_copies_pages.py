@@ -18,7 +18,7 @@ from tiendon.documents.copies_models import Attachment, CertifiedCopy, ReviewSte
 from tiendon.documents.models import Document
 from tiendon.documents.tests.conftest import SUBJECT, draft
 from tiendon.documents.tests.test_attachments import annex_pdf
-from tiendon.documents.tests.test_copies import issue_to, ministry_board  # noqa: F401
+from tiendon.documents.tests.test_copies import issue_to
 from tiendon.units.actions import do_create_person
 from tiendon.units.models import Role
 
@@ -70,9 +70,7 @@ def test_attachments_and_reviewers_through_the_pages(tree, board):
 
     other_staff = logged_in(tree.clerk_b)
     assert other_staff.get(detail).status_code == 404
-    assert (
-        other_staff.get(reverse("document_attachment", args=[document.pk, 1])).status_code == 404
-    )
+    assert other_staff.get(reverse("document_attachment", args=[document.pk, 1])).status_code == 404
 
     checker = logged_in(reviewer)
     assert 'id="review-form"' in checker.get(detail).content.decode()
@@ -89,9 +87,7 @@ def test_attachments_and_reviewers_through_the_pages(tree, board):
     assert ReviewStep.objects.filter(decision="approved").count() == 1
 
     # After the last approval the signer signs; issuing signs the attachment.
-    signed = do_sign(
-        Document.objects.get(pk=document.pk), board.commander, totp_code=board.code()
-    )
+    signed = do_sign(Document.objects.get(pk=document.pk), board.commander, totp_code=board.code())
     from tiendon.pki.actions import do_issue_unit_keys
 
     do_issue_unit_keys(tree.commune_b)
@@ -131,7 +127,10 @@ def test_the_signer_sees_the_sign_form_only_after_the_last_approval(tree, board)
 
 
 def test_a_sao_y_is_made_from_the_received_documents_page_and_read_as_a_copy(
-    tree, ministry_board, province_board, board  # noqa: F811
+    tree,
+    ministry_board,
+    province_board,
+    board,
 ):
     directive = issue_to(ministry_board, [{"unit": tree.province.code}])
     (waiting,) = queries.waiting_envelopes(province_board.clerk)
