@@ -184,8 +184,10 @@ def _source_from_incoming(
     copy_of = IncomingCopy.objects.filter(incoming=incoming).first()
     copy_info = meta.get("copy") if isinstance(meta.get("copy"), dict) else {}
     if copy_of is not None:
+        if payload.original is None:
+            raise DocumentError("the copy received carries no original", code="bad_payload")
         original = dict(copy_of.original)
-        original_pdf = payload.original or b""
+        original_pdf = payload.original
     else:
         original = _original_metadata(meta)
         original_pdf = payload.pdf

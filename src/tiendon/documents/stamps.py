@@ -15,10 +15,8 @@ from __future__ import annotations
 import datetime as dt
 import io
 import subprocess
-import tempfile
 import zoneinfo
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 from pyhanko.pdf_utils import generic
@@ -41,7 +39,6 @@ STAMP_SIZE = 10.0  # points: Times New Roman 10 pt, as Decree 30 says
 STAMP_WIDTH = 230.0
 STAMP_MARGIN = 12.0
 LINE_HEIGHT = 12.0
-MAX_PAGES = 500
 
 
 def signing_time_now() -> dt.datetime:
@@ -164,16 +161,17 @@ def page_count(pdf_bytes: bytes) -> int:
 
 def flatten(pdf_bytes: bytes) -> bytes:
     """The PDF as it looks, annotations (filled fields, signature appearances) drawn into
-    the page content, as plain vector pages with their fonts (poppler's `pdftocairo`)."""
-    with tempfile.TemporaryDirectory() as folder:
-        source, target = Path(folder, "in.pdf"), Path(folder, "out.pdf")
-        source.write_bytes(pdf_bytes)
+    the page content, as plain vector pages with their fonts (poppler's `pdftocairo`).
+    Through pipes, never a file: the content may be secret."""
+    try:
         done = subprocess.run(
-            ["pdftocairo", "-pdf", str(source), str(target)], capture_output=True, timeout=300
+            ["pdftocairo", "-pdf", "-", "-"], input=pdf_bytes, capture_output=True, timeout=300
         )
-        if done.returncode != 0 or not target.exists():
-            raise DocumentError("the PDF could not be copied", code="copy_failed")
-        return target.read_bytes()
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        raise DocumentError("the PDF could not be copied", code="copy_failed") from exc
+    if done.returncode != 0 or not done.stdout.startswith(b"%PDF-"):
+        raise DocumentError("the PDF could not be copied", code="copy_failed")
+    return done.stdout
 
 
 def select_pages(pdf_bytes: bytes, pages: list[int]) -> bytes:
