@@ -38,7 +38,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Any
+
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "src"))
 
@@ -165,7 +165,7 @@ def main() -> None:
     communes = list(Unit.objects.filter(parent=province, kind=UnitKind.COMMUNE_BOARD))
     for unit in (ministry, province, *communes):
         do_issue_unit_keys(unit)
-    password = "Mat-khau-bench-2026-rat-dai"
+    password = "Mat-khau-bench-2026-rat-dai"  # noqa: S105  (a throwaway bench database)
     signer = do_create_person(
         username="bench.signer",
         full_name="Nguyễn Văn Ký",
