@@ -39,7 +39,6 @@ import tempfile
 import time
 from pathlib import Path
 
-
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "src"))
 
 GOAL = {"copy_s_max": 3.0, "vs_engine_max_ratio": 3.0}
