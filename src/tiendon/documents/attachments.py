@@ -42,6 +42,18 @@ def clean_name(name: str, position: int) -> str:
     return base
 
 
+def check_size(size: int) -> None:
+    """Before reading an upload: one over the limit is refused without loading it."""
+    from tiendon.documents.actions import MAX_UPLOAD_BYTES
+
+    if size > MAX_UPLOAD_BYTES:
+        raise InvalidInput(
+            _("The PDF is larger than %(mb)s MB.") % {"mb": MAX_UPLOAD_BYTES // (1024 * 1024)},
+            code="upload_too_large",
+            field=FIELD,
+        )
+
+
 def check_pdf(data: bytes) -> None:
     """The same checks as the content upload (size, PDF, readable), under this field."""
     from tiendon.documents.actions import _check_pdf

@@ -70,12 +70,14 @@ def attachment_add(request: HttpRequest, document_id: str) -> HttpResponse:
         messages.error(request, _("Choose a PDF file."))
     else:
         upload = form.cleaned_data["attachment"]
-        if _run(
-            request,
-            lambda: attachments.do_add_attachment(
+
+        def add() -> None:
+            attachments.check_size(upload.size)  # before reading it into memory
+            attachments.do_add_attachment(
                 document, _person(request), name=upload.name, content=upload.read(), request=request
-            ),
-        ):
+            )
+
+        if _run(request, add):
             messages.success(request, _("The attachment was added."))
     return redirect("document_detail", document_id=document.pk)
 

@@ -182,3 +182,21 @@ def test_a_sao_y_is_made_from_the_received_documents_page_and_read_as_a_copy(
     assert again.status_code == 200
     assert "pages_required" in again.content.decode()
     assert CertifiedCopy.objects.count() == 1
+
+
+def test_an_attachment_over_the_limit_is_refused_on_the_page_before_it_is_read(
+    board, monkeypatch
+):
+    from tiendon.documents import actions
+
+    monkeypatch.setattr(actions, "MAX_UPLOAD_BYTES", 1000)
+    document = draft(board)
+    drafter = logged_in(board.clerk)
+    with translation.override("en"):
+        drafter.post(
+            reverse("attachment_add", args=[document.pk]),
+            {"attachment": upload("big.pdf", annex_pdf(pages=3))},
+        )
+        page = drafter.get(reverse("document_detail", args=[document.pk])).content.decode()
+    assert "upload_too_large" in page
+    assert not Attachment.objects.exists()
