@@ -15,7 +15,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from tiendon.documents import attachments, copies, queries, reviews
-from tiendon.documents.copies_models import Attachment, CopyForm
+from tiendon.documents.copies_models import Attachment, CopyForm, IncomingCopy
 from tiendon.documents.forms_copies import AttachmentForm, CopyNewForm, ReviewersForm
 from tiendon.documents.models import Document, IncomingDocument, RecipientGroup
 from tiendon.errors import InvalidInput, OutOfScope, TiendonError
@@ -175,8 +175,10 @@ def incoming_original(request: HttpRequest, incoming_id: str) -> HttpResponse:
 # Certified copies.
 
 
-def _copy_form(request: HttpRequest, person: Person) -> CopyNewForm:
-    form = CopyNewForm(request.POST or None, initial={"send_to_children": True})
+def _copy_form(request: HttpRequest, person: Person, *, of_copy: bool = False) -> CopyNewForm:
+    # Forwarding down is the usual case; a received copy can only be copied as a sao lục.
+    initial = {"send_to_children": True, "form": CopyForm.SAO_LUC if of_copy else CopyForm.SAO_Y}
+    form = CopyNewForm(request.POST or None, initial=initial)
     form.set_groups(RecipientGroup.objects.filter(owner=person.unit).order_by("name"))
     return form
 
@@ -213,7 +215,9 @@ def _make_copy(
 def incoming_copy_new(request: HttpRequest, incoming_id: str) -> HttpResponse:
     person = _person(request)
     incoming = _cleared(lambda: queries.get_visible_incoming(person, incoming_id, request=request))
-    form = _copy_form(request, person)
+    form = _copy_form(
+        request, person, of_copy=IncomingCopy.objects.filter(incoming=incoming).exists()
+    )
     if request.method == "POST" and form.is_valid():
         made = _make_copy(request, form, incoming=incoming)
         if made is not None:

@@ -184,9 +184,7 @@ def test_a_sao_y_is_made_from_the_received_documents_page_and_read_as_a_copy(
     assert CertifiedCopy.objects.count() == 1
 
 
-def test_an_attachment_over_the_limit_is_refused_on_the_page_before_it_is_read(
-    board, monkeypatch
-):
+def test_an_attachment_over_the_limit_is_refused_on_the_page_before_it_is_read(board, monkeypatch):
     from tiendon.documents import actions
 
     monkeypatch.setattr(actions, "MAX_UPLOAD_BYTES", 1000)
