@@ -145,6 +145,7 @@ def incoming_list(viewer: Person, *, limit: int = 200) -> list[IncomingDocument]
     """Received documents, the most urgent first, then the newest; subjects masked."""
     rows = (
         incoming_visible_to(viewer)
+        .select_related("copy_of")  # a certified copy shows what it copies
         .annotate(rank=URGENCY_RANK)
         .order_by("-rank", "-arrived_at")[:limit]
     )

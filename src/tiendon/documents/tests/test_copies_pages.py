@@ -162,6 +162,9 @@ def test_a_sao_y_is_made_from_the_received_documents_page_and_read_as_a_copy(
     assert tree.ministry.name in page
     assert SUBJECT in page
     incoming_id = opened["Location"].rstrip("/").rsplit("/", 1)[-1]
+    inbox = commune.get(reverse("incoming_list")).content.decode()
+    assert 'class="badge copy-of"' in inbox
+    assert directive.number_and_symbol in inbox
     original = commune.get(reverse("incoming_original", args=[incoming_id]))
     assert original.content == bytes(directive.pdf)
 
