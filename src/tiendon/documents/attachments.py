@@ -147,9 +147,11 @@ def sign_for_issuing(
     store the signed bytes; runs inside the issuing transaction, so any failure (a
     signature that does not verify included) rolls the whole issuing back."""
     from tiendon.documents import pades
+    from tiendon.pki.validation import validation_context
 
     signed: dict[str, bytes] = {}
     moment = stamps.signing_time_now()
+    context = validation_context()  # one for the whole issuing: the same roots and CRLs
     for attachment in document.attachments.order_by("position"):
         data = stamps.sign_top_right(
             bytes(attachment.content),
@@ -158,8 +160,9 @@ def sign_for_issuing(
             unit_name=document.issuing_unit.name,
             reference=f"Số: {number_text}",  # legal content of the page: not translated
             signing_time=moment,
+            context=context,
         )
-        reports = pades.verify(data, skip_diff=True)  # ours, just made
+        reports = pades.verify(data, context, skip_diff=True)  # ours, just made
         if not reports or not reports[-1].bottom_line:
             raise DocumentError(
                 _("An attachment's signature does not verify; nothing was issued."),

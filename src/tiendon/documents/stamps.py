@@ -26,6 +26,7 @@ from pyhanko.pdf_utils.misc import PdfError
 from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.pdf_utils.writer import PdfFileWriter
 from pyhanko.sign import fields, signers
+from pyhanko_certvalidator import ValidationContext
 
 from tiendon.documents import pades
 from tiendon.documents import pdf as layout
@@ -111,10 +112,12 @@ def sign_top_right(
     reference: str,
     signing_time: dt.datetime | None = None,
     slot: int = 0,
+    context: ValidationContext | None = None,
 ) -> bytes:
     """Add the organisation's signature top right of page 1 in an incremental update, its
     appearance the text stamp: unit, `reference` (number and symbol) and signing time.
-    `slot` > 0 moves it aside for the stamps of earlier copies (a sao lục)."""
+    `slot` > 0 moves it aside for the stamps of earlier copies (a sao lục). `context`:
+    the node's validation context, when the caller signs several files at one moment."""
     moment = signing_time or signing_time_now()
     lines = stamp_lines(unit_name, reference, moment)
     try:
@@ -136,7 +139,7 @@ def sign_top_right(
         md_algorithm="sha256",
         subfilter=fields.SigSeedSubFilter.PADES,
         embed_validation_info=True,
-        validation_context=validation_context(),
+        validation_context=context or validation_context(),
         reason=lines[1],
         name=layout.nfc(unit_name),
     )
