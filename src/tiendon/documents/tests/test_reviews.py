@@ -165,3 +165,24 @@ def test_a_reviewer_without_clearance_cannot_be_chosen_for_a_secret_draft(tree, 
     assert refused.value.code == "clearance_required"
     do_set_reviewers(document, province_board.clerk, reviewers=[cleared])
     assert AuditRecord.objects.filter(action="documents.reviewers_set").count() == 1
+
+
+def test_an_urgent_draft_reminds_the_reviewer_whose_turn_it_is_then_the_signer(board, reviewers):
+    from tiendon.documents import deadlines
+    from tiendon.documents.models import Urgency
+
+    first, second = reviewers
+    document = draft(board, urgency=Urgency.HOA_TOC)
+    do_set_reviewers(document, board.clerk, reviewers=[first, second])
+    document = do_submit_for_review(document, board.clerk)
+    for person in (first, second, board.commander):
+        deadlines.do_refresh_reminders(person)
+    assert [r.kind for r in deadlines.unread_reminders(first)] == ["urgent"]
+    assert deadlines.unread_reminders(second) == []
+    assert deadlines.unread_reminders(board.commander) == []
+    do_approve(document, first)
+    deadlines.do_refresh_reminders(board.commander)
+    assert [r.document_id for r in deadlines.unread_reminders(second)] == [document.pk]
+    assert deadlines.unread_reminders(board.commander) == []
+    do_approve(document, second)
+    assert [r.document_id for r in deadlines.unread_reminders(board.commander)] == [document.pk]
