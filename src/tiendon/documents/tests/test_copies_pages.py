@@ -201,3 +201,21 @@ def test_an_attachment_over_the_limit_is_refused_on_the_page_before_it_is_read(b
         page = drafter.get(reverse("document_detail", args=[document.pk])).content.decode()
     assert "upload_too_large" in page
     assert not Attachment.objects.exists()
+
+
+def test_a_unit_copies_its_own_issued_document_from_its_page(tree, province_board, board):
+    own = issue_to(province_board, [])
+    clerk = logged_in(province_board.clerk)
+    page = clerk.get(reverse("document_detail", args=[own.pk])).content.decode()
+    assert 'id="make-copy"' in page
+    made = clerk.post(
+        reverse("document_copy", args=[own.pk]),
+        {"form": "TrS", "pages": "1", "send_to_children": "on"},
+    )
+    copy = CertifiedCopy.objects.get()
+    assert made["Location"] == reverse("copy_detail", args=[copy.pk])
+    assert copy.number_and_symbol == "01/TrS-BCHQS"
+    assert copy.source_document_id == own.pk
+    assert "01/TrS-BCHQS" in clerk.get(reverse("document_detail", args=[own.pk])).content.decode()
+    other = logged_in(tree.clerk_a)
+    assert other.get(reverse("document_copy", args=[own.pk])).status_code == 404
