@@ -12,6 +12,7 @@ urlpatterns = [
     path("", include("tiendon.exchange.urls")),
     path("", include("tiendon.readiness.urls")),
     path("", include("tiendon.documents.docsearch_urls")),
+    path("", include("tiendon.documents.copies_urls")),
     path("", include("tiendon.documents.urls")),
     path("", include("tiendon.web.urls")),
 ]

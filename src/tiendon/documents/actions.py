@@ -19,7 +19,7 @@ from pyhanko.pdf_utils.misc import PdfError
 from pyhanko.pdf_utils.reader import PdfFileReader
 
 from tiendon.audit.actions import do_record
-from tiendon.documents import container, pades, recipients
+from tiendon.documents import attachments, container, pades, recipients, reviews
 from tiendon.documents import pdf as layout
 from tiendon.documents.errors import DocumentError
 from tiendon.documents.models import (
@@ -315,11 +315,13 @@ def do_edit_draft(
 def do_submit_for_review(
     document: Document, actor: Person, *, request: HttpRequest | None = None
 ) -> Document:
-    """The drafter hands the draft to the signer (reviewers come later)."""
+    """The drafter hands the draft on: to its reviewers in turn if it has any
+    (`reviews.py`), then to the signer."""
     document = _locked(document)
     _require_state(document, Document.State.DRAFT)
     if actor.pk != document.drafter_id:
         raise DocumentError(_("Only the drafter submits a draft."), code="not_the_drafter")
+    reviews.start_round(document)  # before the save, whose receiver announces the signer
     document.state = Document.State.IN_REVIEW
     document.save(update_fields=["state", "updated_at"])
     do_record(
@@ -342,6 +344,7 @@ def do_return_to_draft(
     _require_state(document, Document.State.IN_REVIEW)
     if actor.pk != document.signer_id:
         raise DocumentError(_("Only the signer returns this draft."), code="not_the_signer")
+    reviews.require_reviews_done(document)
     if not comment.strip():
         raise InvalidInput(_("Say why the draft goes back."), code="comment_required")
     document.state = Document.State.DRAFT
@@ -400,6 +403,7 @@ def do_sign(
     _require_state(document, Document.State.IN_REVIEW)
     if signer.pk != document.signer_id:
         raise DocumentError(_("Only the chosen signer signs this document."), code="not_the_signer")
+    reviews.require_reviews_done(document)
     if signer.clearance < document.secrecy:  # the clearance may have dropped since drafting
         raise DocumentError(
             _("Your clearance does not cover this document."), code="clearance_required"
@@ -580,6 +584,12 @@ def _issue(document: Document, clerk: Person, *, request: HttpRequest | None) ->
             raise DocumentError(
                 _("The issued PDF does not verify; nothing was issued."), code="issue_unverified"
             )
+        signed_attachments = attachments.sign_for_issuing(
+            locked,
+            number_text=format_number(number, symbol),
+            certificate=certificate,
+            sign=lambda data: keystore.sign(key, data),
+        )
         locked.number, locked.symbol, locked.year, locked.series = (
             number,
             symbol,
@@ -592,7 +602,7 @@ def _issue(document: Document, clerk: Person, *, request: HttpRequest | None) ->
         if targets:
             sent = do_send_envelope(
                 kind=container.DOCUMENT_KIND,
-                payload=container.pack_document(locked.metadata(), issued),
+                payload=container.pack_document(locked.metadata(), issued, signed_attachments),
                 sender=unit,
                 recipients=targets,
                 precedence=PRECEDENCE_FOR_URGENCY[Urgency(locked.urgency)],

@@ -220,6 +220,10 @@ def do_open_incoming(
         raise DocumentError(
             f"the document payload is not valid: {str(exc)[:100]}", code="bad_payload"
         ) from exc
+    from tiendon.documents import attachments, copies
+
+    attachments.record_received(incoming, payload, _verification)
+    copies.record_received(incoming, payload, _verification)
     _audit(
         "documents.incoming_opened",
         incoming,

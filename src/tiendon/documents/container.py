@@ -3,9 +3,10 @@ the recall request (kind "document.recall"). Specified in docs/documents.md.
 
 A document payload is a ZIP archive (stored, not compressed: PDFs are compressed already)
 holding `metadata.json` first (canonical JSON: UTF-8, keys sorted, no whitespace), then
-the files it lists with their SHA-256: `document.pdf` (the issued PDF, both signatures)
-and any attachments. A reader checks the format name, the version, the sizes and every
-hash before using anything.
+the files it lists with their SHA-256: `document.pdf` (the issued PDF, both signatures),
+any attachments (`attachments/NAME`, each signed by the issuing unit) and, for a certified
+copy, `original.pdf` (the original as its issuer signed it). A reader checks the format
+name, the version, the sizes and every hash before using anything.
 """
 
 from __future__ import annotations
@@ -37,12 +38,20 @@ class DocumentPayload:
     metadata: dict[str, Any]
     pdf: bytes
     attachments: dict[str, bytes]
+    # A certified copy carries the original's PDF too, byte for byte (its signatures intact).
+    original: bytes | None = None
 
 
 def pack_document(
-    metadata: dict[str, Any], pdf: bytes, attachments: dict[str, bytes] | None = None
+    metadata: dict[str, Any],
+    pdf: bytes,
+    attachments: dict[str, bytes] | None = None,
+    *,
+    original: bytes | None = None,
 ) -> bytes:
     files = {"document.pdf": pdf, **{f"attachments/{n}": d for n, d in (attachments or {}).items()}}
+    if original is not None:
+        files["original.pdf"] = original
     head = {
         "format": FORMAT,
         "v": VERSION,
@@ -92,6 +101,7 @@ def unpack_document(data: bytes) -> DocumentPayload:
         metadata=metadata,
         pdf=files["document.pdf"],
         attachments={n[len(prefix) :]: d for n, d in files.items() if n.startswith(prefix)},
+        original=files.get("original.pdf"),
     )
 
 

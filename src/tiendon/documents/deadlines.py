@@ -17,7 +17,7 @@ from typing import Any
 
 import holidays
 from django.db import IntegrityError, transaction
-from django.db.models import Q
+from django.db.models import Exists, OuterRef, Q
 from django.http import HttpRequest
 from django.urls import reverse
 from django.utils import timezone
@@ -314,8 +314,22 @@ def do_set_due_date(
 
 def _urgent_waiting_on(viewer: Person) -> Iterable[Document]:
     """Hỏa tốc and Thượng khẩn documents waiting on the viewer: to sign, or to issue."""
+    from tiendon.documents.copies_models import ReviewStep
+
     documents = queries.documents_visible_to(viewer).filter(urgency__in=PINNED_URGENCIES)
-    waiting = Q(state=Document.State.IN_REVIEW, signer=viewer)
+    # With reviewers (reviews.py), a draft waits on the first pending reviewer of its round,
+    # and on the signer only once none is pending.
+    pending = ReviewStep.objects.filter(document=OuterRef("pk"), decision="pending")
+    earlier = ReviewStep.objects.filter(
+        document=OuterRef("document"),
+        round=OuterRef("round"),
+        decision="pending",
+        position__lt=OuterRef("position"),
+    )
+    my_turn = pending.filter(reviewer=viewer).exclude(Exists(earlier))
+    waiting = Q(state=Document.State.IN_REVIEW) & (
+        (Q(signer=viewer) & ~Q(Exists(pending))) | Q(Exists(my_turn))
+    )
     if viewer.role in (Role.CLERK, Role.ADMIN):
         waiting |= Q(state=Document.State.SIGNED)
     return documents.filter(waiting).defer("pdf", "uploaded_pdf")
@@ -407,7 +421,10 @@ def announce_urgent(document: Document) -> list[Reminder]:
     if document.urgency not in PINNED_URGENCIES:
         return []
     if document.state == Document.State.IN_REVIEW:
-        people = [document.signer]
+        from tiendon.documents.reviews import current_step
+
+        step = current_step(document)  # with reviewers, the one whose turn it is
+        people = [step.reviewer if step is not None else document.signer]
     elif document.state == Document.State.SIGNED:
         people = list(
             Person.objects.filter(

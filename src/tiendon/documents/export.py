@@ -68,8 +68,7 @@ class ExportFile:
 def files_to_export(document: Document) -> list[ExportFile]:
     """The files a document's export carries: the signed PDF, then its attachments.
 
-    The one place that lists them: attachments (another part of the documents app) add
-    their files here, each under `attachments/`.
+    The one place that lists them; attachments go under `attachments/`.
     """
     if document.pdf is None:
         raise DocumentError(
@@ -83,8 +82,15 @@ def files_to_export(document: Document) -> list[ExportFile]:
 
 
 def _attachments_of(document: Document) -> list[tuple[str, bytes]]:
-    """(file name, bytes) of the document's attachments; none until attachments exist."""
-    return []
+    """(file name, bytes) of the document's attachments, in their order: as the unit signed
+    them at issuing, as uploaded while the document is not issued yet (names were made
+    plain file names when they were attached)."""
+    from tiendon.documents.copies_models import Attachment
+
+    return [
+        (attachment.name, bytes(attachment.signed if attachment.signed is not None else attachment.content))
+        for attachment in Attachment.objects.filter(document=document).order_by("position")
+    ]
 
 
 def _page_count(pdf: bytes) -> int | None:

@@ -9,7 +9,10 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from tiendon.documents import docsearch_models  # search, due dates, case files
+from tiendon.documents import (
+    copies_models,  # noqa: F401  (attachments, copies, reviews)
+    docsearch_models,  # noqa: F401  (search, due dates, case files)
+)
 
 SUBJECT_MAX_LENGTH = 500
 

@@ -371,8 +371,14 @@ class SignatureReport:
     timestamp_trusted: bool | None  # None: no RFC 3161 time-stamp in the signature
 
 
-def verify(pdf_bytes: bytes, context: ValidationContext | None = None) -> list[SignatureReport]:
-    """Every signature of the PDF, validated against the node's trust anchors and CRLs."""
+def verify(
+    pdf_bytes: bytes, context: ValidationContext | None = None, *, skip_diff: bool = False
+) -> list[SignatureReport]:
+    """Every signature of the PDF, validated against the node's trust anchors and CRLs.
+
+    `skip_diff` leaves out pyHanko's analysis of later revisions (the costly part on a
+    file of many objects): for a check of a signature this node has just made, whose only
+    later revision is its own validation data; a received file is always analysed."""
     context = context or validation_context()
     try:
         reader = PdfFileReader(io.BytesIO(pdf_bytes))
@@ -384,7 +390,9 @@ def verify(pdf_bytes: bytes, context: ValidationContext | None = None) -> list[S
         reports = []
         for sig in embedded:
             try:
-                status = await async_validate_pdf_signature(sig, signer_validation_context=context)
+                status = await async_validate_pdf_signature(
+                    sig, signer_validation_context=context, skip_diff=skip_diff
+                )
             except (SignatureValidationError, PdfError) as exc:
                 raise DocumentError(
                     f"signature {sig.field_name} cannot be validated: {exc}",

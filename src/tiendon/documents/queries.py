@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from dataclasses import dataclass
+from typing import Any
 
 from django.db.models import (
     CharField,
@@ -146,6 +147,7 @@ def incoming_list(viewer: Person, *, limit: int = 200) -> list[IncomingDocument]
     """Received documents, the most urgent first, then the newest; subjects masked."""
     rows = (
         incoming_visible_to(viewer)
+        .select_related("copy_of")  # a certified copy shows what it copies
         .annotate(rank=URGENCY_RANK)
         .order_by("-rank", "-arrived_at")[:limit]
     )
@@ -424,3 +426,144 @@ def documents_stats_labels() -> dict[str, object]:
             "{} {} {}", gettext_lazy("Received:"), code, status_codes.LABELS[code]
         )
     return labels
+# Attachments and certified copies (copies.py, attachments.py): the same scope and clearance.
+
+
+def document_attachment(
+    viewer: Person,
+    document_id: uuid.UUID | str,
+    position: int | str,
+    *,
+    request: HttpRequest | None = None,
+) -> tuple[bytes, str]:
+    """An attachment of one of the viewer's unit's documents: signed once issued, as
+    uploaded before."""
+    from tiendon.documents.copies_models import Attachment
+
+    document = get_visible_document(viewer, document_id, request=request)
+    try:
+        key = int(position)
+    except (TypeError, ValueError) as exc:
+        raise OutOfScope("attachment", str(position)) from exc
+    attachment = Attachment.objects.filter(document=document, position=key).first()
+    if attachment is None:
+        raise OutOfScope("attachment", str(position))
+    data = attachment.signed if attachment.signed is not None else attachment.content
+    return bytes(data), attachment.name
+
+
+def incoming_attachment(
+    viewer: Person,
+    incoming_id: int | str,
+    position: int | str,
+    *,
+    request: HttpRequest | None = None,
+) -> tuple[bytes, str]:
+    """An attachment of a received document, decrypted from its envelope for this opening."""
+    incoming = get_visible_incoming(viewer, incoming_id, request=request)
+    try:
+        key = int(position)
+    except (TypeError, ValueError) as exc:
+        raise OutOfScope("attachment", str(position)) from exc
+    row = incoming.attachments.filter(position=key).first()
+    if row is None or incoming.envelope_id is None:
+        raise OutOfScope("attachment", str(position))
+    payload = container.unpack_document(
+        open_payload(viewer, str(incoming.envelope_id), request=request)
+    )
+    data = payload.attachments.get(row.name)
+    if data is None:
+        raise OutOfScope("attachment", str(position))
+    return data, row.name
+
+
+def incoming_original_file(
+    viewer: Person, incoming_id: int | str, *, request: HttpRequest | None = None
+) -> bytes:
+    """The original a received certified copy carries, byte for byte."""
+    incoming = get_visible_incoming(viewer, incoming_id, request=request)
+    if incoming.envelope_id is None:
+        raise OutOfScope("incoming", str(incoming_id))
+    payload = container.unpack_document(
+        open_payload(viewer, str(incoming.envelope_id), request=request)
+    )
+    if payload.original is None:
+        raise OutOfScope("incoming", str(incoming_id))
+    return payload.original
+
+
+def copies_visible_to(viewer: Person) -> QuerySet[Any]:
+    """Certified copies made by the viewer's unit that the viewer's clearance opens."""
+    from tiendon.documents.copies_models import CertifiedCopy
+
+    return (
+        CertifiedCopy.objects.filter(copying_unit=viewer.unit_id, secrecy__lte=viewer.clearance)
+        .defer("pdf", "original_pdf")
+        .order_by("-made_at")
+    )
+
+
+def get_visible_copy(
+    viewer: Person, copy_id: uuid.UUID | str, *, request: HttpRequest | None = None
+) -> Any:
+    """A copy made by the viewer's unit; OutOfScope otherwise; secret ones audited."""
+    from tiendon.documents.copies_models import CertifiedCopy
+
+    try:
+        key = uuid.UUID(str(copy_id))
+    except ValueError as exc:
+        raise OutOfScope("copy", str(copy_id)) from exc
+    copy = CertifiedCopy.objects.select_related("copying_unit").filter(pk=key).first()
+    if copy is None or copy.copying_unit_id != viewer.unit_id:
+        raise OutOfScope("copy", str(copy_id))
+    if copy.secrecy > Secrecy.NONE:
+        allowed = viewer.clearance >= copy.secrecy
+        do_record(
+            "documents.secret_opened" if allowed else "documents.secret_refused",
+            actor=viewer,
+            obj=copy,
+            unit=viewer.unit,
+            new={"secrecy": copy.secrecy, "clearance": viewer.clearance},
+            request=request,
+        )
+        if not allowed:
+            raise ClearanceRequired(
+                f"copy {copy.pk} needs clearance {copy.secrecy}", code="clearance_required"
+            )
+    return copy
+
+
+def copies_of_incoming(viewer: Person, incoming_id: int | str) -> QuerySet[Any]:
+    """The copies the viewer's unit made of one received document."""
+    incoming = get_visible_incoming(viewer, incoming_id)
+    return copies_visible_to(viewer).filter(source_incoming=incoming)
+
+
+def copies_of_document(viewer: Person, document_id: uuid.UUID | str) -> QuerySet[Any]:
+    """The copies the viewer's unit made of one of its own documents."""
+    document = get_visible_document(viewer, document_id)
+    return copies_visible_to(viewer).filter(source_document=document)
+
+
+def copy_statuses(
+    viewer: Person,
+    copy_id: uuid.UUID | str,
+    *,
+    offset: int = 0,
+    limit: int = 200,
+    request: HttpRequest | None = None,
+) -> tuple[Any, int, dict[str, int], list[dict[str, object]]]:
+    """The copying unit's table: each recipient's status of the copy, as for documents."""
+    copy = get_visible_copy(viewer, copy_id, request=request)
+    if copy.envelope_id is None:
+        return copy, 0, {}, []
+    deliveries = EnvelopeRecipient.objects.filter(envelope_id=copy.envelope_id).annotate(
+        code=EFFECTIVE_STATUS, at=EFFECTIVE_TIME
+    )
+    by_code = dict(deliveries.values_list("code").annotate(n=Count("id")).order_by("code"))
+    rows = list(
+        deliveries.order_by("unit__code").values(
+            "unit__code", "unit__name", "code", "at", "status_note", "state"
+        )[offset : offset + limit]
+    )
+    return copy, sum(by_code.values()), by_code, rows

@@ -11,7 +11,7 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from tiendon.documents import actions, queries
+from tiendon.documents import actions, queries, reviews
 from tiendon.documents import pdf as layout
 from tiendon.documents.forms import DraftForm, SignForm
 from tiendon.documents.models import Document, RecipientGroup
@@ -152,7 +152,8 @@ def document_detail(request: HttpRequest, document_id: str) -> HttpResponse:
             "can_submit": document.state == Document.State.DRAFT
             and person.pk == document.drafter_id,
             "can_sign": document.state == Document.State.IN_REVIEW
-            and person.pk == document.signer_id,
+            and person.pk == document.signer_id
+            and reviews.current_step(document) is None,
             "can_issue": document.state == Document.State.SIGNED
             and person.role in ("clerk", "admin"),
             "sign_form": SignForm(),

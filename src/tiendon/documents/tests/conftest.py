@@ -82,6 +82,17 @@ def province_board(tree: Any, pki: Any) -> Board:
     return Board(unit=tree.province, clerk=clerk, commander=commander, secret=secret)
 
 
+@pytest.fixture
+def ministry_board(tree: Any, pki: Any) -> Board:
+    """The ministry: its administrator signs, its clerk issues."""
+    signer = tree.ministry_admin
+    secret = enrol(signer)
+    do_issue_person_key(signer)
+    do_issue_unit_keys(tree.ministry)
+    signer.refresh_from_db()
+    return Board(unit=tree.ministry, clerk=tree.ministry_clerk, commander=signer, secret=secret)
+
+
 def draft(board: Board, **overrides: Any) -> Any:
     values: dict[str, Any] = {
         "doc_type": DocumentType.QUYET_DINH,

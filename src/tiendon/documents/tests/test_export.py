@@ -205,3 +205,26 @@ def test_an_existing_export_is_not_overwritten(board, tmp_path):
         _export(board.clerk, document, out)
     assert (out / "metadata.json").read_text() == "{}"
     assert not (out / "document.pdf").exists()
+
+
+def test_an_attachment_is_exported_as_the_unit_signed_it_and_listed_in_the_metadata(
+    board, tree, commune_b_keys, tmp_path
+):
+    from tiendon.documents.attachments import do_add_attachment
+    from tiendon.documents.tests.test_attachments import annex_pdf
+
+    document = draft(board, recipient_spec=[{"unit": tree.commune_b.code}])
+    do_add_attachment(document, board.clerk, name="Phụ lục 1.pdf", content=annex_pdf())
+    from tiendon.documents.actions import do_submit_for_review
+
+    document = do_submit_for_review(document, board.clerk)
+    document = do_issue(do_sign(document, board.commander, totp_code=board.code()), board.clerk)
+    out = tmp_path / "export"
+    _export(board.clerk, document, out)
+
+    exported = (out / "attachments" / "Phụ lục 1.pdf").read_bytes()
+    (signature,) = pades.verify(exported)
+    assert signature.intact and signature.valid and signature.trusted
+    metadata = json.loads((out / "metadata.json").read_text())
+    names = [f["name"] for f in metadata["files"]]
+    assert "attachments/Phụ lục 1.pdf" in names

@@ -1,0 +1,426 @@
+"""Certified copies (bản sao, Decree 30 Article 25) and forwarding down the chain.
+
+A unit that registered a received document (or issued one) makes a sao y (the whole
+document), a trích sao (chosen pages) or a sao lục (a copy made from a copy). The copy
+is the original as it looks (its pages flattened by poppler, so the filled number and the
+signature images show), numbered in the copying unit's own series per form and year
+(`03/SY-BCHQS`), signed by the copying unit top right of page 1 (unit, the copy's number,
+ISO 8601 time in Vietnam's zone; `stamps.py`), and sent to the unit's recipients through
+the exchange exactly like an issued document. The container also carries the original's
+PDF byte for byte, so a recipient verifies both; statuses come back to the copying unit.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+from django.db import transaction
+from django.http import HttpRequest
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from tiendon.audit.actions import do_record
+from tiendon.documents import container, pades, recipients, stamps
+from tiendon.documents.copies_models import CertifiedCopy, CopyForm, IncomingCopy
+from tiendon.documents.errors import DocumentError
+from tiendon.documents.models import Document, IncomingDocument, Secrecy, Urgency
+from tiendon.documents.numbering import format_number, take_next_number
+from tiendon.errors import InvalidInput, OutOfScope
+from tiendon.exchange.actions import do_send_envelope
+from tiendon.exchange.envelope import EnvelopeError
+from tiendon.exchange.queries import open_payload
+from tiendon.pki.keystore import keystore_for
+from tiendon.pki.models import CertPurpose
+from tiendon.pki.queries import current_for_unit
+from tiendon.pki.validation import validate_certificate
+from tiendon.units.models import Person, Role, Unit
+
+# The words printed on the stamp, per form (legal content of the page: not translated).
+FORM_WORDS = {CopyForm.SAO_Y: "SAO Y", CopyForm.TRICH_SAO: "TRÍCH SAO", CopyForm.SAO_LUC: "SAO LỤC"}
+COPYABLE_STATES = (
+    IncomingDocument.State.REGISTERED,
+    IncomingDocument.State.ASSIGNED,
+    IncomingDocument.State.IN_PROGRESS,
+    IncomingDocument.State.DONE,
+)
+MAX_PAGES_FIELD = "pages"
+
+
+def series_for_copy(form: str, secrecy: int) -> str:
+    """Each copy form is a series of the copying unit; secret copies are numbered apart."""
+    return f"copy_{form}" + ("_secret" if secrecy > 0 else "")
+
+
+def symbol_for_copy(form: str, unit: Unit) -> str:
+    if not unit.abbreviation:
+        raise DocumentError(
+            _("The issuing unit has no abbreviation for document symbols."),
+            code="issuer_without_abbreviation",
+        )
+    return f"{form}-{unit.abbreviation}"
+
+
+def parse_pages(text: str) -> list[int]:
+    """ "1, 3-4" → [1, 3, 4]; InvalidInput (field pages) for anything else."""
+    pages: list[int] = []
+    for part in (text or "").replace(";", ",").split(","):
+        part = part.strip()
+        if not part:
+            continue
+        try:
+            if "-" in part:
+                first, last = (int(v) for v in part.split("-", 1))
+                pages.extend(range(first, last + 1))
+            else:
+                pages.append(int(part))
+        except ValueError as exc:
+            raise InvalidInput(
+                _("Pages are numbers or ranges, such as 1, 3-4."),
+                code="bad_pages",
+                field=MAX_PAGES_FIELD,
+            ) from exc
+    return pages
+
+
+def _check_pages(form: str, pages: list[int], count: int) -> list[int]:
+    if form != CopyForm.TRICH_SAO:
+        if pages:
+            raise InvalidInput(
+                _("Only an extract (trích sao) chooses pages."),
+                code="pages_not_allowed",
+                field=MAX_PAGES_FIELD,
+            )
+        return list(range(1, count + 1))
+    if not pages:
+        raise InvalidInput(
+            _("Choose the pages of the extract."), code="pages_required", field=MAX_PAGES_FIELD
+        )
+    if len(set(pages)) != len(pages) or any(p < 1 or p > count for p in pages):
+        raise InvalidInput(
+            _("Choose each page once, between 1 and %(count)s.") % {"count": count},
+            code="bad_pages",
+            field=MAX_PAGES_FIELD,
+        )
+    return pages
+
+
+def _unit_certificate(unit: Unit) -> Any:
+    certificate = (
+        current_for_unit(unit)
+        .filter(purpose=CertPurpose.UNIT_SIGNING)
+        .select_related("key", "key__token", "issuer", "issuer__parent")
+        .order_by("-issued_at")
+        .first()
+    )
+    if certificate is None:
+        raise DocumentError(
+            _("The issuing unit has no signing certificate."), code="unit_without_certificate"
+        )
+    validate_certificate(bytes(certificate.certificate_der), usage="signing")
+    return certificate
+
+
+def _original_metadata(meta: dict[str, Any]) -> dict[str, Any]:
+    keep = ("identifier", "type", "type_name", "number", "notation", "issue_date", "issuer")
+    data = {k: meta.get(k) for k in (*keep, "issuer_name", "subject", "signer")}
+    return data
+
+
+class _Source:
+    """What is copied: the PDF shown, the original (metadata, bytes) and whether the
+    source is itself a copy (only a sao lục copies a copy)."""
+
+    def __init__(
+        self,
+        *,
+        pdf: bytes,
+        original_pdf: bytes,
+        original: dict[str, Any],
+        is_copy: bool,
+        depth: int,
+        subject: str,
+        doc_type: str,
+        urgency: str,
+        secrecy: int,
+    ) -> None:
+        self.pdf = pdf
+        self.original_pdf = original_pdf
+        self.original = original
+        self.is_copy = is_copy
+        self.depth = depth  # how many copiers' stamps the page shows already
+        self.subject = subject
+        self.doc_type = doc_type
+        self.urgency = urgency
+        self.secrecy = secrecy
+
+
+def _require_copier(person: Person, secrecy: int) -> None:
+    if person.role not in (Role.CLERK, Role.ADMIN):
+        raise DocumentError(_("Only a clerk of the unit makes copies."), code="not_a_clerk")
+    if person.clearance < secrecy:
+        raise DocumentError(
+            _("Your clearance does not cover this document."), code="clearance_required"
+        )
+
+
+def _source_from_incoming(
+    person: Person, incoming: IncomingDocument, request: HttpRequest | None
+) -> _Source:
+    if incoming.unit_id != person.unit_id or incoming.state == IncomingDocument.State.RECALLED:
+        raise OutOfScope("incoming", str(incoming.pk))
+    _require_copier(person, incoming.secrecy)
+    if incoming.state not in COPYABLE_STATES:
+        raise DocumentError(_("Register the document before copying it."), code="wrong_state")
+    if incoming.envelope_id is None:
+        raise DocumentError(
+            _("A paper document is copied on paper; only electronic documents are copied here."),
+            code="not_copyable",
+        )
+    payload = container.unpack_document(
+        open_payload(person, str(incoming.envelope_id), request=request)
+    )
+    meta = payload.metadata
+    copy_of = IncomingCopy.objects.filter(incoming=incoming).first()
+    copy_info = meta.get("copy") if isinstance(meta.get("copy"), dict) else {}
+    if copy_of is not None:
+        if payload.original is None:
+            raise DocumentError("the copy received carries no original", code="bad_payload")
+        original = dict(copy_of.original)
+        original_pdf = payload.original
+    else:
+        original = _original_metadata(meta)
+        original_pdf = payload.pdf
+    return _Source(
+        pdf=payload.pdf,
+        original_pdf=original_pdf,
+        original=original,
+        is_copy=copy_of is not None,
+        depth=int(str((copy_info or {}).get("depth", 1))) if copy_of is not None else 0,
+        subject=incoming.subject,
+        doc_type=incoming.doc_type,
+        urgency=incoming.urgency,
+        secrecy=incoming.secrecy,
+    )
+
+
+def _source_from_document(person: Person, document: Document) -> _Source:
+    if document.issuing_unit_id != person.unit_id:
+        raise OutOfScope("document", str(document.pk))
+    _require_copier(person, document.secrecy)
+    if document.state != Document.State.ISSUED or document.pdf is None:
+        raise DocumentError(_("Only an issued document is copied."), code="wrong_state")
+    return _Source(
+        pdf=bytes(document.pdf),
+        original_pdf=bytes(document.pdf),
+        original=_original_metadata(document.metadata()),
+        is_copy=False,
+        depth=0,
+        subject=document.subject,
+        doc_type=document.doc_type,
+        urgency=document.urgency,
+        secrecy=document.secrecy,
+    )
+
+
+def copy_metadata(
+    copy: CertifiedCopy, person: Person, labels: list[str], depth: int
+) -> dict[str, Any]:
+    """The copy's own metadata (it is a document of the copying unit), with the form and
+    the original's issuer, number and symbol, date."""
+    unit = copy.copying_unit
+    return {
+        "identifier": str(copy.id),
+        "type": copy.doc_type,
+        "type_name": (copy.original or {}).get("type_name") or copy.doc_type,
+        "number": copy.number,
+        "notation": copy.symbol,
+        "issue_date": timezone.localtime(copy.made_at).date().isoformat(),
+        "issuer": unit.code,
+        "issuer_name": unit.name,
+        "subject": copy.subject,
+        "language": "vi",
+        "signer": {
+            "full_name": person.full_name,
+            "position": person.position,
+            "rank": person.rank,
+            "mode": "direct",
+        },
+        "urgency": copy.urgency,
+        "secrecy": copy.secrecy,
+        "series": copy.series,
+        "state": "issued",
+        "version": 1,
+        "recipients": labels,
+        "copy": {
+            "form": copy.form,
+            "form_name": CopyForm(copy.form).label,
+            "pages": copy.pages,
+            "depth": depth,  # 1 for a copy of an original, 2 for a sao lục of it, …
+        },
+        "original": copy.original,
+    }
+
+
+def do_make_copy(
+    person: Person,
+    *,
+    form: str,
+    incoming: IncomingDocument | None = None,
+    document: Document | None = None,
+    pages: list[int] | None = None,
+    recipient_spec: list[Any] | None = None,
+    request: HttpRequest | None = None,
+) -> CertifiedCopy:
+    """Make a certified copy and send it. The slow parts (decrypting, flattening) run
+    first; the number, the signature, the row and the envelope then share one transaction,
+    so a failure (the exchange refusing included) consumes no number."""
+    if form not in CopyForm.values:
+        raise InvalidInput(_("Unknown copy form."), code="unknown_copy_form", field="form")
+    if (incoming is None) == (document is None):
+        raise InvalidInput(_("Copy one document."), code="source_required")
+    if incoming is not None:
+        source = _source_from_incoming(person, incoming, request)
+    else:
+        assert document is not None
+        source = _source_from_document(person, document)
+    if source.is_copy != (form == CopyForm.SAO_LUC):
+        raise InvalidInput(
+            _("A copy of a copy is a sao lục; a sao lục is made from a copy only."),
+            code="wrong_copy_form",
+            field="form",
+        )
+    if not recipient_spec:
+        raise InvalidInput(
+            _("Choose who receives the copy."), code="no_recipients", field="recipient_spec"
+        )
+    unit = person.unit
+    spec = recipients.clean_spec(unit, recipient_spec)
+    targets = recipients.resolve(unit, spec)
+    flat = stamps.flatten(source.pdf)
+    chosen = _check_pages(form, list(pages or []), stamps.page_count(flat))
+    # Only an extract needs its pages picked out (pyHanko's page import is the slow part).
+    body = stamps.select_pages(flat, chosen) if form == CopyForm.TRICH_SAO else flat
+    certificate = _unit_certificate(unit)
+    key = certificate.key
+    keystore = keystore_for(key)
+    try:
+        with transaction.atomic():
+            now = timezone.now()
+            year = timezone.localtime(now).year
+            series = series_for_copy(form, source.secrecy)
+            number = take_next_number(unit, year, series)
+            symbol = symbol_for_copy(form, unit)
+            signed = stamps.sign_top_right(
+                body,
+                certificate=certificate,
+                sign=lambda data: keystore.sign(key, data),
+                unit_name=unit.name,
+                reference=f"{FORM_WORDS[CopyForm(form)]} - Số: {format_number(number, symbol)}",
+                signing_time=stamps.signing_time_now(),
+                slot=source.depth,
+            )
+            reports = pades.verify(signed, skip_diff=True)  # ours, just made
+            if not reports or not all(r.bottom_line for r in reports):
+                raise DocumentError(
+                    _("The copy's signature does not verify; nothing was sent."),
+                    code="issue_unverified",
+                )
+            copy = CertifiedCopy.objects.create(
+                copying_unit=unit,
+                form=form,
+                source_incoming=incoming,
+                source_document=document,
+                pages=chosen if form == CopyForm.TRICH_SAO else [],
+                original=source.original,
+                subject=source.subject,
+                doc_type=source.doc_type,
+                urgency=source.urgency,
+                secrecy=source.secrecy,
+                series=series,
+                year=year,
+                number=number,
+                symbol=symbol,
+                pdf=signed,
+                original_pdf=source.original_pdf,
+                recipient_spec=spec,
+                made_by=person,
+                made_at=now,
+            )
+            from tiendon.documents.actions import LABEL_FOR_SECRECY, PRECEDENCE_FOR_URGENCY
+
+            sent = do_send_envelope(
+                kind=container.DOCUMENT_KIND,
+                payload=container.pack_document(
+                    copy_metadata(copy, person, recipients.labels(unit, spec), source.depth + 1),
+                    signed,
+                    original=source.original_pdf,
+                ),
+                sender=unit,
+                recipients=targets,
+                precedence=PRECEDENCE_FOR_URGENCY[Urgency(copy.urgency)],
+                security=LABEL_FOR_SECRECY[Secrecy(copy.secrecy)],
+                actor=person,
+                request=request,
+            )
+            copy.envelope_id = sent.pk
+            copy.save(update_fields=["envelope_id"])
+            audit: dict[str, Any] = {
+                "form": form,
+                "number": copy.number_and_symbol,
+                "original": f"{source.original.get('number') or ''}/"
+                f"{source.original.get('notation') or ''}",
+                "original_issuer": source.original.get("issuer"),
+                "pages": copy.pages,
+                "sha256": hashlib.sha256(signed).hexdigest(),
+                "envelope": str(sent.pk),
+                "recipients": len(targets),
+            }
+            if copy.secrecy == Secrecy.NONE:
+                audit["subject"] = copy.subject
+            do_record(
+                "documents.copy_made",
+                actor=person,
+                obj=copy,
+                unit=unit,
+                new=audit,
+                request=request,
+            )
+    except EnvelopeError as exc:
+        do_record(
+            "documents.send_refused",
+            actor=person,
+            obj=incoming or document,
+            unit=unit,
+            new={"code": exc.code, "reason": str(exc)[:300], "copy_form": form},
+        )
+        from tiendon.documents.actions import SEND_REFUSALS
+
+        message = SEND_REFUSALS.get(exc.code) or _("The exchange refused to send: %(reason)s") % {
+            "reason": exc.code
+        }
+        raise DocumentError(str(message), code=exc.code) from exc
+    return copy
+
+
+def record_received(
+    incoming: IncomingDocument,
+    payload: container.DocumentPayload,
+    verify: Any,
+) -> IncomingCopy | None:
+    """When the received document is a certified copy: its form, the original's metadata
+    and the original's own signature results (from the original's bytes it carries)."""
+    meta = payload.metadata
+    copy_info = meta.get("copy")
+    if not isinstance(copy_info, dict):
+        return None
+    form = str(copy_info.get("form", ""))
+    original = meta.get("original") if isinstance(meta.get("original"), dict) else {}
+    return IncomingCopy.objects.create(
+        incoming=incoming,
+        form=form if form in CopyForm.values else CopyForm.SAO_Y,
+        original=original,
+        original_verification=verify(payload.original)
+        if payload.original
+        else [{"error": "missing", "bottom_line": False}],
+    )
