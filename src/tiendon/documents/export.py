@@ -88,7 +88,10 @@ def _attachments_of(document: Document) -> list[tuple[str, bytes]]:
     from tiendon.documents.copies_models import Attachment
 
     return [
-        (attachment.name, bytes(attachment.signed if attachment.signed is not None else attachment.content))
+        (
+            attachment.name,
+            bytes(attachment.signed if attachment.signed is not None else attachment.content),
+        )
         for attachment in Attachment.objects.filter(document=document).order_by("position")
     ]
 

@@ -11,7 +11,7 @@ from django.utils.translation import gettext_lazy as _
 
 from tiendon.documents import (
     copies_models,  # noqa: F401  (attachments, copies, reviews)
-    docsearch_models,  # noqa: F401  (search, due dates, case files)
+    docsearch_models,  # search, due dates, case files
 )
 
 SUBJECT_MAX_LENGTH = 500

@@ -426,6 +426,8 @@ def documents_stats_labels() -> dict[str, object]:
             "{} {} {}", gettext_lazy("Received:"), code, status_codes.LABELS[code]
         )
     return labels
+
+
 # Attachments and certified copies (copies.py, attachments.py): the same scope and clearance.
 
 

@@ -224,7 +224,9 @@ def test_an_attachment_is_exported_as_the_unit_signed_it_and_listed_in_the_metad
 
     exported = (out / "attachments" / "Phụ lục 1.pdf").read_bytes()
     (signature,) = pades.verify(exported)
-    assert signature.intact and signature.valid and signature.trusted
+    assert signature.intact
+    assert signature.valid
+    assert signature.trusted
     metadata = json.loads((out / "metadata.json").read_text())
     names = [f["name"] for f in metadata["files"]]
     assert "attachments/Phụ lục 1.pdf" in names
