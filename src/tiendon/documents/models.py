@@ -8,6 +8,7 @@ import uuid
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from tiendon.documents import (
     copies_models,  # noqa: F401  (attachments, copies, reviews)
@@ -132,7 +133,8 @@ class Document(models.Model):
         DRAFT = "draft", _("Draft")
         IN_REVIEW = "in_review", _("In review")
         SIGNED = "signed", _("Signed")
-        ISSUED = "issued", _("Issued")
+        # "Issued" alone is a certificate's state in the main catalogue (cấp phát).
+        ISSUED = "issued", pgettext_lazy("document state", "Issued")
         # The sender asked its recipients to give the document back: its copy is frozen.
         RECALLED = "recalled", _("Recalled")
 

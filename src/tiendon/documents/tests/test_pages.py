@@ -63,6 +63,9 @@ def test_a_clerk_drafts_the_commander_signs_and_the_clerk_issues_through_the_pag
     assert pdf.content == bytes(document.pdf)
     listing = clerk.get(reverse("document_list")).content.decode()
     assert "01/QĐ-BCHQS" in listing
+    # A document is "phát hành" (issued); "cấp phát" is what a CA does with a certificate.
+    assert "Đã phát hành" in listing
+    assert "Đã cấp phát" not in listing
 
 
 def test_a_wrong_code_is_shown_and_nothing_is_signed(board, client):
