@@ -383,9 +383,7 @@ def main() -> None:
     with connection.cursor() as cursor:
         for _ in range(args.runs):
             for query in QUERIES:
-                ranking = search._matching(
-                    search.queries.documents_visible_to(clerk), search.words(query)
-                ).values_list("pk", "search_exact")[:20]
+                ranking = search.ranking(clerk, search.words(query), {})[:20]
                 sql, params = ranking.query.sql_with_params()
                 begin = time.perf_counter()
                 cursor.execute(sql, params)

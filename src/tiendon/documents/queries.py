@@ -30,6 +30,7 @@ from django.utils import timezone
 
 from tiendon.audit.actions import do_record
 from tiendon.documents import container
+from tiendon.documents.docsearch_models import SearchEntry
 from tiendon.documents.errors import DocumentError
 from tiendon.documents.models import (
     Assignment,
@@ -57,6 +58,13 @@ def documents_visible_to(viewer: Person) -> QuerySet[Document]:
         .select_related("issuing_unit", "signer", "drafter")
         .order_by("-created_at")
     )
+
+
+def search_entries_visible_to(viewer: Person) -> QuerySet[SearchEntry]:
+    """The search entries of exactly the documents `documents_visible_to` gives, decided on
+    the entries' copies of their document's unit and secrecy (kept in step by
+    `search.index_document` and a database trigger), so a search ranks in one table."""
+    return SearchEntry.objects.filter(issuing_unit=viewer.unit_id, secrecy__lte=viewer.clearance)
 
 
 def get_visible_document(
