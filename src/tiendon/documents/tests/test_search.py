@@ -226,3 +226,60 @@ def test_a_secret_document_is_found_by_its_number_only(province_board: Any) -> N
         password=PASSWORD,
     )
     assert ids(search.search(uncleared, "01/TB-BCHQS")) == []
+
+
+def test_search_entries_cover_exactly_the_documents_each_person_may_see(tree: Any) -> None:
+    from tiendon.documents import queries
+
+    make(tree, "Về việc tuyển quân năm 2027")
+    make(
+        tree,
+        "Về việc tuyển quân đợt hai",
+        drafter=tree.clerk_b,
+        signer=tree.clerk_b,
+        signer_title="Chỉ huy trưởng",
+    )
+    do_create_draft(
+        tree.province_commander,
+        doc_type=DocumentType.KE_HOACH,
+        subject="Kế hoạch tuyển quân bí mật",
+        body="Chỉ tiêu từng xã.",
+        signer=tree.province_commander,
+        secrecy=Secrecy.MAT,
+    )
+    uncleared = do_create_person(
+        username="tq.thanhhoa",
+        full_name="Hà Văn Sơn",
+        unit=tree.province,
+        role=Role.STAFF,
+        password=PASSWORD,
+        clearance=Clearance.NONE,
+    )
+    people = [tree.ministry_clerk, tree.province_commander, uncleared, tree.clerk_a, tree.clerk_b]
+    for person in people:
+        entries = queries.search_entries_visible_to(person).values_list("document_id", flat=True)
+        documents = queries.documents_visible_to(person).values_list("pk", flat=True)
+        assert set(entries) == set(documents), person.username
+    assert len(ids(search.search(tree.clerk_a, "tuyen quan"))) == 1
+    assert len(ids(search.search(tree.clerk_b, "tuyen quan"))) == 1
+    assert ids(search.search(tree.ministry_clerk, "tuyen quan")) == []
+
+
+def test_a_document_made_secret_behind_the_orm_leaves_an_uncleared_search(tree: Any) -> None:
+    from tiendon.documents.models import Document
+
+    document = make(tree, "Về việc diễn tập khu vực phòng thủ")
+    assert ids(search.search(tree.clerk_a, "dien tap")) == [document.pk]
+    # A bulk update sends no signal: the database trigger keeps the entry's copy in step.
+    Document.objects.filter(pk=document.pk).update(secrecy=Secrecy.MAT)
+    assert SearchEntry.objects.get(document=document).secrecy == Secrecy.MAT
+    assert ids(search.search(tree.clerk_a, "dien tap")) == []
+
+
+def test_an_entry_that_disagrees_with_its_document_never_shows_it(tree: Any) -> None:
+    document = make(tree, "Về việc phòng chống lụt bão")
+    # Even an entry altered by hand to claim another unit does not open the document there:
+    # the page of results is loaded through the documents' own scope check.
+    SearchEntry.objects.filter(document=document).update(issuing_unit=tree.commune_b)
+    assert ids(search.search(tree.clerk_b, "lut bao")) == []
+    assert ids(search.search(tree.clerk_a, "lut bao")) == []
