@@ -187,6 +187,21 @@ def _documents(rng: random.Random, count: int, units: list[Any], clerk: Any) -> 
         yield document, " ".join(exact), " ".join(folded[w] for w in exact)
 
 
+def _entry(document: Any, exact: str, folded: str) -> Any:
+    """The document's search entry, with the copies of its scope `index_document` writes."""
+    from tiendon.documents.docsearch_models import SearchEntry
+
+    return SearchEntry(
+        document=document,
+        exact=exact,
+        folded=folded,
+        issuing_unit_id=document.issuing_unit_id,
+        secrecy=document.secrecy,
+        document_created_at=document.created_at,
+        updated_at=document.updated_at,
+    )
+
+
 def _bulk_create(rows: Iterator[Any], count: int) -> None:
     """SQLite: the ORM's bulk inserts, in batches (the FTS5 triggers index each entry)."""
     from tiendon.documents.docsearch_models import SearchEntry
@@ -196,7 +211,7 @@ def _bulk_create(rows: Iterator[Any], count: int) -> None:
     entries: list[Any] = []
     for n, (document, exact, folded) in enumerate(rows, 1):
         documents.append(document)
-        entries.append(SearchEntry(document=document, exact=exact, folded=folded))
+        entries.append(_entry(document, exact, folded))
         if len(documents) == BATCH or n == count:
             Document.objects.bulk_create(documents)
             SearchEntry.objects.bulk_create(entries)
@@ -252,12 +267,7 @@ def _copy_postgresql(connection: Any, rows: Iterator[Any], count: int) -> None:
         with cursor.copy(doc_sql) as copy:
             for n, (document, exact, folded) in enumerate(rows, 1):
                 copy.write_row(values(document, doc_fields))
-                entry = SearchEntry(
-                    document_id=document.pk,
-                    exact=exact,
-                    folded=folded,
-                    updated_at=document.updated_at,
-                )
+                entry = _entry(document, exact, folded)
                 line = "\t".join(_copy_text(v) for v in values(entry, entry_fields))
                 spool.write(line.encode() + b"\n")
                 if n % PROGRESS_EVERY == 0:

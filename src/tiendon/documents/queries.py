@@ -60,6 +60,11 @@ def documents_visible_to(viewer: Person) -> QuerySet[Document]:
     )
 
 
+def is_visible_to(viewer: Person, document: Document) -> bool:
+    """The rule of `documents_visible_to` for a document already loaded."""
+    return document.issuing_unit_id == viewer.unit_id and document.secrecy <= viewer.clearance
+
+
 def search_entries_visible_to(viewer: Person) -> QuerySet[SearchEntry]:
     """The search entries of exactly the documents `documents_visible_to` gives, decided on
     the entries' copies of their document's unit and secrecy (kept in step by

@@ -291,14 +291,20 @@ def search(
     # Rank on narrow rows (id and exactness only), then load the page of documents: sorting
     # every match with its body and joined people would cost more than the search itself.
     ranked = list(ranking(person, terms, cleaned)[offset : offset + limit])
-    # The page is loaded through the documents' own scope and clearance check as well, so
-    # an entry that ever disagreed with its document could hide a result, never show one.
+    # The page is loaded by primary key (a scope condition in this query made SQLite walk
+    # the unit's whole index) and checked against the documents' own scope and clearance
+    # rule, so an entry that ever disagreed with its document could hide a result, never
+    # show one.
     loaded = (
-        queries.documents_visible_to(person)
+        Document.objects.select_related("issuing_unit", "signer", "drafter")
         .defer("pdf", "uploaded_pdf")
         .in_bulk([pk for pk, _exact in ranked])
     )
-    ranked = [(pk, is_exact) for pk, is_exact in ranked if pk in loaded]
+    ranked = [
+        (pk, is_exact)
+        for pk, is_exact in ranked
+        if pk in loaded and queries.is_visible_to(person, loaded[pk])
+    ]
     found = []
     for pk, is_exact in ranked:
         document = loaded[pk]
