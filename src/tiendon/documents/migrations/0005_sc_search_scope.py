@@ -2,9 +2,12 @@
 
 A search then ranks inside documents_searchentry alone instead of joining every full-text
 match to its document (docs/adr/0008-search-scope-in-the-index.md). The columns are
-filled from the documents here, by `search.index_document` on every save afterwards, and
-by a trigger on documents_document whenever one of them changes there (a bulk `update()`
-included), so they cannot drift from the documents.
+filled from the documents here and by `search.index_document` on every save afterwards;
+on PostgreSQL also by a trigger on documents_document whenever one of them changes there
+(a bulk `update()` included). Not on SQLite: there a trigger on one table that names
+another makes every later rebuild of the named table fail ("no such table" when Django
+renames the rebuilt table), and the search checks each page of results against the
+documents anyway.
 
 SQLite: the FTS5 update trigger now fires only when the text changes (not on these
 columns). PostgreSQL: the btree_gin extension and one GIN index over (issuing unit,
@@ -38,17 +41,9 @@ SQLITE_FORWARD = [
     "VALUES ('delete', old.id, old.exact, old.folded); "
     "INSERT INTO documents_search_fts(rowid, exact, folded) "
     "VALUES (new.id, new.exact, new.folded); END",
-    "CREATE TRIGGER documents_search_scope AFTER UPDATE OF issuing_unit_id, secrecy, created_at "
-    "ON documents_document "
-    "WHEN old.issuing_unit_id IS NOT new.issuing_unit_id OR old.secrecy IS NOT new.secrecy "
-    "OR old.created_at IS NOT new.created_at "
-    "BEGIN UPDATE documents_searchentry SET issuing_unit_id = new.issuing_unit_id, "
-    "secrecy = new.secrecy, document_created_at = new.created_at "
-    "WHERE document_id = new.id; END",
 ]
 # Undoing: the triggers of 0003, created again once the table is back to its old shape.
 SQLITE_BACKWARD = [
-    "DROP TRIGGER IF EXISTS documents_search_scope",
     "DROP TRIGGER IF EXISTS documents_search_ai",
     "DROP TRIGGER IF EXISTS documents_search_ad",
     "DROP TRIGGER IF EXISTS documents_search_au",
