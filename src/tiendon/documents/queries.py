@@ -68,7 +68,8 @@ def is_visible_to(viewer: Person, document: Document) -> bool:
 def search_entries_visible_to(viewer: Person) -> QuerySet[SearchEntry]:
     """The search entries of exactly the documents `documents_visible_to` gives, decided on
     the entries' copies of their document's unit and secrecy (kept in step by
-    `search.index_document` and a database trigger), so a search ranks in one table."""
+    `search.index_document`, and on PostgreSQL by a trigger), so a search ranks in one
+    table. The search checks its page of results with `is_visible_to` as well."""
     return SearchEntry.objects.filter(issuing_unit=viewer.unit_id, secrecy__lte=viewer.clearance)
 
 

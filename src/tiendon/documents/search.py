@@ -6,9 +6,9 @@ after every save of a document). SQLite searches an FTS5 table over it; PostgreS
 index over the issuing unit and a stored `to_tsvector('simple', tiendon_fold(exact))`
 (`unaccent` in an IMMUTABLE wrapper; btree_gin for the unit).
 `search` ranks the entries of `queries.search_entries_visible_to` (each entry carries its
-document's unit, secrecy and date, so the ranking reads one table) and loads the page
-through `queries.documents_visible_to`: scope and clearance are the same as everywhere
-else. Secret documents are indexed by number and symbol only.
+document's unit, secrecy and date, so the ranking reads one table) and checks the page
+with `queries.is_visible_to`: scope and clearance are the same as everywhere else. Secret
+documents are indexed by number and symbol only.
 """
 
 from __future__ import annotations
