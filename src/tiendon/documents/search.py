@@ -20,6 +20,7 @@ import re
 import subprocess
 import tempfile
 import unicodedata
+import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -263,7 +264,9 @@ def _matching(qs: QuerySet[SearchEntry], terms: list[str]) -> QuerySet[SearchEnt
     ).order_by("-search_exact", "search_score", "-document_created_at")
 
 
-def ranking(person: Person, terms: list[str], cleaned: dict[str, Any]) -> QuerySet[SearchEntry]:
+def ranking(
+    person: Person, terms: list[str], cleaned: dict[str, Any]
+) -> QuerySet[SearchEntry, tuple[uuid.UUID, bool]]:
     """The ranked entries of the documents the person may see (scope and clearance from
     `queries`), as (document id, exact) rows. Ranking reads the entries alone, which carry
     their document's unit, secrecy and date; filters on the documents' other columns come
@@ -272,7 +275,10 @@ def ranking(person: Person, terms: list[str], cleaned: dict[str, Any]) -> QueryS
     if cleaned:
         wanted = apply_filters(queries.documents_visible_to(person), cleaned)
         entries = entries.filter(document__in=wanted.order_by().values("pk"))
-    return _matching(entries, terms).values_list("document_id", "search_exact")
+    # search_exact is an extra() column, which the type checker's model of fields cannot see.
+    return _matching(entries, terms).values_list(  # type: ignore[misc]
+        "document_id", "search_exact"
+    )
 
 
 def search(
