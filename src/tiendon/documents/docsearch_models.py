@@ -18,9 +18,10 @@ class SearchEntry(models.Model):
 
     `exact` is the text in NFC, lower case, diacritics kept; `folded` is the same text with
     every diacritic removed and đ folded to d. SQLite indexes both in an FTS5 table kept in
-    sync by triggers; PostgreSQL indexes `tiendon_fold(exact)` with a GIN index. A secret
-    document's entry holds its number and symbol only (DESIGN.md: secret documents are
-    indexed by number, issuer and date), never its subject or content.
+    sync by triggers; PostgreSQL indexes `tiendon_fold(exact)` with a GIN index that carries
+    the issuing unit too (btree_gin). A secret document's entry holds its number and symbol
+    only (DESIGN.md: secret documents are indexed by number, issuer and date), never its
+    subject or content.
     """
 
     document = models.OneToOneField(
@@ -32,6 +33,15 @@ class SearchEntry(models.Model):
     pdf_text = models.TextField(blank=True)
     pdf_sha256 = models.CharField(max_length=64, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
+    # Copied from the document (by `index_document`, and by a database trigger whenever a
+    # document's unit, secrecy or date changes) so that a search ranks inside this table
+    # alone: the scope and clearance of `queries.search_entries_visible_to` and the
+    # newest-first tie-break. docs/adr/0008-search-scope-in-the-index.md says why.
+    issuing_unit = models.ForeignKey(
+        "units.Unit", on_delete=models.PROTECT, related_name="+", db_index=False
+    )
+    secrecy = models.PositiveSmallIntegerField(default=0)
+    document_created_at = models.DateTimeField()
 
     def __str__(self) -> str:
         return f"search entry of {self.document_id}"

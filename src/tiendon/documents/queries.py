@@ -33,6 +33,7 @@ from django.utils.translation import gettext_lazy
 
 from tiendon.audit.actions import do_record
 from tiendon.documents import container
+from tiendon.documents.docsearch_models import SearchEntry
 from tiendon.documents.errors import DocumentError
 from tiendon.documents.models import (
     Assignment,
@@ -60,6 +61,19 @@ def documents_visible_to(viewer: Person) -> QuerySet[Document]:
         .select_related("issuing_unit", "signer", "drafter")
         .order_by("-created_at")
     )
+
+
+def is_visible_to(viewer: Person, document: Document) -> bool:
+    """The rule of `documents_visible_to` for a document already loaded."""
+    return document.issuing_unit_id == viewer.unit_id and document.secrecy <= viewer.clearance
+
+
+def search_entries_visible_to(viewer: Person) -> QuerySet[SearchEntry]:
+    """The search entries of exactly the documents `documents_visible_to` gives, decided on
+    the entries' copies of their document's unit and secrecy (kept in step by
+    `search.index_document`, and on PostgreSQL by a trigger), so a search ranks in one
+    table. The search checks its page of results with `is_visible_to` as well."""
+    return SearchEntry.objects.filter(issuing_unit=viewer.unit_id, secrecy__lte=viewer.clearance)
 
 
 def get_visible_document(

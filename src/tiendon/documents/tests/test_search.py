@@ -191,12 +191,14 @@ def test_postgres_uses_the_unaccent_gin_index(tree: Any) -> None:
         cursor.execute("SELECT provolatile FROM pg_proc WHERE proname = 'tiendon_fold'")
         assert cursor.fetchone()[0] == "i"
         cursor.execute("SET LOCAL enable_seqscan = off")
+        # The search's own condition: the unit and the words (one GIN index holds both).
         cursor.execute(
-            "EXPLAIN SELECT id FROM documents_searchentry WHERE folded_tsv @@ "
-            "plainto_tsquery('simple'::regconfig, tiendon_fold('dong tien'))"
+            "EXPLAIN SELECT id FROM documents_searchentry WHERE issuing_unit_id = %s "
+            "AND folded_tsv @@ plainto_tsquery('simple'::regconfig, tiendon_fold('dong tien'))",
+            [tree.commune_a.pk],
         )
         plan = "\n".join(row[0] for row in cursor.fetchall())
-    assert "documents_searchentry_fold_gin" in plan
+    assert "documents_searchentry_scope_fold_gin" in plan
 
 
 def test_a_secret_document_is_found_by_its_number_only(province_board: Any) -> None:
@@ -226,3 +228,71 @@ def test_a_secret_document_is_found_by_its_number_only(province_board: Any) -> N
         password=PASSWORD,
     )
     assert ids(search.search(uncleared, "01/TB-BCHQS")) == []
+
+
+def test_search_entries_cover_exactly_the_documents_each_person_may_see(tree: Any) -> None:
+    from tiendon.documents import queries
+
+    make(tree, "Về việc tuyển quân năm 2027")
+    make(
+        tree,
+        "Về việc tuyển quân đợt hai",
+        drafter=tree.clerk_b,
+        signer=tree.clerk_b,
+        signer_title="Chỉ huy trưởng",
+    )
+    do_create_draft(
+        tree.province_commander,
+        doc_type=DocumentType.KE_HOACH,
+        subject="Kế hoạch tuyển quân bí mật",
+        body="Chỉ tiêu từng xã.",
+        signer=tree.province_commander,
+        secrecy=Secrecy.MAT,
+    )
+    uncleared = do_create_person(
+        username="tq.thanhhoa",
+        full_name="Hà Văn Sơn",
+        unit=tree.province,
+        role=Role.STAFF,
+        password=PASSWORD,
+        clearance=Clearance.NONE,
+    )
+    people = [tree.ministry_clerk, tree.province_commander, uncleared, tree.clerk_a, tree.clerk_b]
+    for person in people:
+        entries = queries.search_entries_visible_to(person).values_list("document_id", flat=True)
+        documents = queries.documents_visible_to(person).values_list("pk", flat=True)
+        assert set(entries) == set(documents), person.username
+    assert len(ids(search.search(tree.clerk_a, "tuyen quan"))) == 1
+    assert len(ids(search.search(tree.clerk_b, "tuyen quan"))) == 1
+    assert ids(search.search(tree.ministry_clerk, "tuyen quan")) == []
+
+
+def test_a_document_made_secret_behind_the_orm_leaves_an_uncleared_search(tree: Any) -> None:
+    from tiendon.documents.models import Document
+
+    document = make(tree, "Về việc diễn tập khu vực phòng thủ")
+    assert ids(search.search(tree.clerk_a, "dien tap")) == [document.pk]
+    # A bulk update sends no signal and leaves the text as it was: PostgreSQL's trigger
+    # moves the entry's copy along, and on both engines the page is checked against the
+    # documents themselves.
+    Document.objects.filter(pk=document.pk).update(secrecy=Secrecy.MAT)
+    assert ids(search.search(tree.clerk_a, "dien tap")) == []
+
+
+@pytest.mark.postgres
+def test_postgres_trigger_keeps_the_entrys_scope_in_step(tree: Any) -> None:
+    from tiendon.documents.models import Document
+
+    document = make(tree, "Về việc diễn tập khu vực phòng thủ")
+    Document.objects.filter(pk=document.pk).update(secrecy=Secrecy.MAT, issuing_unit=tree.commune_b)
+    entry = SearchEntry.objects.get(document=document)
+    assert (entry.secrecy, entry.issuing_unit_id) == (Secrecy.MAT, tree.commune_b.pk)
+
+
+def test_an_entry_that_disagrees_with_its_document_never_shows_it(tree: Any) -> None:
+    document = make(tree, "Về việc phòng chống lụt bão")
+    # Even an entry altered by hand to claim another unit does not open the document there:
+    # the page of results is loaded through the documents' own scope check.
+    SearchEntry.objects.filter(document=document).update(issuing_unit=tree.commune_b)
+    assert ids(search.search(tree.clerk_b, "lut bao")) == []
+    assert ids(search.search(tree.clerk_a, "lut bao")) == []
