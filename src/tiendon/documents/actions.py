@@ -41,7 +41,7 @@ from tiendon.pki.models import Certificate, CertPurpose
 from tiendon.pki.queries import current_for_unit
 from tiendon.pki.signing import current_personal_certificate, sign_as_person
 from tiendon.pki.validation import validate_certificate
-from tiendon.units.models import Person, Role
+from tiendon.units.models import Person, Role, Unit
 
 MAX_UPLOAD_BYTES = 50 * 1024 * 1024
 # Printed as the content when the content is an uploaded PDF (its pages follow).
@@ -461,9 +461,11 @@ def do_sign(
     return locked
 
 
-def _unit_signing_certificate(document: Document) -> Certificate:
+def unit_signing_certificate(unit: Unit) -> Certificate:
+    """The unit's current organisation signing certificate, checked valid now (issuing,
+    attachments and certified copies all sign with it)."""
     certificate = (
-        current_for_unit(document.issuing_unit)
+        current_for_unit(unit)
         .filter(purpose=CertPurpose.UNIT_SIGNING)
         .select_related("key", "key__token", "issuer", "issuer__parent")
         .order_by("-issued_at")
@@ -546,7 +548,7 @@ def _issue(document: Document, clerk: Person, *, request: HttpRequest | None) ->
         raise DocumentError(
             _("Your clearance does not cover this document."), code="clearance_required"
         )
-    certificate = _unit_signing_certificate(document)
+    certificate = unit_signing_certificate(document.issuing_unit)
     targets = (
         recipients.resolve(document.issuing_unit, document.recipient_spec)
         if document.recipient_spec

@@ -22,6 +22,7 @@ from django.utils.translation import gettext as _
 
 from tiendon.audit.actions import do_record
 from tiendon.documents import container, pades, recipients, stamps
+from tiendon.documents.actions import unit_signing_certificate
 from tiendon.documents.copies_models import CertifiedCopy, CopyForm, IncomingCopy
 from tiendon.documents.errors import DocumentError
 from tiendon.documents.models import Document, IncomingDocument, Secrecy, Urgency
@@ -31,9 +32,6 @@ from tiendon.exchange.actions import do_send_envelope
 from tiendon.exchange.envelope import EnvelopeError
 from tiendon.exchange.queries import open_payload
 from tiendon.pki.keystore import keystore_for
-from tiendon.pki.models import CertPurpose
-from tiendon.pki.queries import current_for_unit
-from tiendon.pki.validation import validate_certificate
 from tiendon.units.models import Person, Role, Unit
 
 # The words printed on the stamp, per form (legal content of the page: not translated).
@@ -103,22 +101,6 @@ def _check_pages(form: str, pages: list[int], count: int) -> list[int]:
             field=MAX_PAGES_FIELD,
         )
     return pages
-
-
-def _unit_certificate(unit: Unit) -> Any:
-    certificate = (
-        current_for_unit(unit)
-        .filter(purpose=CertPurpose.UNIT_SIGNING)
-        .select_related("key", "key__token", "issuer", "issuer__parent")
-        .order_by("-issued_at")
-        .first()
-    )
-    if certificate is None:
-        raise DocumentError(
-            _("The issuing unit has no signing certificate."), code="unit_without_certificate"
-        )
-    validate_certificate(bytes(certificate.certificate_der), usage="signing")
-    return certificate
 
 
 def _original_metadata(meta: dict[str, Any]) -> dict[str, Any]:
@@ -301,7 +283,7 @@ def do_make_copy(
     chosen = _check_pages(form, list(pages or []), stamps.page_count(flat))
     # Only an extract needs its pages picked out (pyHanko's page import is the slow part).
     body = stamps.select_pages(flat, chosen) if form == CopyForm.TRICH_SAO else flat
-    certificate = _unit_certificate(unit)
+    certificate = unit_signing_certificate(unit)
     key = certificate.key
     keystore = keystore_for(key)
     try:

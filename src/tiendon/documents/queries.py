@@ -76,6 +76,27 @@ def search_entries_visible_to(viewer: Person) -> QuerySet[SearchEntry]:
     return SearchEntry.objects.filter(issuing_unit=viewer.unit_id, secrecy__lte=viewer.clearance)
 
 
+def _check_clearance(viewer: Person, obj: Any, kind: str, request: HttpRequest | None) -> None:
+    """The one clearance rule for opening anything with a secrecy level (a document, a
+    received copy, a certified copy): every opening of a secret one is audited, allowed or
+    refused, and a viewer below its level gets ClearanceRequired."""
+    if obj.secrecy <= Secrecy.NONE:
+        return
+    allowed = viewer.clearance >= obj.secrecy
+    do_record(
+        "documents.secret_opened" if allowed else "documents.secret_refused",
+        actor=viewer,
+        obj=obj,
+        unit=viewer.unit,
+        new={"secrecy": obj.secrecy, "clearance": viewer.clearance},
+        request=request,
+    )
+    if not allowed:
+        raise ClearanceRequired(
+            f"{kind} {obj.pk} needs clearance {obj.secrecy}", code="clearance_required"
+        )
+
+
 def get_visible_document(
     viewer: Person, document_id: uuid.UUID | str, *, request: HttpRequest | None = None
 ) -> Document:
@@ -93,21 +114,7 @@ def get_visible_document(
     )
     if document is None or document.issuing_unit_id != viewer.unit_id:
         raise OutOfScope("document", str(document_id))
-    if document.secrecy > Secrecy.NONE:
-        allowed = viewer.clearance >= document.secrecy
-        do_record(
-            "documents.secret_opened" if allowed else "documents.secret_refused",
-            actor=viewer,
-            obj=document,
-            unit=viewer.unit,
-            new={"secrecy": document.secrecy, "clearance": viewer.clearance},
-            request=request,
-        )
-        if not allowed:
-            raise ClearanceRequired(
-                f"document {document.pk} needs clearance {document.secrecy}",
-                code="clearance_required",
-            )
+    _check_clearance(viewer, document, "document", request)
     return document
 
 
@@ -196,21 +203,7 @@ def get_visible_incoming(
     incoming = incoming_visible_to(viewer).filter(pk=key).first()
     if incoming is None:
         raise OutOfScope("incoming", str(incoming_id))
-    if incoming.secrecy > Secrecy.NONE:
-        allowed = viewer.clearance >= incoming.secrecy
-        do_record(
-            "documents.secret_opened" if allowed else "documents.secret_refused",
-            actor=viewer,
-            obj=incoming,
-            unit=viewer.unit,
-            new={"secrecy": incoming.secrecy, "clearance": viewer.clearance},
-            request=request,
-        )
-        if not allowed:
-            raise ClearanceRequired(
-                f"incoming {incoming.pk} needs clearance {incoming.secrecy}",
-                code="clearance_required",
-            )
+    _check_clearance(viewer, incoming, "incoming", request)
     return incoming
 
 
@@ -532,20 +525,7 @@ def get_visible_copy(
     copy = CertifiedCopy.objects.select_related("copying_unit").filter(pk=key).first()
     if copy is None or copy.copying_unit_id != viewer.unit_id:
         raise OutOfScope("copy", str(copy_id))
-    if copy.secrecy > Secrecy.NONE:
-        allowed = viewer.clearance >= copy.secrecy
-        do_record(
-            "documents.secret_opened" if allowed else "documents.secret_refused",
-            actor=viewer,
-            obj=copy,
-            unit=viewer.unit,
-            new={"secrecy": copy.secrecy, "clearance": viewer.clearance},
-            request=request,
-        )
-        if not allowed:
-            raise ClearanceRequired(
-                f"copy {copy.pk} needs clearance {copy.secrecy}", code="clearance_required"
-            )
+    _check_clearance(viewer, copy, "copy", request)
     return copy
 
 

@@ -18,15 +18,9 @@ from tiendon.documents import attachments, copies, queries, reviews
 from tiendon.documents.copies_models import Attachment, CopyForm, IncomingCopy
 from tiendon.documents.forms_copies import AttachmentForm, CopyNewForm, ReviewersForm
 from tiendon.documents.models import Document, IncomingDocument, RecipientGroup
+from tiendon.documents.views_flow import _person, _run
 from tiendon.errors import InvalidInput, OutOfScope, TiendonError
 from tiendon.units.models import Person
-
-
-def _person(request: HttpRequest) -> Person:
-    person = request.user
-    if not isinstance(person, Person):
-        raise PermissionDenied("a person of a unit is needed")
-    return person
 
 
 def _cleared(read: Callable[[], Any]) -> Any:
@@ -34,17 +28,6 @@ def _cleared(read: Callable[[], Any]) -> Any:
         return read()
     except queries.ClearanceRequired as exc:
         raise PermissionDenied("clearance required") from exc
-
-
-def _run(request: HttpRequest, work: Callable[[], object]) -> bool:
-    try:
-        work()
-    except OutOfScope:
-        raise  # a 404, from the middleware
-    except TiendonError as exc:
-        messages.error(request, f"{exc.message} ({exc.code})")
-        return False
-    return True
 
 
 def _download(data: bytes, name: str, content_type: str = "application/pdf") -> HttpResponse:

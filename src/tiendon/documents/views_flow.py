@@ -27,19 +27,13 @@ from tiendon.documents.forms_flow import (
     split_codes,
 )
 from tiendon.documents.models import Assignment, IncomingDocument, RecipientGroup
+from tiendon.documents.views import _person
 from tiendon.errors import InvalidInput, OutOfScope, TiendonError
 from tiendon.exchange import status as status_codes
 from tiendon.exchange.models import Envelope
 from tiendon.units.models import Person, Role
 
 STATUS_PAGE = 200
-
-
-def _person(request: HttpRequest) -> Person:
-    person = request.user
-    if not isinstance(person, Person):
-        raise PermissionDenied("a person of a unit is needed")
-    return person
 
 
 def _incoming(request: HttpRequest, incoming_id: str) -> IncomingDocument:
