@@ -22,7 +22,12 @@ from django.utils.translation import gettext as _
 
 from tiendon.audit.actions import do_record
 from tiendon.documents import container, pades, recipients, stamps
-from tiendon.documents.actions import unit_signing_certificate
+from tiendon.documents.actions import (
+    LABEL_FOR_SECRECY,
+    PRECEDENCE_FOR_URGENCY,
+    SEND_REFUSALS,
+    unit_signing_certificate,
+)
 from tiendon.documents.copies_models import CertifiedCopy, CopyForm, IncomingCopy
 from tiendon.documents.errors import DocumentError
 from tiendon.documents.models import Document, IncomingDocument, Secrecy, Urgency
@@ -329,8 +334,6 @@ def do_make_copy(
                 made_by=person,
                 made_at=now,
             )
-            from tiendon.documents.actions import LABEL_FOR_SECRECY, PRECEDENCE_FOR_URGENCY
-
             sent = do_send_envelope(
                 kind=container.DOCUMENT_KIND,
                 payload=container.pack_document(
@@ -376,8 +379,6 @@ def do_make_copy(
             unit=unit,
             new={"code": exc.code, "reason": str(exc)[:300], "copy_form": form},
         )
-        from tiendon.documents.actions import SEND_REFUSALS
-
         message = SEND_REFUSALS.get(exc.code) or _("The exchange refused to send: %(reason)s") % {
             "reason": exc.code
         }
