@@ -9,6 +9,7 @@ of a refused envelope is stored.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import json
 import uuid
@@ -153,10 +154,13 @@ def check_sender(certificate_der: bytes, chain_der: tuple[bytes, ...]) -> None:
         ) from exc
 
 
-def _sender_code(parsed: Parsed) -> str:
-    cert = x509.load_der_x509_certificate(parsed.sender_certificate_der)
+@functools.lru_cache(maxsize=256)
+def _sender_certificate(certificate_der: bytes) -> tuple[x509.Certificate, str]:
+    """A sender's certificate and the unit code it names, read once per process (a batch
+    of hundreds names the same few senders)."""
+    cert = x509.load_der_x509_certificate(certificate_der)
     serials = cert.subject.get_attributes_for_oid(NameOID.SERIAL_NUMBER)
-    return str(serials[0].value) if serials else ""
+    return cert, str(serials[0].value) if serials else ""
 
 
 @dataclass(frozen=True)
@@ -189,8 +193,8 @@ def _plan(
     now: dt.datetime,
 ) -> _Plan:
     manifest = item.parsed.manifest
-    certificate = x509.load_der_x509_certificate(item.parsed.sender_certificate_der)
-    if _sender_code(item.parsed) != manifest["sender"]:
+    certificate, sender_code = _sender_certificate(item.parsed.sender_certificate_der)
+    if sender_code != manifest["sender"]:
         raise EnvelopeError(
             "the manifest names a sender other than the signing certificate's unit",
             code="sender_mismatch",
