@@ -34,17 +34,21 @@ from tiendon.exchange.routing import Router
 from tiendon.exchange.trust import IssuerScope
 from tiendon.pki.errors import CertificateRefused
 from tiendon.pki.keystore import keystore_for
-from tiendon.pki.models import CertificateAuthority, CertPurpose, DirectoryEntry
+from tiendon.pki.models import CertPurpose, DirectoryEntry
 from tiendon.pki.queries import current_certificates
 from tiendon.pki.validation import validate_certificate_remembered
 from tiendon.units.models import Person, Unit
 
 
 def sender_for(unit: Unit) -> envelope.Sender:
-    """The unit's current signing certificate, its chain, and its key's `sign`."""
+    """The unit's current signing certificate and its key's `sign`.
+
+    The certificate travels alone, without its issuing CA and root: every reader judges it
+    against the CAs it holds (docs/envelope.md), so the chain was two thirds of a small
+    envelope's bytes carried for no one."""
     cert = (
         current_certificates(unit=unit, purpose=CertPurpose.UNIT_SIGNING, person=None)
-        .select_related("key", "key__token", "issuer")
+        .select_related("key", "key__token")
         .order_by("-issued_at")
         .first()
     )
@@ -52,17 +56,12 @@ def sender_for(unit: Unit) -> envelope.Sender:
         raise EnvelopeError(
             f"{unit.code} has no current signing certificate", code="no_signing_certificate"
         )
-    chain: list[bytes] = []
-    authority: CertificateAuthority | None = cert.issuer
-    while authority is not None:
-        chain.append(bytes(authority.certificate_der))
-        authority = authority.parent
     key = cert.key
     keystore = keystore_for(key)
     return envelope.Sender(
         code=unit.code,
         certificate_der=bytes(cert.certificate_der),
-        chain_der=tuple(chain),
+        chain_der=(),
         sign=lambda data: keystore.sign(key, data),
     )
 

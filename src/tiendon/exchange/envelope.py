@@ -197,7 +197,9 @@ class Recipient:
 class Sender:
     code: str
     certificate_der: bytes  # the unit's signing certificate
-    chain_der: tuple[bytes, ...]  # issuing CA (and above), so any node can build the path
+    # Issuing CA and above, carried after the certificate if given (readers ignore them);
+    # this node's own senders give none (`actions.sender_for`).
+    chain_der: tuple[bytes, ...]
     sign: Callable[[bytes], bytes]  # ECDSA-SHA256 over the bytes, DER (a keystore's sign)
 
 
