@@ -177,7 +177,10 @@ def _insert(records: list[AuditRecord]) -> None:
         )
         ids = [row[0] for row in cursor.fetchall()]
         columns = ", ".join(_COLUMNS)
-        with cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
+        with (
+            connection.wrap_database_errors,  # IntegrityError etc., as for an INSERT
+            cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy,
+        ):
             for pk, record in zip(ids, records, strict=True):
                 record.pk = pk
                 copy.write_row(
