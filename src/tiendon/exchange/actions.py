@@ -9,10 +9,11 @@ of a refused envelope is stored.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import json
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 from cryptography import x509
@@ -33,17 +34,21 @@ from tiendon.exchange.routing import Router
 from tiendon.exchange.trust import IssuerScope
 from tiendon.pki.errors import CertificateRefused
 from tiendon.pki.keystore import keystore_for
-from tiendon.pki.models import CertificateAuthority, CertPurpose, DirectoryEntry
+from tiendon.pki.models import CertPurpose, DirectoryEntry
 from tiendon.pki.queries import current_certificates
 from tiendon.pki.validation import validate_certificate_remembered
 from tiendon.units.models import Person, Unit
 
 
 def sender_for(unit: Unit) -> envelope.Sender:
-    """The unit's current signing certificate, its chain, and its key's `sign`."""
+    """The unit's current signing certificate and its key's `sign`.
+
+    The certificate travels alone, without its issuing CA and root: every reader judges it
+    against the CAs it holds (docs/envelope.md), so the chain was two thirds of a small
+    envelope's bytes carried for no one."""
     cert = (
         current_certificates(unit=unit, purpose=CertPurpose.UNIT_SIGNING, person=None)
-        .select_related("key", "key__token", "issuer")
+        .select_related("key", "key__token")
         .order_by("-issued_at")
         .first()
     )
@@ -51,17 +56,12 @@ def sender_for(unit: Unit) -> envelope.Sender:
         raise EnvelopeError(
             f"{unit.code} has no current signing certificate", code="no_signing_certificate"
         )
-    chain: list[bytes] = []
-    authority: CertificateAuthority | None = cert.issuer
-    while authority is not None:
-        chain.append(bytes(authority.certificate_der))
-        authority = authority.parent
     key = cert.key
     keystore = keystore_for(key)
     return envelope.Sender(
         code=unit.code,
         certificate_der=bytes(cert.certificate_der),
-        chain_der=tuple(chain),
+        chain_der=(),
         sign=lambda data: keystore.sign(key, data),
     )
 
@@ -153,10 +153,13 @@ def check_sender(certificate_der: bytes, chain_der: tuple[bytes, ...]) -> None:
         ) from exc
 
 
-def _sender_code(parsed: Parsed) -> str:
-    cert = x509.load_der_x509_certificate(parsed.sender_certificate_der)
+@functools.lru_cache(maxsize=256)
+def _sender_certificate(certificate_der: bytes) -> tuple[x509.Certificate, str]:
+    """A sender's certificate and the unit code it names, read once per process (a batch
+    of hundreds names the same few senders)."""
+    cert = x509.load_der_x509_certificate(certificate_der)
     serials = cert.subject.get_attributes_for_oid(NameOID.SERIAL_NUMBER)
-    return str(serials[0].value) if serials else ""
+    return cert, str(serials[0].value) if serials else ""
 
 
 @dataclass(frozen=True)
@@ -189,8 +192,8 @@ def _plan(
     now: dt.datetime,
 ) -> _Plan:
     manifest = item.parsed.manifest
-    certificate = x509.load_der_x509_certificate(item.parsed.sender_certificate_der)
-    if _sender_code(item.parsed) != manifest["sender"]:
+    certificate, sender_code = _sender_certificate(item.parsed.sender_certificate_der)
+    if sender_code != manifest["sender"]:
         raise EnvelopeError(
             "the manifest names a sender other than the signing certificate's unit",
             code="sender_mismatch",
@@ -539,25 +542,33 @@ def _apply_non_delivery(report: Envelope, unit_ids: list[int]) -> None:
         )
 
 
+def _copy(table: str, columns: Sequence[str], rows: Iterable[Sequence[object]]) -> None:
+    """Rows into `table` by COPY (PostgreSQL), in the caller's transaction. psycopg formats
+    each row in C; building one array parameter per column, its Python dumpers cost more
+    than the statement saved (bench/exchange.py). A duplicate key raises IntegrityError,
+    as an INSERT would."""
+    with connection.cursor() as cursor, connection.wrap_database_errors:
+        statement = f"COPY {table} ({', '.join(columns)}) FROM STDIN"
+        with cursor.cursor.copy(statement) as copy:
+            for row in rows:
+                copy.write_row(row)
+
+
 def _insert_envelopes(rows: list[Envelope]) -> list[Envelope]:
-    """Envelope rows in one statement. On PostgreSQL, columns as arrays (one parameter per
-    column): the ORM's bulk_create spent a fifth of a batch's time preparing values."""
+    """Envelope rows, by COPY on PostgreSQL: the ORM's bulk_create spent a fifth of a
+    batch's time preparing values."""
     if connection.vendor != "postgresql":
         return Envelope.objects.bulk_create(rows)
     now = timezone.now()
     fields = list(Envelope._meta.concrete_fields)
     for row in rows:
         row.stored_at = now
-    columns = ", ".join(connection.ops.quote_name(f.column) for f in fields)
-    types = ", ".join(f"%s::{f.db_type(connection)}[]" for f in fields)
     # The values as Python holds them (UUID, str, int, aware datetime): psycopg adapts them.
-    values = [[getattr(row, f.attname) for row in rows] for f in fields]
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"INSERT INTO {Envelope._meta.db_table} ({columns}) "  # noqa: S608
-            f"SELECT * FROM unnest({types})",
-            values,
-        )
+    _copy(
+        Envelope._meta.db_table,
+        [connection.ops.quote_name(f.column) for f in fields],
+        ([getattr(row, f.attname) for f in fields] for row in rows),
+    )
     for row in rows:
         row._state.adding = False
         row._state.db = connection.alias
@@ -592,9 +603,29 @@ def _insert_deliveries(
     """One row per recipient unit, inserted in a few statements: the ORM's per-object work
     was most of the cost of storing a broadcast to 3,321 communes (bench/broadcast.py)."""
     table = EnvelopeRecipient._meta.db_table
+    columns = (
+        "envelope_id",
+        "unit_id",
+        "state",
+        "arrived_at",
+        "status",
+        "status_at",
+        "status_note",
+    )
+    # Arrival here is status 01 in this node's own view; receipts carry it to the sender.
+    if connection.vendor == "postgresql":
+        _copy(
+            table,
+            columns,
+            (
+                (stored.pk, unit_id, state, at, status.ARRIVED if at else "", at, "")
+                for stored, deliveries in batch
+                for unit_id, state, at in deliveries
+            ),
+        )
+        return
     pk = Envelope._meta.pk
     arrived = EnvelopeRecipient._meta.get_field("arrived_at")
-    # Arrival here is status 01 in this node's own view; receipts carry it to the sender.
     rows = [
         (
             pk.get_db_prep_value(stored.pk, connection),
@@ -608,23 +639,11 @@ def _insert_deliveries(
         for stored, deliveries in batch
         for unit_id, state, at in deliveries
     ]
-    if not rows:
-        return
-    columns = "envelope_id, unit_id, state, arrived_at, status, status_at, status_note"
     with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            # Seven array parameters instead of thousands of placeholders for the driver to parse.
-            cursor.execute(
-                f"INSERT INTO {table} ({columns}) SELECT * FROM unnest("  # noqa: S608
-                "%s::uuid[], %s::bigint[], %s::text[], %s::timestamptz[], %s::text[], "
-                "%s::timestamptz[], %s::text[])",
-                [list(column) for column in zip(*rows, strict=True)],
-            )
-            return
         for start in range(0, len(rows), 130):
             chunk = rows[start : start + 130]
             cursor.execute(
-                f"INSERT INTO {table} ({columns}) VALUES "  # noqa: S608
+                f"INSERT INTO {table} ({', '.join(columns)}) VALUES "  # noqa: S608
                 + ", ".join(["(%s, %s, %s, %s, %s, %s, %s)"] * len(chunk)),
                 [value for row in chunk for value in row],
             )

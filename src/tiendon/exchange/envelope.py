@@ -197,7 +197,9 @@ class Recipient:
 class Sender:
     code: str
     certificate_der: bytes  # the unit's signing certificate
-    chain_der: tuple[bytes, ...]  # issuing CA (and above), so any node can build the path
+    # Issuing CA and above, carried after the certificate if given (readers ignore them);
+    # this node's own senders give none (`actions.sender_for`).
+    chain_der: tuple[bytes, ...]
     sign: Callable[[bytes], bytes]  # ECDSA-SHA256 over the bytes, DER (a keystore's sign)
 
 
@@ -469,6 +471,48 @@ def expires_at(manifest: Mapping[str, Any]) -> dt.datetime:
     return manifest_time(manifest["expires"])
 
 
+_Signer = tuple[tuple[bytes, ...], "ec.EllipticCurvePublicKey | EnvelopeError"]
+# A node receives thousands of envelopes from the same sender, each with the same header:
+# what the header yields (certificates and the signing key) is read once per distinct
+# header text. Only reading is saved: the signature is verified on every envelope, and
+# the certificate judged by `check_sender` (which remembers acceptances on its own terms).
+_SIGNERS_MAX = 256
+_signers: dict[str, _Signer] = {}
+
+
+def _signer(header_part: str) -> _Signer:
+    """The certificates of a JWS header and the first one's P-256 key (or why that key
+    cannot verify: raised after the signature's own form is checked, as before)."""
+    known = _signers.get(header_part)
+    if known is not None:
+        return known
+    header = _json_part(header_part, "JWS header")
+    if header.get("alg") != "ES256" or header.get("typ") != "tiendon-envelope+jws":
+        raise _refuse("unsupported", "the manifest is not signed with ES256")
+    chain = header.get("x5c")
+    if not isinstance(chain, list) or not chain or not all(isinstance(c, str) for c in chain):
+        raise _refuse("malformed", "the JWS header carries no sender certificate")
+    try:
+        certs = tuple(base64.b64decode(c, validate=True) for c in chain)
+        sender_cert = x509.load_der_x509_certificate(certs[0])
+    except Exception as exc:  # pyca raises several types for malformed DER
+        raise _refuse("malformed", "the sender certificate is not valid DER") from exc
+    public: ec.EllipticCurvePublicKey | EnvelopeError
+    try:
+        key = sender_cert.public_key()
+    except Exception:  # pyca reads keys lazily, with several error types
+        public = _refuse("malformed", "the sender certificate's key cannot be read")
+    else:
+        if isinstance(key, ec.EllipticCurvePublicKey) and key.curve.name == "secp256r1":
+            public = key
+        else:
+            public = _refuse("bad_signature", "ES256 needs a P-256 signing key")
+    if len(_signers) >= _SIGNERS_MAX:
+        _signers.clear()
+    _signers[header_part] = (certs, public)
+    return certs, public
+
+
 def parse(
     data: bytes,
     *,
@@ -488,27 +532,13 @@ def parse(
     parts = text.split(".")
     if len(parts) != 3:
         raise _refuse("malformed", "the signed manifest is not a compact JWS")
-    header = _json_part(parts[0], "JWS header")
-    if header.get("alg") != "ES256" or header.get("typ") != "tiendon-envelope+jws":
-        raise _refuse("unsupported", "the manifest is not signed with ES256")
-    chain = header.get("x5c")
-    if not isinstance(chain, list) or not chain or not all(isinstance(c, str) for c in chain):
-        raise _refuse("malformed", "the JWS header carries no sender certificate")
-    try:
-        certs = tuple(base64.b64decode(c, validate=True) for c in chain)
-        sender_cert = x509.load_der_x509_certificate(certs[0])
-    except Exception as exc:  # pyca raises several types for malformed DER
-        raise _refuse("malformed", "the sender certificate is not valid DER") from exc
+    certs, public = _signer(parts[0])
     try:
         raw = b64url_decode(parts[2])
     except (ValueError, binascii.Error) as exc:
         raise _refuse("bad_signature", "the signature is not base64url") from exc
-    try:
-        public = sender_cert.public_key()
-    except Exception as exc:  # pyca reads keys lazily, with several error types
-        raise _refuse("malformed", "the sender certificate's key cannot be read") from exc
-    if not isinstance(public, ec.EllipticCurvePublicKey) or public.curve.name != "secp256r1":
-        raise _refuse("bad_signature", "ES256 needs a P-256 signing key")
+    if isinstance(public, EnvelopeError):
+        raise _refuse(public.code, public.message)
     try:
         signature = der_signature(raw)
     except ValueError as exc:

@@ -143,10 +143,11 @@ def federation(
     edge: NodeProcess | None = None,
     *,
     edge_parent_url: str | None = None,
-) -> None:
+) -> str:
     """Set up ministry (serves BQP) → province (serves 38) [→ edge serving COMMUNE, which
     pulls]; the province's node holds the commune's keys when there is no edge. Nodes are
-    not started, and have not exchanged certificates yet (see `first_contact`)."""
+    not started, and have not exchanged certificates yet (see `first_contact`). Returns
+    what the province said on taking the edge's CAs by hand ("" without an edge)."""
     nodes = [n for n in (ministry, province, edge) if n is not None]
     for node in nodes:
         node.run("migrate", "-v0")
@@ -173,7 +174,7 @@ def federation(
         "node", "add", "--name", ministry.name, "--relation", "parent", "--url", ministry.url
     )
     if edge is None:
-        return
+        return ""
     province.run(
         "node", "add", "--name", edge.name, "--relation", "child", "--pulls", "--serves", COMMUNE
     )
@@ -183,7 +184,7 @@ def federation(
     # Installing the edge, the province's operator takes its CAs by hand (first contact).
     exported = base / f"{edge.name}-cas.json"
     edge.run("pki", "export-authorities", "--out", str(exported))
-    province.run("pki", "import-authorities", str(exported), "--node", edge.name)
+    return province.run("pki", "import-authorities", str(exported), "--node", edge.name)
 
 
 def first_contact(

@@ -56,11 +56,17 @@ def backoff(attempts: int, rank: int, *, rng: random.Random | None = None) -> dt
 
 
 def claim(*, limit: int = 100, now: dt.datetime | None = None) -> list[OutboxItem]:
-    """Take up to `limit` due items, highest precedence first, leased to this worker."""
+    """Take up to `limit` due items, highest precedence first, leased to this worker, with
+    their envelopes and destinations.
+
+    Only the outbox rows are locked (`of`): locking the joined node row too made a second
+    worker, and anyone queueing for that node, skip or wait for every item behind it."""
     now = now or timezone.now()
+    lease_until = now + LEASE
     with transaction.atomic():
         items = list(
-            OutboxItem.objects.select_for_update(skip_locked=True)
+            OutboxItem.objects.select_for_update(skip_locked=True, of=("self",))
+            .select_related("envelope", "destination")
             .exclude(destination__pulls=True)  # those wait for their node to fetch them
             .filter(
                 Q(state=OutboxItem.State.QUEUED, next_attempt_at__lte=now)
@@ -70,10 +76,10 @@ def claim(*, limit: int = 100, now: dt.datetime | None = None) -> list[OutboxIte
         )
         ids = [item.pk for item in items]
         OutboxItem.objects.filter(pk__in=ids).update(
-            state=OutboxItem.State.SENDING, lease_until=now + LEASE
+            state=OutboxItem.State.SENDING, lease_until=lease_until
         )
     for item in items:
-        item.state = OutboxItem.State.SENDING
+        item.state, item.lease_until = OutboxItem.State.SENDING, lease_until
     return items
 
 
@@ -97,11 +103,6 @@ def run_once(transport: Transport, *, limit: int = 100, now: dt.datetime | None 
     items = claim(limit=limit, now=now)
     if not items:
         return 0
-    items = list(
-        OutboxItem.objects.filter(pk__in=[i.pk for i in items]).select_related(
-            "envelope", "destination"
-        )
-    )
     items = _expire(items, now)
     by_node: dict[Node, list[OutboxItem]] = {}
     for item in items:

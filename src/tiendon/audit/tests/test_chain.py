@@ -8,7 +8,7 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.db import DatabaseError, connection, transaction
 
-from tiendon.audit.actions import AuditEntry, do_record, do_record_batch
+from tiendon.audit.actions import COPY_FROM, AuditEntry, do_record, do_record_batch
 from tiendon.audit.models import AuditRecord
 from tiendon.audit.verify import verify_chain
 
@@ -161,4 +161,40 @@ def test_hostile_text_with_nul_characters_is_recorded_and_still_verifies():
     record.refresh_from_db()
     assert "\x00" not in record.object_id
     assert record.new == {"path": "/a\ufffdb"}
+    assert verify_chain().ok
+
+
+@pytest.mark.django_db
+def test_a_large_batch_is_stored_whole_and_reads_back_as_appended(tree):
+    # On PostgreSQL a batch this size goes in by COPY; every value must read back as hashed.
+    entries = [
+        AuditEntry(
+            action="exchange.envelope_received",
+            unit=tree.commune_a,
+            object_type="envelope",
+            object_id=f"env-{i}",
+            old=None if i % 2 else {"state": "chờ"},
+            new={"kind": "test.ping", "size": 4000 + i, "via": "tỉnh\x00 38", "ok": True},
+            client_address="127.0.0.1" if i % 3 else "::1",
+        )
+        for i in range(COPY_FROM + 5)
+    ]
+    batch = do_record_batch(entries)
+    stored = {r.pk: r for r in AuditRecord.objects.filter(action="exchange.envelope_received")}
+    assert sorted(stored) == sorted(r.pk for r in batch)
+    for record in batch:
+        again = stored[record.pk]
+        assert (again.seq, again.hash, again.prev_hash) == (
+            record.seq,
+            record.hash,
+            record.prev_hash,
+        )
+        assert again.new == record.new
+        assert again.old == record.old
+        assert again.client_address == record.client_address
+    assert stored[batch[0].pk].new["via"] == "tỉnh\ufffd 38"
+    assert verify_chain().ok
+    # The chain goes on from the batch: the next single append follows its last record.
+    after = do_record("test.after")
+    assert after.prev_hash == batch[-1].hash
     assert verify_chain().ok

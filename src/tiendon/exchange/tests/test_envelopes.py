@@ -213,6 +213,43 @@ def test_a_sender_whose_certificate_was_revoked_is_refused(keyed):
     assert _refused(sealed.data) == "sender_revoked"
 
 
+def test_a_sender_already_seen_is_still_checked_on_every_envelope(keyed):
+    # The header of a sender is read once per process; the signature and the certificate's
+    # standing are not: a forged signature and a revocation under the same header are caught.
+    from tiendon.pki.queries import current_for_unit
+
+    first, forged, later = _sealed(keyed), _sealed(keyed), _sealed(keyed)
+    assert do_accept_envelope(first.data, via="test").pk
+    jws_len, _ = _parts(forged.data)
+    with pytest.raises(EnvelopeError) as bad:
+        do_accept_envelope(_flip(forged.data, 8 + jws_len - 3), via="test")
+    assert bad.value.code == "bad_signature"
+    do_revoke_certificate(
+        current_for_unit(keyed.ministry).get(purpose=CertPurpose.UNIT_SIGNING),
+        reason="keyCompromise",
+    )
+    with pytest.raises(EnvelopeError) as revoked:
+        do_accept_envelope(later.data, via="test")
+    assert revoked.value.code == "sender_revoked"
+    assert not Envelope.objects.filter(pk__in=[forged.envelope_id, later.envelope_id]).exists()
+
+
+def test_an_envelope_carries_its_senders_certificate_alone_and_is_accepted(keyed):
+    # The chain stays home: every node judges the certificate against the CAs it holds.
+    # (Envelopes that still carry the chain are read as before: test_vectors.)
+    import base64
+    import json as _json
+
+    from tiendon.pki.queries import current_for_unit
+
+    data = _sealed(keyed).data
+    jws_len, _ = _parts(data)
+    header = _json.loads(envelope.b64url_decode(data[8 : 8 + jws_len].decode().split(".")[0]))
+    signing = current_for_unit(keyed.ministry).get(purpose=CertPurpose.UNIT_SIGNING)
+    assert header["x5c"] == [base64.b64encode(bytes(signing.certificate_der)).decode()]
+    assert do_accept_envelope(data, via="test").sender_id == keyed.ministry.pk
+
+
 def test_a_sender_whose_certificate_expired_is_refused(keyed):
     past = timezone.now() - dt.timedelta(days=10)
     do_issue_unit_keys(keyed.ministry, not_before=past, lifetime=dt.timedelta(days=1))

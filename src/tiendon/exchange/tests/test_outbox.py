@@ -6,7 +6,7 @@ import datetime as dt
 import threading
 
 import pytest
-from django.db import connection
+from django.db import connection, transaction
 from django.utils import timezone
 
 from tiendon.audit.models import AuditRecord
@@ -194,6 +194,36 @@ def test_several_workers_never_claim_the_same_envelope(tree, pki):
         t.join()
     assert len(claimed) == 60
     assert len(set(claimed)) == 60
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_worker_still_claims_while_more_is_being_queued_for_the_same_node(tree, pki):
+    # Queueing locks the destination's channel counter (its node row) until it commits; a
+    # worker must not take that as "every item for this node is taken" and send nothing.
+    _here, province = _federation(tree)
+    first = _send(tree)
+    queueing, release = threading.Event(), threading.Event()
+
+    def queue_more() -> None:
+        try:
+            with transaction.atomic():
+                Node.objects.select_for_update().get(pk=province.pk)  # as `_queue_many` does
+                queueing.set()
+                release.wait(timeout=30)
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=queue_more)
+    thread.start()
+    try:
+        assert queueing.wait(timeout=30)
+        claimed = claim()
+    finally:
+        release.set()
+        thread.join()
+    assert [i.envelope_id for i in claimed] == [first.pk]
+    assert claimed[0].destination == province  # with what sending needs, in one query
 
 
 @pytest.mark.django_db

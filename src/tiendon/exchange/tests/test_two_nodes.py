@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from tiendon.exchange.harness import COMMUNE, NodeProcess, free_port, national_root
+from tiendon.exchange.harness import COMMUNE, NodeProcess, federation, free_port
 
 pytestmark = pytest.mark.cli
 
@@ -29,42 +29,14 @@ def _open_as_clerk(node: NodeProcess, envelope_id: str) -> str:
 def test_a_message_from_the_ministry_reaches_a_commune_served_by_the_province_node(tmp_path):
     ministry = NodeProcess(tmp_path, "bqp", port=free_port())
     province = NodeProcess(tmp_path, "tinh-38", port=free_port())
-    for node in (ministry, province):
-        node.run("migrate", "-v0")
-        node.run("seed-units")
-    national_root(tmp_path, ministry, province)
-    ministry.run("pki", "issue-unit", "--unit", "BQP")
-    province.run("pki", "issue-unit", "--unit", COMMUNE)  # the commune's keys stay at its node
-    ministry.run("node", "init", "--name", "bqp", "--serves", "BQP")
-    ministry.run(
-        "node",
-        "add",
-        "--name",
-        "tinh-38",
-        "--relation",
-        "child",
-        "--url",
-        province.url,
-        "--serves",
-        "38",
-    )
-    province.run("node", "init", "--name", "tinh-38", "--serves", "38")
-    province.run(
-        "node",
-        "add",
-        "--name",
-        "bqp",
-        "--relation",
-        "parent",
-        "--url",
-        ministry.url,
-    )
+    # The province's node holds the keys of the province and of the commune.
+    assert federation(tmp_path, ministry, province) == ""
     try:
         ministry.start(worker=False)
         province.start(worker=False)
         # Each learns the other's issuing CA and CRL, and the units whose keys it holds.
         synced = ministry.run("exchange", "sync")
-        assert "tinh-38: 1 CAs added, 1 newer CRLs, 2 unit certificates added" in synced
+        assert "tinh-38: 1 CAs added, 1 newer CRLs, 4 unit certificates added" in synced
         assert "bqp: 1 CAs added, 1 newer CRLs, 2 unit certificates added" in province.run(
             "exchange", "sync"
         )
@@ -86,56 +58,8 @@ def test_three_nodes_the_commune_edge_behind_nat_pulls_through_the_province(tmp_
     ministry = NodeProcess(tmp_path, "bqp", port=free_port())
     province = NodeProcess(tmp_path, "tinh-38", port=free_port())
     edge = NodeProcess(tmp_path, "xa-14845")  # never listens: it pulls
-    for node in (ministry, province, edge):
-        node.run("migrate", "-v0")
-        node.run("seed-units")
-    national_root(tmp_path, ministry, province, edge)
-    ministry.run("pki", "issue-unit", "--unit", "BQP")
-    province.run("pki", "issue-unit", "--unit", "38")
-    edge.run("pki", "issue-unit", "--unit", COMMUNE)
-    ministry.run("node", "init", "--name", "bqp", "--serves", "BQP")
-    ministry.run(
-        "node",
-        "add",
-        "--name",
-        "tinh-38",
-        "--relation",
-        "child",
-        "--url",
-        province.url,
-        "--serves",
-        "38",
-    )
-    province.run("node", "init", "--name", "tinh-38", "--serves", "38")
-    province.run(
-        "node",
-        "add",
-        "--name",
-        "bqp",
-        "--relation",
-        "parent",
-        "--url",
-        ministry.url,
-    )
-    province.run(
-        "node", "add", "--name", "xa-14845", "--relation", "child", "--pulls", "--serves", COMMUNE
-    )
-    edge.run("node", "init", "--name", "xa-14845", "--serves", COMMUNE)
-    edge.run(
-        "node",
-        "add",
-        "--name",
-        "tinh-38",
-        "--relation",
-        "parent",
-        "--url",
-        province.url,
-    )
     # Installing the edge, the province's operator takes its CAs by hand (first contact):
-    edge.run("pki", "export-authorities", "--out", str(tmp_path / "edge-cas.json"))
-    assert "1 CAs added" in province.run(
-        "pki", "import-authorities", str(tmp_path / "edge-cas.json"), "--node", "xa-14845"
-    )
+    assert "1 CAs added" in federation(tmp_path, ministry, province, edge)
     try:
         ministry.start(worker=False)
         province.start(worker=False)

@@ -31,6 +31,10 @@ class Command(BaseCommand):
         "Exchange: 'worker' sends queued envelopes to the next nodes (several may run); "
         "'sync' fetches the neighbours' CAs, CRLs and unit certificates"
     )
+    # No system checks: they import every app's URLs and views (a second of CPU) each time
+    # a worker starts or restarts, and a worker serves no URL. `tiendon check` and
+    # `migrate` run them at deployment.
+    requires_system_checks: list[str] = []
 
     def add_arguments(self, parser: CommandParser) -> None:
         sub = parser.add_subparsers(dest="subcommand", required=True)
