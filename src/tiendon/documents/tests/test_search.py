@@ -3,6 +3,7 @@ scope and clearance, bad input; on SQLite (FTS5) and PostgreSQL (unaccent + GIN)
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
@@ -182,23 +183,108 @@ def test_search_page_shows_results_and_errors(tree: Any, client: Any) -> None:
     assert "huấn luyện dân quân" not in page_b.content.decode()
 
 
+def _plan(sql: str, params: Any) -> str:
+    with connection.cursor() as cursor:
+        cursor.execute(f"EXPLAIN {sql}", params)
+        return "\n".join(row[0] for row in cursor.fetchall())
+
+
+@pytest.fixture
+def drop_rum_indexes() -> Iterator[Callable[[], None]]:
+    """Drops the RUM indexes inside the test's transaction (rolled back after it): the
+    database as it is where the RUM package is missing. The search's memory of what the
+    connection has is cleared then and after the test."""
+
+    def drop() -> None:
+        with connection.cursor() as cursor:
+            for name in search.RUM_INDEXES:
+                cursor.execute(f"DROP INDEX {name}")
+        connection._tiendon_uses_rum = None  # type: ignore[attr-defined]
+
+    yield drop
+    connection._tiendon_uses_rum = None  # type: ignore[attr-defined]
+
+
 @pytest.mark.postgres
-def test_postgres_uses_the_unaccent_gin_index(tree: Any) -> None:
+def test_postgres_without_rum_uses_the_unaccent_gin_index(
+    tree: Any, drop_rum_indexes: Callable[[], None]
+) -> None:
     make(tree, "Về việc huấn luyện Đồng Tiến")
     with connection.cursor() as cursor:
         cursor.execute("SELECT tiendon_fold('Đồng Tiến ĐÀO')")
         assert cursor.fetchone()[0] == "dong tien dao"
         cursor.execute("SELECT provolatile FROM pg_proc WHERE proname = 'tiendon_fold'")
         assert cursor.fetchone()[0] == "i"
+    drop_rum_indexes()
+    assert not search.uses_rum()
+    with connection.cursor() as cursor:
         cursor.execute("SET LOCAL enable_seqscan = off")
-        # The search's own condition: the unit and the words (one GIN index holds both).
-        cursor.execute(
-            "EXPLAIN SELECT id FROM documents_searchentry WHERE issuing_unit_id = %s "
-            "AND folded_tsv @@ plainto_tsquery('simple'::regconfig, tiendon_fold('dong tien'))",
-            [tree.commune_a.pk],
-        )
-        plan = "\n".join(row[0] for row in cursor.fetchall())
-    assert "documents_searchentry_scope_fold_gin" in plan
+    # The search's own query: the unit and the words (one GIN index holds both).
+    sql, params = search.ranking(tree.clerk_a, ["dong", "tien"], {})[:20].query.sql_with_params()
+    assert "documents_searchentry_scope_fold_gin" in _plan(sql, params)
+    assert [d.subject for d in search.search(tree.clerk_a, "dong tien").documents] == [
+        "Về việc huấn luyện Đồng Tiến"
+    ]
+
+
+@pytest.mark.postgres
+def test_postgres_search_takes_its_top_20_from_the_rum_indexes(tree: Any) -> None:
+    make(tree, "Về việc huấn luyện Đồng Tiến")
+    assert search.uses_rum()
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT extname FROM pg_extension WHERE extname = 'rum'")
+        assert cursor.fetchone() is not None
+        cursor.execute("SET LOCAL enable_seqscan = off")
+    exact, folded = search.rum_rankings(tree.clerk_a, ["đồng", "tiến"], {}, [])
+    for queryset, index in ((exact, "exact_rum"), (folded, "fold_rum")):
+        sql, params = queryset[:20].query.sql_with_params()
+        plan = _plan(sql, params)
+        # Ordered by the index itself (RUM's <=>): no sort of every match.
+        assert f"Index Scan using documents_searchentry_{index}" in plan, plan
+        assert "Order By: (documents_searchentry." in plan, plan
+
+
+@pytest.mark.postgres
+def test_postgres_rum_and_gin_paths_find_the_same_documents_in_the_same_order(
+    tree: Any, drop_rum_indexes: Callable[[], None]
+) -> None:
+    subjects = [
+        "Đào tạo huấn luyện viên dân quân",
+        "Chỉ đạo công tác huấn luyện dân quân",
+        "Huấn luyện dân quân, huấn luyện tự vệ, huấn luyện dự bị",
+        "Kế hoạch đào tạo cán bộ",
+        "Về việc sửa chữa doanh trại",
+        "Báo cáo kết quả huấn luyện năm 2026",
+    ]
+    for subject in subjects:
+        make(tree, subject, body="Huấn luyện theo kế hoạch." if "2026" in subject else "Xem.")
+    make(
+        tree,
+        "Đào tạo huấn luyện dân quân xã khác",
+        drafter=tree.clerk_b,
+        signer=tree.clerk_b,
+        signer_title="Chỉ huy trưởng",
+    )
+    queries = ["đào huấn luyện", "dao tao", "huấn luyện", "huan luyen dan quan", "doanh trai"]
+
+    def results() -> list[tuple[list[str], set[str]]]:
+        out = []
+        for query in queries:
+            found = search.search(tree.clerk_a, query)
+            out.append(([d.subject for d in found.documents], found.exact))
+        return out
+
+    assert search.uses_rum()
+    with_rum = results()
+    drop_rum_indexes()
+    assert not search.uses_rum()
+    assert results() == with_rum
+    by_dao, _dao_tao, training, _, _ = with_rum
+    assert by_dao[0][0] == "Đào tạo huấn luyện viên dân quân"  # exact diacritics first
+    assert len(training[0]) == 4
+    # A page past the exact matches: the folded ones follow, none twice.
+    second = search.search(tree.clerk_a, "đào huấn luyện", limit=1, offset=1)
+    assert [d.subject for d in second.documents] == [by_dao[0][1]]
 
 
 def test_a_secret_document_is_found_by_its_number_only(province_board: Any) -> None:
