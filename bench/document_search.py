@@ -418,7 +418,7 @@ def main() -> None:
         with connection.cursor() as cursor:
             begin = time.perf_counter()
             cursor.execute(sql, params)
-            found = [row[0] for row in cursor.fetchall()]
+            found = [row[0] for row in cursor.fetchall()]  # (id, distance, date)
             elapsed = time.perf_counter() - begin
         if len(found) < 20:
             _, folded_q = search.rum_rankings(clerk, terms, {}, found)

@@ -318,12 +318,14 @@ _FOLDED_TSQUERY = "plainto_tsquery('simple'::regconfig, tiendon_fold(%s))"
 
 def rum_rankings(
     person: Person, terms: list[str], cleaned: dict[str, Any], exclude: list[uuid.UUID]
-) -> tuple[QuerySet[SearchEntry, uuid.UUID], QuerySet[SearchEntry, uuid.UUID]]:
-    """The two index-ordered queries of the RUM path (ADR 0009), as document ids best
-    first: the person's entries matching with their diacritics, ordered by RUM's distance
-    on the exact `tsvector`; and those matching without, ordered on the folded one, less
-    the documents in `exclude` (the exact ones already found). RUM's `<=>` is smaller for
-    better matches; ties go to the newest document."""
+) -> tuple[QuerySet[SearchEntry, Any], QuerySet[SearchEntry, Any]]:
+    """The two index-ordered queries of the RUM path (ADR 0009), as (document id, distance,
+    document date) rows best first: the person's entries matching with their diacritics,
+    ordered by RUM's distance on the exact `tsvector`; and those matching without, ordered
+    on the folded one, less the documents in `exclude` (the exact ones already found).
+    RUM's `<=>` is smaller for better matches. The order is the distance alone: a second
+    key (the newest first) would make PostgreSQL sort every match instead of reading the
+    index in order, so `ranked` breaks ties on the rows it read."""
     text = " ".join(terms)
     entries = _visible_entries(person, cleaned)
 
@@ -339,14 +341,20 @@ def rum_rankings(
                     f"documents_searchentry.{column} <=> {tsquery}", [text]
                 )
             )
-            .order_by("search_distance", "-document_created_at")
-            .values_list("document_id", flat=True)
+            .order_by("search_distance")
+            .values_list("document_id", "search_distance", "document_created_at")
         )
 
     exact = ordered(entries, "exact_tsv", _EXACT_TSQUERY)
     folded_entries = entries.exclude(document_id__in=exclude) if exclude else entries
     folded = ordered(folded_entries, "folded_tsv", _FOLDED_TSQUERY)
     return exact, folded
+
+
+def _newest_first_on_ties(rows: list[Any]) -> list[uuid.UUID]:
+    """Rows (id, distance, date) already by distance: equal distances, newest first."""
+    by_date = sorted(rows, key=lambda row: row[2], reverse=True)
+    return [row[0] for row in sorted(by_date, key=lambda row: row[1])]
 
 
 def ranked(
@@ -360,12 +368,13 @@ def ranked(
         return list(ranking(person, terms, cleaned)[offset : offset + limit])
     wanted = offset + limit
     exact_q, _ = rum_rankings(person, terms, cleaned, [])
-    exact = list(exact_q[:wanted])
+    exact = _newest_first_on_ties(list(exact_q[:wanted]))
     rows = [(pk, True) for pk in exact]
     if len(exact) < wanted:
         # Fewer exact matches than the page needs: they are all of them.
         _, folded_q = rum_rankings(person, terms, cleaned, exact)
-        rows += [(pk, False) for pk in folded_q[: wanted - len(exact)]]
+        folded = _newest_first_on_ties(list(folded_q[: wanted - len(exact)]))
+        rows += [(pk, False) for pk in folded]
     return rows[offset:wanted]
 
 
