@@ -7,19 +7,22 @@ Seeds a ministry, a province and eight communes and N issued documents spread ov
 (half are the ministry's, the widest scope a clerk has; one in twenty is secret, indexed
 by number only) with Vietnamese subjects and 60–150-word bodies from a fixed vocabulary,
 dated over two years, with their search entries as `index_document` writes them (set-up,
-not timed; skipped when the database already holds documents). The rows are made one at
-a time and streamed: SQLite through the ORM's bulk inserts, PostgreSQL through `COPY`
-with the full-text GIN index built once at the end (1,000,000 documents: about 14 minutes
-here). Progress is printed every 100,000. Then 30 queries, half typed without diacritics,
-each run `--runs` times, the three paths interleaved:
+not timed; skipped when the database already holds documents; `--seed-only` stops after
+it). The rows are made one at a time and streamed: SQLite through the ORM's bulk
+inserts, PostgreSQL through `COPY` with the full-text GIN and RUM indexes built once at
+the end (1,000,000 documents: 12–14 minutes here, about 2 more for RUM). Progress is
+printed every 100,000. Then 30 queries, half typed without diacritics, each run `--runs`
+times, the paths interleaved:
 
   ours    `search.search(clerk, q)`: scope and clearance from queries, exact-diacritics
           ranking, the top 20 documents loaded (without their PDFs).
-  engine  the bare full-text query on the same connection: SQLite `fts5 MATCH … ORDER BY
-          bm25 LIMIT 20`, PostgreSQL `folded_tsv @@ plainto_tsquery(tiendon_fold(…)) ORDER BY
-          ts_rank LIMIT 20` on the same GIN index; row ids only.
+  engine  the bare full-text query on the same connection, top 20, row ids only: SQLite
+          `fts5 MATCH … ORDER BY bm25 LIMIT 20`; PostgreSQL with RUM (ADR 0009)
+          `folded_tsv @@ q ORDER BY folded_tsv <=> q LIMIT 20` on the same RUM index,
+          without it `ORDER BY ts_rank` on the same GIN index.
   scoped  our own ranking SQL (scope, exact-first order) executed bare on the
           connection, to show what is the engine's and what is Django's.
+  gin     with RUM only: the GIN + `ts_rank` query of before, for reference.
 
 Goal (issue 5, set for 1,000,000 documents on PostgreSQL): p95 under 50 ms, and under 1.5×
 the engine's own query. The last line is one JSON object.
@@ -223,8 +226,9 @@ def _bulk_create(rows: Iterator[Any], count: int) -> None:
 def _copy_postgresql(connection: Any, rows: Iterator[Any], count: int) -> None:
     """PostgreSQL: COPY both tables from one stream of rows. Every column of the model is
     written (defaults from the model itself), so columns added later need no change here.
-    The full-text GIN index is dropped during the load and built once at the end, which
-    is how a bulk import should be done (index_document is the path for single saves)."""
+    The full-text GIN and RUM indexes are dropped during the load and built once at the
+    end, which is how a bulk import should be done (index_document is the path for single
+    saves)."""
     from django.db.models import JSONField
 
     from tiendon.documents.docsearch_models import SearchEntry
@@ -256,7 +260,7 @@ def _copy_postgresql(connection: Any, rows: Iterator[Any], count: int) -> None:
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT indexdef FROM pg_indexes WHERE tablename = 'documents_searchentry'"
-            " AND indexdef ILIKE '%gin%'"
+            " AND indexdef ~* ' USING (gin|rum) '"
         )
         gin_indexes = [row[0] for row in cursor.fetchall()]
         for definition in gin_indexes:
@@ -283,7 +287,7 @@ def _copy_postgresql(connection: Any, rows: Iterator[Any], count: int) -> None:
     with connection.cursor() as cursor:
         for definition in gin_indexes:
             cursor.execute(definition)
-    print(f"  full-text index built at {time.perf_counter() - began:.0f} s", flush=True)
+    print(f"  full-text indexes built at {time.perf_counter() - began:.0f} s", flush=True)
 
 
 def _copy_text(value: Any) -> str:
