@@ -190,10 +190,18 @@ def _plan(sql: str, params: Any) -> str:
 
 
 @pytest.fixture
-def drop_rum_indexes() -> Iterator[Callable[[], None]]:
-    """Drops the RUM indexes inside the test's transaction (rolled back after it): the
-    database as it is where the RUM package is missing. The search's memory of what the
-    connection has is cleared then and after the test."""
+def forget_search_path() -> Iterator[None]:
+    """The search remembers per connection whether it has the RUM indexes: a test that
+    removes them (inside its transaction, rolled back after it) clears that memory
+    afterwards, whatever happened, so the next test sees the database as it is."""
+    yield
+    connection._tiendon_uses_rum = None  # type: ignore[attr-defined]
+
+
+@pytest.fixture
+def drop_rum_indexes(forget_search_path: None) -> Callable[[], None]:
+    """Drops the RUM indexes inside the test's transaction: the database as it is where
+    the RUM package is missing."""
 
     def drop() -> None:
         with connection.cursor() as cursor:
@@ -201,8 +209,7 @@ def drop_rum_indexes() -> Iterator[Callable[[], None]]:
                 cursor.execute(f"DROP INDEX {name}")
         connection._tiendon_uses_rum = None  # type: ignore[attr-defined]
 
-    yield drop
-    connection._tiendon_uses_rum = None  # type: ignore[attr-defined]
+    return drop
 
 
 @pytest.mark.postgres
@@ -289,6 +296,58 @@ def test_postgres_rum_and_gin_paths_find_the_same_documents_in_the_same_order(
     # A page past the exact matches: the folded ones follow, none twice.
     second = search.search(tree.clerk_a, "đào huấn luyện", limit=1, offset=1)
     assert [d.subject for d in second.documents] == [by_dao[0][1]]
+
+
+@pytest.mark.postgres
+def test_postgres_rum_migration_creates_indexes_only_where_it_can(
+    tree: Any, forget_search_path: None
+) -> None:
+    import importlib
+
+    migration = importlib.import_module("tiendon.documents.migrations.0007_rum_search_index")
+    document = make(tree, "Về việc tìm kiếm cứu nạn")
+
+    def migrate_forward() -> None:
+        with connection.schema_editor() as editor:
+            migration.forward(None, editor)
+        connection._tiendon_uses_rum = None  # type: ignore[attr-defined]
+
+    def found() -> list[Any]:
+        return ids(search.search(tree.clerk_a, "tim kiem cuu nan"))
+
+    with connection.cursor() as cursor:
+        # Everything below is undone with the test's transaction.
+        cursor.execute("DROP EXTENSION rum CASCADE")  # the two indexes go with it
+        # A PostgreSQL without the package: its catalogue does not list rum.
+        cursor.execute("CREATE SCHEMA norum")
+        cursor.execute(
+            "CREATE VIEW norum.pg_available_extensions AS SELECT * FROM "
+            "pg_catalog.pg_available_extensions WHERE name <> 'rum'"
+        )
+        cursor.execute("SET LOCAL search_path = norum, pg_catalog, public")
+    migrate_forward()
+    assert not search.uses_rum()
+    assert found() == [document.pk]
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL search_path = public")
+        # The package installed, but a role that may not create an untrusted extension.
+        cursor.execute("CREATE ROLE tiendon_no_rum")
+        cursor.execute("GRANT ALL ON SCHEMA public TO tiendon_no_rum")
+        cursor.execute("SET LOCAL ROLE tiendon_no_rum")
+    migrate_forward()
+    with connection.cursor() as cursor:
+        cursor.execute("RESET ROLE")
+        cursor.execute("SELECT count(*) FROM pg_extension WHERE extname = 'rum'")
+        assert cursor.fetchone()[0] == 0
+        # The test's deferred foreign keys would keep CREATE INDEX from running in its
+        # transaction (a real migration has none pending).
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+    assert not search.uses_rum()
+    assert found() == [document.pk]
+    # Where it can: the extension, both indexes, and the search takes the RUM path.
+    migrate_forward()
+    assert search.uses_rum()
+    assert found() == [document.pk]
 
 
 def test_a_secret_document_is_found_by_its_number_only(province_board: Any) -> None:
