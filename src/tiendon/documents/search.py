@@ -4,7 +4,8 @@ PDFs, ignoring diacritics (đ folded to d) but ranking exact-diacritics matches 
 The text lives in `SearchEntry` (kept in step with each document by `index_document`, run
 after every save of a document). SQLite searches an FTS5 table over it; PostgreSQL a GIN
 index over the issuing unit and a stored `to_tsvector('simple', tiendon_fold(exact))`
-(`unaccent` in an IMMUTABLE wrapper; btree_gin for the unit).
+(`unaccent` in an IMMUTABLE wrapper; btree_gin for the unit), and where the RUM extension
+is installed, RUM indexes that return the matches best first (ADR 0009).
 `search` ranks the entries of `queries.search_entries_visible_to` (each entry carries its
 document's unit, secrecy and date, so the ranking reads one table) and checks the page
 with `queries.is_visible_to`: scope and clearance are the same as everywhere else. Secret
