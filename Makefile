@@ -9,7 +9,7 @@ export TIENDON_DATA_DIR ?= $(CURDIR)/$(DEMO_DATA)
 
 DEMO_DEBS := python3-venv fonts-liberation2 poppler-utils
 TEST_DEBS := $(DEMO_DEBS) postgresql chromium poppler-utils libnss3-tools softhsm2 opensc \
-	tesseract-ocr tesseract-ocr-vie
+	tesseract-ocr tesseract-ocr-vie postgresql-15-rum
 
 .PHONY: demo test lint venv dev-venv serve messages clean
 

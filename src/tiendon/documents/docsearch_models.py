@@ -19,7 +19,8 @@ class SearchEntry(models.Model):
     `exact` is the text in NFC, lower case, diacritics kept; `folded` is the same text with
     every diacritic removed and đ folded to d. SQLite indexes both in an FTS5 table kept in
     sync by triggers; PostgreSQL indexes `tiendon_fold(exact)` with a GIN index that carries
-    the issuing unit too (btree_gin). A secret document's entry holds its number and symbol
+    the issuing unit too (btree_gin), and both vectors with RUM indexes where the extension
+    is installed (migration 0007, ADR 0009). A secret document's entry holds its number and symbol
     only (DESIGN.md: secret documents are indexed by number, issuer and date), never its
     subject or content.
     """

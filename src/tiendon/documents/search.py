@@ -4,7 +4,8 @@ PDFs, ignoring diacritics (đ folded to d) but ranking exact-diacritics matches 
 The text lives in `SearchEntry` (kept in step with each document by `index_document`, run
 after every save of a document). SQLite searches an FTS5 table over it; PostgreSQL a GIN
 index over the issuing unit and a stored `to_tsvector('simple', tiendon_fold(exact))`
-(`unaccent` in an IMMUTABLE wrapper; btree_gin for the unit).
+(`unaccent` in an IMMUTABLE wrapper; btree_gin for the unit), and where the RUM extension
+is installed, RUM indexes that return the matches best first (ADR 0009).
 `search` ranks the entries of `queries.search_entries_visible_to` (each entry carries its
 document's unit, secrecy and date, so the ranking reads one table) and checks the page
 with `queries.is_visible_to`: scope and clearance are the same as everywhere else. Secret
@@ -27,6 +28,7 @@ from typing import Any
 
 from django.db import connection
 from django.db.models import QuerySet
+from django.db.models.expressions import RawSQL
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -268,17 +270,113 @@ def ranking(
     person: Person, terms: list[str], cleaned: dict[str, Any]
 ) -> QuerySet[SearchEntry, tuple[uuid.UUID, bool]]:
     """The ranked entries of the documents the person may see (scope and clearance from
-    `queries`), as (document id, exact) rows. Ranking reads the entries alone, which carry
-    their document's unit, secrecy and date; filters on the documents' other columns come
-    in as a semi-join only when asked for (docs/adr/0008-search-scope-in-the-index.md)."""
+    `queries`), as (document id, exact) rows, in one query: the GIN path on PostgreSQL,
+    FTS5 on SQLite. Ranking reads the entries alone, which carry their document's unit,
+    secrecy and date (docs/adr/0008-search-scope-in-the-index.md)."""
+    # search_exact is an extra() column, which the type checker's model of fields cannot see.
+    return _matching(_visible_entries(person, cleaned), terms).values_list(  # type: ignore[misc]
+        "document_id", "search_exact"
+    )
+
+
+def _visible_entries(person: Person, cleaned: dict[str, Any]) -> QuerySet[SearchEntry]:
+    """The person's entries (scope and clearance from `queries`); filters on the documents'
+    other columns come in as a semi-join only when asked for."""
     entries = queries.search_entries_visible_to(person)
     if cleaned:
         wanted = apply_filters(queries.documents_visible_to(person), cleaned)
         entries = entries.filter(document__in=wanted.order_by().values("pk"))
-    # search_exact is an extra() column, which the type checker's model of fields cannot see.
-    return _matching(entries, terms).values_list(  # type: ignore[misc]
-        "document_id", "search_exact"
-    )
+    return entries
+
+
+RUM_INDEXES = ("documents_searchentry_exact_rum", "documents_searchentry_fold_rum")
+
+
+def uses_rum() -> bool:
+    """Whether this database has the RUM indexes of migration 0007 (PostgreSQL with the
+    extension installed); asked once per database connection."""
+    if connection.vendor != "postgresql":
+        return False
+    connection.ensure_connection()
+    raw = connection.connection
+    cached = getattr(connection, "_tiendon_uses_rum", None)
+    if cached is not None and cached[0] is raw:
+        return bool(cached[1])
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM pg_indexes WHERE tablename = 'documents_searchentry' "
+            "AND indexname = ANY(%s)",
+            [list(RUM_INDEXES)],
+        )
+        found = cursor.fetchone()[0] == len(RUM_INDEXES)
+    connection._tiendon_uses_rum = (raw, found)  # type: ignore[attr-defined]
+    return found
+
+
+_EXACT_TSQUERY = "plainto_tsquery('simple'::regconfig, %s)"
+_FOLDED_TSQUERY = "plainto_tsquery('simple'::regconfig, tiendon_fold(%s))"
+
+
+def rum_rankings(
+    person: Person, terms: list[str], cleaned: dict[str, Any], exclude: list[uuid.UUID]
+) -> tuple[QuerySet[SearchEntry, Any], QuerySet[SearchEntry, Any]]:
+    """The two index-ordered queries of the RUM path (ADR 0009), as (document id, distance,
+    document date) rows best first: the person's entries matching with their diacritics,
+    ordered by RUM's distance on the exact `tsvector`; and those matching without, ordered
+    on the folded one, less the documents in `exclude` (the exact ones already found).
+    RUM's `<=>` is smaller for better matches. The order is the distance alone: a second
+    key (the newest first) would make PostgreSQL sort every match instead of reading the
+    index in order, so `ranked` breaks ties on the rows it read."""
+    text = " ".join(terms)
+    entries = _visible_entries(person, cleaned)
+
+    def ordered(qs: QuerySet[SearchEntry], column: str, tsquery: str) -> Any:
+        # Constant SQL; the user's words travel as bound parameters only.
+        return (
+            qs.extra(  # noqa: S610
+                where=[f"documents_searchentry.{column} @@ {tsquery}"],
+                params=[text],
+            )
+            .annotate(
+                search_distance=RawSQL(  # noqa: S611 (constant SQL, the words bound)
+                    f"documents_searchentry.{column} <=> {tsquery}", [text]
+                )
+            )
+            .order_by("search_distance")
+            .values_list("document_id", "search_distance", "document_created_at")
+        )
+
+    exact = ordered(entries, "exact_tsv", _EXACT_TSQUERY)
+    folded_entries = entries.exclude(document_id__in=exclude) if exclude else entries
+    folded = ordered(folded_entries, "folded_tsv", _FOLDED_TSQUERY)
+    return exact, folded
+
+
+def _newest_first_on_ties(rows: list[Any]) -> list[uuid.UUID]:
+    """Rows (id, distance, date) already by distance: equal distances, newest first."""
+    by_date = sorted(rows, key=lambda row: row[2], reverse=True)
+    return [row[0] for row in sorted(by_date, key=lambda row: row[1])]
+
+
+def ranked(
+    person: Person, terms: list[str], cleaned: dict[str, Any], offset: int, limit: int
+) -> list[tuple[uuid.UUID, bool]]:
+    """One page of (document id, exact) rows, exact diacritics first, then by relevance,
+    then newest. With RUM (PostgreSQL, ADR 0009): the exact matches straight from their
+    index, and only when they do not fill the page, the other matches from the folded
+    index, the exact ones left out; otherwise the one ranking query of `ranking`."""
+    if not uses_rum():
+        return list(ranking(person, terms, cleaned)[offset : offset + limit])
+    wanted = offset + limit
+    exact_q, _ = rum_rankings(person, terms, cleaned, [])
+    exact = _newest_first_on_ties(list(exact_q[:wanted]))
+    rows = [(pk, True) for pk in exact]
+    if len(exact) < wanted:
+        # Fewer exact matches than the page needs: they are all of them.
+        _, folded_q = rum_rankings(person, terms, cleaned, exact)
+        folded = _newest_first_on_ties(list(folded_q[: wanted - len(exact)]))
+        rows += [(pk, False) for pk in folded]
+    return rows[offset:wanted]
 
 
 def search(
@@ -296,7 +394,7 @@ def search(
     limit = max(1, min(limit, LIMIT_MAX))
     # Rank on narrow rows (id and exactness only), then load the page of documents: sorting
     # every match with its body and joined people would cost more than the search itself.
-    ranked = list(ranking(person, terms, cleaned)[offset : offset + limit])
+    page = ranked(person, terms, cleaned, offset, limit)
     # The page is loaded by primary key (a scope condition in this query made SQLite walk
     # the unit's whole index) and checked against the documents' own scope and clearance
     # rule, so an entry that ever disagreed with its document could hide a result, never
@@ -304,17 +402,17 @@ def search(
     loaded = (
         Document.objects.select_related("issuing_unit", "signer", "drafter")
         .defer("pdf", "uploaded_pdf")
-        .in_bulk([pk for pk, _exact in ranked])
+        .in_bulk([pk for pk, _exact in page])
     )
-    ranked = [
+    page = [
         (pk, is_exact)
-        for pk, is_exact in ranked
+        for pk, is_exact in page
         if pk in loaded and queries.is_visible_to(person, loaded[pk])
     ]
     found = []
-    for pk, is_exact in ranked:
+    for pk, is_exact in page:
         document = loaded[pk]
         document.search_exact = bool(is_exact)  # type: ignore[attr-defined]
         found.append(document)
-    exact = {str(pk) for pk, is_exact in ranked if is_exact}
+    exact = {str(pk) for pk, is_exact in page if is_exact}
     return SearchResult(documents=found, exact=exact, query=query, filters=cleaned)

@@ -3,6 +3,7 @@ scope and clearance, bad input; on SQLite (FTS5) and PostgreSQL (unaccent + GIN)
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
@@ -182,23 +183,171 @@ def test_search_page_shows_results_and_errors(tree: Any, client: Any) -> None:
     assert "huấn luyện dân quân" not in page_b.content.decode()
 
 
+def _plan(sql: str, params: Any) -> str:
+    with connection.cursor() as cursor:
+        cursor.execute(f"EXPLAIN {sql}", params)
+        return "\n".join(row[0] for row in cursor.fetchall())
+
+
+@pytest.fixture
+def forget_search_path() -> Iterator[None]:
+    """The search remembers per connection whether it has the RUM indexes: a test that
+    removes them (inside its transaction, rolled back after it) clears that memory
+    afterwards, whatever happened, so the next test sees the database as it is."""
+    yield
+    connection._tiendon_uses_rum = None  # type: ignore[attr-defined]
+
+
+@pytest.fixture
+def drop_rum_indexes(forget_search_path: None) -> Callable[[], None]:
+    """Drops the RUM indexes inside the test's transaction: the database as it is where
+    the RUM package is missing."""
+
+    def drop() -> None:
+        with connection.cursor() as cursor:
+            for name in search.RUM_INDEXES:
+                cursor.execute(f"DROP INDEX {name}")
+        connection._tiendon_uses_rum = None  # type: ignore[attr-defined]
+
+    return drop
+
+
 @pytest.mark.postgres
-def test_postgres_uses_the_unaccent_gin_index(tree: Any) -> None:
+def test_postgres_without_rum_uses_the_unaccent_gin_index(
+    tree: Any, drop_rum_indexes: Callable[[], None]
+) -> None:
     make(tree, "Về việc huấn luyện Đồng Tiến")
     with connection.cursor() as cursor:
         cursor.execute("SELECT tiendon_fold('Đồng Tiến ĐÀO')")
         assert cursor.fetchone()[0] == "dong tien dao"
         cursor.execute("SELECT provolatile FROM pg_proc WHERE proname = 'tiendon_fold'")
         assert cursor.fetchone()[0] == "i"
+    drop_rum_indexes()
+    assert not search.uses_rum()
+    with connection.cursor() as cursor:
         cursor.execute("SET LOCAL enable_seqscan = off")
-        # The search's own condition: the unit and the words (one GIN index holds both).
+    # The search's own query: the unit and the words, both found in the one GIN index (the
+    # unit compared as a bigint, or btree_gin cannot use it and every match is read).
+    sql, params = search.ranking(tree.clerk_a, ["dong", "tien"], {})[:20].query.sql_with_params()
+    plan = _plan(sql, params)
+    assert "documents_searchentry_scope_fold_gin" in plan, plan
+    assert "Index Cond: ((issuing_unit_id = " in plan, plan
+    assert [d.subject for d in search.search(tree.clerk_a, "dong tien").documents] == [
+        "Về việc huấn luyện Đồng Tiến"
+    ]
+
+
+@pytest.mark.postgres
+def test_postgres_search_takes_its_top_20_from_the_rum_indexes(tree: Any) -> None:
+    make(tree, "Về việc huấn luyện Đồng Tiến")
+    assert search.uses_rum()
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT extname FROM pg_extension WHERE extname = 'rum'")
+        assert cursor.fetchone() is not None
+        cursor.execute("SET LOCAL enable_seqscan = off")
+    exact, folded = search.rum_rankings(tree.clerk_a, ["đồng", "tiến"], {}, [])
+    for queryset, column, index in ((exact, "exact", "exact"), (folded, "folded", "fold")):
+        sql, params = queryset[:20].query.sql_with_params()
+        plan = _plan(sql, params)
+        # Ordered by the index itself (RUM's <=>): no sort of every match.
+        assert f"Index Scan using documents_searchentry_{index}_rum" in plan, plan
+        assert f"Order By: ({column}_tsv <=> " in plan, plan
+        assert "Sort" not in plan, plan
+
+
+@pytest.mark.postgres
+def test_postgres_rum_and_gin_paths_find_the_same_documents_in_the_same_order(
+    tree: Any, drop_rum_indexes: Callable[[], None]
+) -> None:
+    subjects = [
+        "Đào tạo huấn luyện viên dân quân",
+        "Chỉ đạo công tác huấn luyện dân quân",
+        "Huấn luyện dân quân, huấn luyện tự vệ, huấn luyện dự bị",
+        "Kế hoạch đào tạo cán bộ",
+        "Về việc sửa chữa doanh trại",
+        "Báo cáo kết quả huấn luyện năm 2026",
+    ]
+    for subject in subjects:
+        make(tree, subject, body="Huấn luyện theo kế hoạch." if "2026" in subject else "Xem.")
+    make(
+        tree,
+        "Đào tạo huấn luyện dân quân xã khác",
+        drafter=tree.clerk_b,
+        signer=tree.clerk_b,
+        signer_title="Chỉ huy trưởng",
+    )
+    queries = ["đào huấn luyện", "dao tao", "huấn luyện", "huan luyen dan quan", "doanh trai"]
+
+    def results() -> list[tuple[list[str], set[str]]]:
+        out = []
+        for query in queries:
+            found = search.search(tree.clerk_a, query)
+            out.append(([d.subject for d in found.documents], found.exact))
+        return out
+
+    assert search.uses_rum()
+    with_rum = results()
+    drop_rum_indexes()
+    assert not search.uses_rum()
+    assert results() == with_rum
+    by_dao, _dao_tao, training, _, _ = with_rum
+    assert by_dao[0][0] == "Đào tạo huấn luyện viên dân quân"  # exact diacritics first
+    assert len(training[0]) == 4
+    # A page past the exact matches: the folded ones follow, none twice.
+    second = search.search(tree.clerk_a, "đào huấn luyện", limit=1, offset=1)
+    assert [d.subject for d in second.documents] == [by_dao[0][1]]
+
+
+@pytest.mark.postgres
+def test_postgres_rum_migration_creates_indexes_only_where_it_can(
+    tree: Any, forget_search_path: None
+) -> None:
+    import importlib
+
+    migration = importlib.import_module("tiendon.documents.migrations.0007_rum_search_index")
+    document = make(tree, "Về việc tìm kiếm cứu nạn")
+
+    def migrate_forward() -> None:
+        with connection.schema_editor() as editor:
+            migration.forward(None, editor)
+        connection._tiendon_uses_rum = None  # type: ignore[attr-defined]
+
+    def found() -> list[Any]:
+        return ids(search.search(tree.clerk_a, "tim kiem cuu nan"))
+
+    with connection.cursor() as cursor:
+        # Everything below is undone with the test's transaction.
+        cursor.execute("DROP EXTENSION rum CASCADE")  # the two indexes go with it
+        # A PostgreSQL without the package: its catalogue does not list rum.
+        cursor.execute("CREATE SCHEMA norum")
         cursor.execute(
-            "EXPLAIN SELECT id FROM documents_searchentry WHERE issuing_unit_id = %s "
-            "AND folded_tsv @@ plainto_tsquery('simple'::regconfig, tiendon_fold('dong tien'))",
-            [tree.commune_a.pk],
+            "CREATE VIEW norum.pg_available_extensions AS SELECT * FROM "
+            "pg_catalog.pg_available_extensions WHERE name <> 'rum'"
         )
-        plan = "\n".join(row[0] for row in cursor.fetchall())
-    assert "documents_searchentry_scope_fold_gin" in plan
+        cursor.execute("SET LOCAL search_path = norum, pg_catalog, public")
+    migrate_forward()
+    assert not search.uses_rum()
+    assert found() == [document.pk]
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL search_path = public")
+        # The package installed, but a role that may not create an untrusted extension.
+        cursor.execute("CREATE ROLE tiendon_no_rum")
+        cursor.execute("GRANT ALL ON SCHEMA public TO tiendon_no_rum")
+        cursor.execute("SET LOCAL ROLE tiendon_no_rum")
+    migrate_forward()
+    with connection.cursor() as cursor:
+        cursor.execute("RESET ROLE")
+        cursor.execute("SELECT count(*) FROM pg_extension WHERE extname = 'rum'")
+        assert cursor.fetchone()[0] == 0
+        # The test's deferred foreign keys would keep CREATE INDEX from running in its
+        # transaction (a real migration has none pending).
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+    assert not search.uses_rum()
+    assert found() == [document.pk]
+    # Where it can: the extension, both indexes, and the search takes the RUM path.
+    migrate_forward()
+    assert search.uses_rum()
+    assert found() == [document.pk]
 
 
 def test_a_secret_document_is_found_by_its_number_only(province_board: Any) -> None:
