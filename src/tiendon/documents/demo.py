@@ -18,6 +18,7 @@ from typing import Any
 
 from django.db import transaction
 from django.test import RequestFactory
+from django.utils.translation import gettext as _
 
 from tiendon.documents.actions import do_create_draft, do_issue, do_sign, do_submit_for_review
 from tiendon.documents.actions_flow import (
@@ -31,6 +32,8 @@ from tiendon.documents.actions_flow import (
     do_request_recall,
     do_start_assignment,
 )
+from tiendon.documents.copies import do_make_copy
+from tiendon.documents.copies_models import CopyForm
 from tiendon.documents.deadlines import add_working_days, today_in_vietnam
 from tiendon.documents.models import Document, DocumentType, IncomingDocument, Urgency
 from tiendon.units import auth
@@ -75,7 +78,8 @@ MINISTRY_DIRECTIVE = DemoDocument(
     ),
     recipients=["38", "40"],
     urgency=Urgency.KHAN,
-    steps={"38": ["register", "assign:vanthu.thanhhoa", "start", "complete"]},
+    # Thanh Hóa forwards it down the chain as a sao y to Mường Lát before acting on it.
+    steps={"38": ["register", "copy:14845", "assign:vanthu.thanhhoa", "start", "complete"]},
 )
 MINISTRY_NOTICE = DemoDocument(
     issuer="BQP",
@@ -252,6 +256,13 @@ def _run_steps(
         name, _sep, arg = step.partition(":")
         if name == "register":
             incoming = do_register_incoming(incoming, clerk)
+        elif name == "copy":
+            copy = do_make_copy(
+                clerk, form=CopyForm.SAO_Y, incoming=incoming, recipient_spec=[{"unit": arg}]
+            )
+            # The commune takes the copy in: its 03 goes back to the copying province.
+            below = next(p for p in people.values() if p.unit.code == arg and p.role == Role.CLERK)
+            do_register_incoming(do_open_incoming(below, str(copy.envelope_id)), below)
         elif name == "refuse":
             incoming = do_refuse_incoming(incoming, clerk, reason=arg)
         elif name == "assign":
@@ -309,5 +320,8 @@ def seed_demo_documents(write: Callable[[str], Any] = print) -> int:
     finally:
         signers.remove()
     held = IncomingDocument.objects.count()
-    write(f"demo documents issued: {made} (received copies held: {held})")
+    write(
+        _("demo documents issued: %(made)s (received copies held: %(held)s)")
+        % {"made": made, "held": held}
+    )
     return made

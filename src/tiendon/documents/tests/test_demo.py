@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from django.utils import translation
 
 from tiendon.documents import deadlines, pades, queries
 from tiendon.documents.demo import DEMO_DOCUMENTS, seed_demo_documents
@@ -43,7 +44,8 @@ def demo_node() -> Any:
 def test_demo_documents_flow_down_the_chain_in_several_states(demo_node: Any) -> None:
     people = demo_node
     lines: list[str] = []
-    assert seed_demo_documents(lines.append) == len(DEMO_DOCUMENTS)
+    with translation.override("en"):
+        assert seed_demo_documents(lines.append) == len(DEMO_DOCUMENTS)
     assert "demo documents issued: 6" in lines[-1]
 
     issued = Document.objects.exclude(state__in=["draft", "in_review"])
@@ -59,13 +61,18 @@ def test_demo_documents_flow_down_the_chain_in_several_states(demo_node: Any) ->
     # The commune: one in progress, one refused, one unopened Hỏa tốc in the inbox, one
     # recalled (the record stays, the copy left the list).
     commune = queries.incoming_list(people["vanthu.muonglat"])
-    assert sorted(i.state for i in commune) == ["in_progress", "refused"]
+    assert sorted(i.state for i in commune) == ["in_progress", "refused", "registered"]
     (waiting,) = queries.waiting_envelopes(people["vanthu.muonglat"])
     assert waiting.envelope.precedence == "hoa_toc"
     assert queries.recalled_records(people["vanthu.muonglat"]).count() == 1
     # The commune clerk's assignment is due soon on her deadline list.
     (due,) = deadlines.deadline_lists(people["vanthu.muonglat"]).due_soon
     assert due.kind == "assignment"
+    # The province forwarded the directive as a sao y; the commune registered it (03).
+    (copy,) = queries.copies_visible_to(people["vanthu.thanhhoa"])
+    assert copy.number_and_symbol.endswith("/SY-BCHQS")
+    _copy, _total, by_code, _rows = queries.copy_statuses(people["vanthu.thanhhoa"], copy.pk)
+    assert by_code == {"03": 1}
     # The ministry sees its recipients' statuses.
     directive = Document.objects.get(subject__startswith="Về việc tăng cường")
     table = queries.recipient_statuses(people["vanthu.bqp"], directive.pk)
@@ -80,4 +87,4 @@ def test_demo_documents_flow_down_the_chain_in_several_states(demo_node: Any) ->
     # Seeding again makes nothing new.
     assert seed_demo_documents(lines.append) == 0
     assert Document.objects.count() == 7
-    assert IncomingDocument.objects.filter(unit__code="14845").count() == 3
+    assert IncomingDocument.objects.filter(unit__code="14845").count() == 4
