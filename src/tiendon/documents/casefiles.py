@@ -170,3 +170,37 @@ def do_add_to_case_file(
         request=request,
     )
     return entry
+
+
+@transaction.atomic
+def do_remove_from_case_file(
+    case_file: CaseFile,
+    document: Document,
+    actor: Person,
+    *,
+    request: HttpRequest | None = None,
+) -> None:
+    """Take a document out of one of the actor's unit's case files; the documents after it
+    move up one place, so the ordinals stay 1, 2, 3… as the file is kept."""
+    case_file = get_visible_case_file(actor, case_file.pk)
+    document = queries.get_visible_document(actor, document.pk, request=request)
+    locked = CaseFile.objects.select_for_update().get(pk=case_file.pk)
+    entry = CaseFileEntry.objects.filter(case_file=locked, document=document).first()
+    if entry is None:
+        raise DocumentError(_("The document is not in this case file."), code="not_in_case_file")
+    removed = entry.ordinal
+    entry.delete()
+    # One by one, lowest first, so the (case file, ordinal) constraint holds at every step.
+    for later in CaseFileEntry.objects.filter(case_file=locked, ordinal__gt=removed).order_by(
+        "ordinal"
+    ):
+        later.ordinal -= 1
+        later.save(update_fields=["ordinal"])
+    do_record(
+        "documents.case_file_document_removed",
+        actor=actor,
+        obj=locked,
+        unit=actor.unit,
+        old={"document": str(document.pk), "ordinal": removed, "code": locked.code},
+        request=request,
+    )

@@ -193,18 +193,26 @@ def case_file_list(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def case_file_detail(request: HttpRequest, case_file_id: str) -> HttpResponse:
-    """A case file's documents in order; POST document=<id> adds one."""
+    """A case file's documents in order; POST document=<id> adds one, with remove=1 takes
+    it out."""
     person = _person(request)
     case_file = casefiles.get_visible_case_file(person, case_file_id)
     error = None
     if request.method == "POST":
+        removing = request.POST.get("remove") == "1"
         try:
             document = _visible(request, request.POST.get("document", ""))
-            casefiles.do_add_to_case_file(case_file, document, person, request=request)
+            if removing:
+                casefiles.do_remove_from_case_file(case_file, document, person, request=request)
+            else:
+                casefiles.do_add_to_case_file(case_file, document, person, request=request)
         except TiendonError as exc:
             error = exc
         else:
-            messages.success(request, _("The document was added."))
+            messages.success(
+                request,
+                _("The document was taken out.") if removing else _("The document was added."),
+            )
             return redirect("case_file_detail", case_file_id=case_file.pk)
     entries = casefiles.documents_in(person, case_file)
     inside = {document.pk for _ordinal, document in entries}

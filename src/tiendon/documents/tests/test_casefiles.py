@@ -47,6 +47,34 @@ def test_documents_go_into_a_case_file_in_order(tree: Any) -> None:
     assert case_file.keeper == tree.clerk_a
 
 
+def test_a_document_taken_out_leaves_the_others_numbered_without_a_gap(tree: Any) -> None:
+    case_file = casefiles.do_create_case_file(
+        tree.clerk_a, code="2027.03.TM", title="Hồ sơ tuyển quân năm 2027", year=2027
+    )
+    documents = [
+        _draft(tree.clerk_a, tree.commander_a, f"Báo cáo tuyển quân đợt {n}") for n in (1, 2, 3)
+    ]
+    for document in documents:
+        casefiles.do_add_to_case_file(case_file, document, tree.clerk_a)
+
+    casefiles.do_remove_from_case_file(case_file, documents[0], tree.clerk_a)
+
+    assert [(n, d.pk) for n, d in casefiles.documents_in(tree.clerk_a, case_file)] == [
+        (1, documents[1].pk),
+        (2, documents[2].pk),
+    ]
+    assert documents[2].metadata()["ordinal"] == 2
+    assert documents[0].metadata()["file_code"] == ""
+    (record,) = AuditRecord.objects.filter(action="documents.case_file_document_removed")
+    assert record.old["ordinal"] == 1
+    with pytest.raises(DocumentError) as again:
+        casefiles.do_remove_from_case_file(case_file, documents[0], tree.clerk_a)
+    assert again.value.code == "not_in_case_file"
+    with pytest.raises(OutOfScope):
+        casefiles.do_remove_from_case_file(case_file, documents[1], tree.clerk_b)
+    assert len(casefiles.documents_in(tree.clerk_a, case_file)) == 2
+
+
 def test_bad_case_file_input_is_refused(tree: Any) -> None:
     casefiles.do_create_case_file(tree.clerk_a, code="01.TM", title="Hồ sơ A", year=2027)
     for kwargs, code in (
@@ -128,6 +156,10 @@ def test_case_file_pages(tree: Any, client: Any) -> None:
     assert "2027.02.TM" in document_page
     again = client.post(detail, {"document": str(document.pk)})
     assert again.status_code == 400
+    taken_out = client.post(detail, {"document": str(document.pk), "remove": "1"})
+    assert taken_out.status_code == 302
+    assert "Hồ sơ chưa có văn bản nào." in client.get(detail).content.decode()
+    assert client.post(detail, {"document": str(document.pk)}).status_code == 302
     client.force_login(tree.clerk_b)
     assert client.get(detail).status_code == 404
     assert client.post(detail, {"document": str(document.pk)}).status_code == 404
