@@ -3,10 +3,13 @@ personal certificate) and whose clerk drafts and issues (unit signing certificat
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import pytest
+from django.db import connection
 from django.test import RequestFactory
 
 from tiendon.documents.actions import do_create_draft, do_submit_for_review
@@ -107,6 +110,30 @@ def draft(board: Board, **overrides: Any) -> Any:
 
 def in_review(board: Board, **overrides: Any) -> Any:
     return do_submit_for_review(draft(board, **overrides), board.clerk)
+
+
+def run_concurrently(items: list[Any], act: Callable[[Any], object], workers: int = 5) -> None:
+    """Run `act` on the items from `workers` threads that start together (each its own
+    database connection), and fail with every exception a thread met."""
+    start = threading.Barrier(workers)
+    errors: list[BaseException] = []
+
+    def work(batch: list[Any]) -> None:
+        try:
+            start.wait()
+            for item in batch:
+                act(item)
+        except BaseException as exc:  # reported after the join
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=work, args=(items[i::workers],)) for i in range(workers)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert not errors, errors
 
 
 from tiendon.pki.tests.softhsm import softhsm_token  # noqa: E402, F401

@@ -26,7 +26,7 @@ from tiendon.documents.actions_flow import (
 )
 from tiendon.documents.errors import DocumentError
 from tiendon.documents.models import Document, IncomingDocument, NumberCounter
-from tiendon.documents.tests.conftest import SUBJECT, in_review
+from tiendon.documents.tests.conftest import SUBJECT, in_review, run_concurrently
 from tiendon.errors import InvalidInput, OutOfScope
 from tiendon.exchange.models import Envelope, EnvelopeRecipient
 from tiendon.pki.actions import do_issue_unit_keys
@@ -476,10 +476,6 @@ WORKERS = 5
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
 def test_concurrent_registrations_get_arrival_numbers_without_gap_or_duplicate(tree):
-    import threading
-
-    from django.db import connection
-
     png = b"\x89PNG\r\n\x1a\n" + b"\x00" * 16
     papers = [
         do_receive_paper(
@@ -491,25 +487,7 @@ def test_concurrent_registrations_get_arrival_numbers_without_gap_or_duplicate(t
         )
         for i in range(CONCURRENT_REGISTRATIONS)
     ]
-    start = threading.Barrier(WORKERS)
-    errors: list[BaseException] = []
-
-    def work(batch):
-        try:
-            start.wait()
-            for paper in batch:
-                do_register_incoming(paper, tree.clerk_a)
-        except BaseException as exc:  # reported after the join
-            errors.append(exc)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=work, args=(papers[i::WORKERS],)) for i in range(WORKERS)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert not errors, errors
+    run_concurrently(papers, lambda paper: do_register_incoming(paper, tree.clerk_a), WORKERS)
     numbers = sorted(
         IncomingDocument.objects.filter(unit=tree.commune_a).values_list(
             "arrival_number", flat=True

@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import threading
-
 import pytest
-from django.db import connection, transaction
+from django.db import transaction
 
 from tiendon.documents.actions import do_issue, do_sign
 from tiendon.documents.errors import DocumentError
 from tiendon.documents.models import Document, DocumentType, NumberCounter, Series
 from tiendon.documents.numbering import format_number, symbol_for, take_next_number
-from tiendon.documents.tests.conftest import draft, in_review
+from tiendon.documents.tests.conftest import draft, in_review, run_concurrently
 
 
 @pytest.mark.parametrize(
@@ -131,25 +129,7 @@ def test_fifty_concurrent_issuings_get_01_to_50_without_gap_or_duplicate(board):
             state=Document.State.SIGNED, pdf=bytes(signed.pdf)
         )
         documents.append(Document.objects.get(pk=other.pk))
-    start = threading.Barrier(WORKERS)
-    errors: list[BaseException] = []
-
-    def work(batch: list[Document]) -> None:
-        try:
-            start.wait()
-            for document in batch:
-                do_issue(document, board.clerk)
-        except BaseException as exc:  # reported after the join
-            errors.append(exc)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=work, args=(documents[i::WORKERS],)) for i in range(WORKERS)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert not errors, errors
+    run_concurrently(documents, lambda document: do_issue(document, board.clerk), WORKERS)
     numbers = sorted(
         Document.objects.filter(issuing_unit=board.unit).values_list("number", flat=True)
     )
