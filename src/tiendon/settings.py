@@ -171,6 +171,8 @@ TIENDON_EXCHANGE_GAP_GRACE = float(os.environ.get("TIENDON_EXCHANGE_GAP_GRACE", 
 TIENDON_EXCHANGE_PULL_BYTES = int(os.environ.get("TIENDON_EXCHANGE_PULL_BYTES", str(1 << 20)))
 TIENDON_EXTERNAL_CRLS = [p for p in os.environ.get("TIENDON_EXTERNAL_CRLS", "").split(":") if p]
 # An RFC 3161 time-stamping authority for document signatures (none when empty).
+# A folder for the Tantivy search index (ADR 0011); empty: the database's own search.
+TIENDON_SEARCH_INDEX = os.environ.get("TIENDON_SEARCH_INDEX", "")
 TIENDON_TSA_URL = os.environ.get("TIENDON_TSA_URL", "")
 
 LOGGING = {

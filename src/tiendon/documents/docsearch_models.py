@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.db import models
-from django.db.models.signals import post_save
+from django.db.models.signals import post_delete, post_save
 from django.utils.translation import gettext_lazy as _
 
 
@@ -46,6 +46,18 @@ class SearchEntry(models.Model):
 
     def __str__(self) -> str:
         return f"search entry of {self.document_id}"
+
+
+class SearchQueueItem(models.Model):
+    """A document whose change has not reached the node's Tantivy index yet (written in the
+    transaction of the change; the indexer deletes it once the index holds the change).
+    Only written when the node has the index (`search_index`, ADR 0011)."""
+
+    document_id = models.UUIDField()  # not a foreign key: a removed document is queued too
+    queued_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"search queue {self.pk}: {self.document_id}"
 
 
 class DueDate(models.Model):
@@ -143,12 +155,21 @@ class CaseFileEntry(models.Model):
 def _reindex(sender: Any, instance: Any, update_fields: Any = None, **kwargs: Any) -> None:
     # Imported here: the search module needs the core models, which import this module.
     from tiendon.documents.search import on_document_saved
+    from tiendon.documents.search_index import on_document_changed
 
     on_document_saved(instance, update_fields=update_fields)
+    on_document_changed(instance.pk, update_fields=update_fields)
     if update_fields is None or "state" in update_fields:
         from tiendon.documents.deadlines import announce_urgent
 
         announce_urgent(instance)
 
 
+def _unindex(sender: Any, instance: Any, **kwargs: Any) -> None:
+    from tiendon.documents.search_index import on_document_changed
+
+    on_document_changed(instance.pk)
+
+
 post_save.connect(_reindex, sender="documents.Document", dispatch_uid="documents_search_reindex")
+post_delete.connect(_unindex, sender="documents.Document", dispatch_uid="documents_search_unindex")

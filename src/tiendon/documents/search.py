@@ -33,7 +33,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from tiendon.documents import queries
+from tiendon.documents import queries, search_index
 from tiendon.documents.docsearch_models import SearchEntry
 from tiendon.documents.models import Document, DocumentType, Secrecy, Urgency
 from tiendon.errors import InvalidInput
@@ -131,6 +131,8 @@ class SearchResult:
     exact: set[str] = field(default_factory=set)  # ids of exact-diacritics matches
     query: str = ""
     filters: dict[str, Any] = field(default_factory=dict)
+    # The person's unit's documents changed but not yet in the node's Tantivy index.
+    waiting: int = 0
 
 
 def _parse_date(value: str, name: str) -> dt.date:
@@ -362,9 +364,12 @@ def ranked(
     person: Person, terms: list[str], cleaned: dict[str, Any], offset: int, limit: int
 ) -> list[tuple[uuid.UUID, bool]]:
     """One page of (document id, exact) rows, exact diacritics first, then by relevance,
-    then newest. With RUM (PostgreSQL, ADR 0009): the exact matches straight from their
-    index, and only when they do not fill the page, the other matches from the folded
-    index, the exact ones left out; otherwise the one ranking query of `ranking`."""
+    then newest. With the node's Tantivy index (ADR 0011), from it; with RUM (PostgreSQL,
+    ADR 0009): the exact matches straight from their index, and only when they do not fill
+    the page, the other matches from the folded index, the exact ones left out; otherwise
+    the one ranking query of `ranking`."""
+    if search_index.is_built():
+        return search_index.ranked(person, terms, cleaned, offset, limit)
     if not uses_rum():
         return list(ranking(person, terms, cleaned)[offset : offset + limit])
     wanted = offset + limit
@@ -415,4 +420,5 @@ def search(
         document.search_exact = bool(is_exact)  # type: ignore[attr-defined]
         found.append(document)
     exact = {str(pk) for pk, is_exact in page if is_exact}
-    return SearchResult(documents=found, exact=exact, query=query, filters=cleaned)
+    waiting = search_index.waiting_for(person) if search_index.is_built() else 0
+    return SearchResult(documents=found, exact=exact, query=query, filters=cleaned, waiting=waiting)

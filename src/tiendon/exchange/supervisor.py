@@ -19,6 +19,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
 
+from django.conf import settings
+
 RESTART_PAUSE_SECONDS = 1.0
 
 
@@ -70,6 +72,11 @@ def node_children(
         children.append(Child("worker", [*_tiendon(), "exchange", "worker"]))
     if pull:
         children.append(Child("pull", [*_tiendon(), "exchange", "pull"]))
+    if settings.TIENDON_SEARCH_INDEX:
+        # The node's one search indexer (documents/search_index.py, ADR 0011).
+        children.append(
+            Child("search-index", [*_tiendon(), "documents", "search-index", "--follow"])
+        )
     return children
 
 

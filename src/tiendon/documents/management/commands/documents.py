@@ -5,12 +5,15 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import signal
+import threading
+import time
 from pathlib import Path
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from tiendon.documents import pades
+from tiendon.documents import pades, search_index
 from tiendon.documents import pdf as layout
 from tiendon.documents.actions import layout_of
 from tiendon.documents.export import do_export_document
@@ -22,7 +25,7 @@ from tiendon.units.models import Person
 class Command(BaseCommand):
     help = (
         "Documents: render ID --as USER --out F.pdf; export --id ID --as USER --out DIR; "
-        "verify F.pdf"
+        "verify F.pdf; search-index [--rebuild] [--follow]"
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -52,6 +55,17 @@ class Command(BaseCommand):
         )
         verify = sub.add_parser("verify", help="validate every signature of a PDF (JSON)")
         verify.add_argument("file", type=Path)
+        index = sub.add_parser(
+            "search-index",
+            help="apply queued changes to the node's search index (TIENDON_SEARCH_INDEX)",
+        )
+        index.add_argument(
+            "--rebuild", action="store_true", help="write the index anew from every document"
+        )
+        index.add_argument(
+            "--follow", action="store_true", help="keep applying changes until stopped"
+        )
+        index.add_argument("--interval", type=float, default=0.5, help="seconds between passes")
 
     def handle(self, *args: Any, **options: Any) -> None:
         try:
@@ -59,6 +73,8 @@ class Command(BaseCommand):
                 self._render(options)
             elif options["subcommand"] == "export":
                 self._export(options)
+            elif options["subcommand"] == "search-index":
+                self._search_index(options)
             else:
                 self._verify(options["file"])
         except TiendonError as exc:
@@ -97,6 +113,36 @@ class Command(BaseCommand):
         except OSError as exc:
             raise CommandError(f"cannot write {out}: {exc.strerror}") from exc
         self.stdout.write(f"{out}: {document.get_state_display()}, {len(data)} bytes")
+
+    def _search_index(self, options: dict[str, Any]) -> None:
+        if not search_index.enabled():
+            raise CommandError("TIENDON_SEARCH_INDEX is not set: this node searches its database")
+        try:
+            if options["follow"]:
+                stop = threading.Event()
+                signal.signal(signal.SIGTERM, lambda *_: stop.set())
+                signal.signal(signal.SIGINT, lambda *_: stop.set())
+                search_index.follow(options["interval"], stop)
+                return
+            with search_index.Indexer(
+                heap_bytes=search_index.REBUILD_HEAP_BYTES
+                if options["rebuild"]
+                else search_index.WRITER_HEAP_BYTES
+            ) as indexer:
+                if options["rebuild"] or not search_index.is_built(indexer.path):
+                    started = time.monotonic()
+                    count = indexer.rebuild()
+                    self.stdout.write(
+                        f"search index rebuilt: {count} documents "
+                        f"in {time.monotonic() - started:.1f} s"
+                    )
+                result = indexer.sync()
+                self.stdout.write(
+                    f"search index: {result.applied} queued changes applied "
+                    f"({result.documents} documents)"
+                )
+        except search_index.IndexBusy as exc:
+            raise CommandError(f"another indexer holds the search index: {exc}") from exc
 
     def _verify(self, path: Path) -> None:
         try:

@@ -1,0 +1,234 @@
+"""The node's Tantivy search index (ADR 0011): the same search, answered from the index.
+
+The behaviour tests of test_search.py run again here with the index on (`indexed`): each
+search first lets the indexer apply the queue, as the node's `search-index --follow` does
+within a second. Then what is the index's own: the queue written in the change's
+transaction, a lagging index that never shows what it should not, a crash between the
+index's commit and the queue's clean-up, one indexer at a time, the rebuild, and the
+command.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.core.management import call_command
+from django.core.management.base import CommandError
+from django.urls import reverse
+from django.utils import translation
+
+from tiendon.documents import search, search_index
+from tiendon.documents.docsearch_models import SearchQueueItem
+from tiendon.documents.models import Document, Secrecy
+from tiendon.documents.tests import test_search as behaviour
+from tiendon.documents.tests.test_search import ids, make
+
+
+@pytest.fixture
+def index_folder(tmp_path: Path, settings: Any) -> Iterator[Path]:
+    folder = tmp_path / "search-index"
+    settings.TIENDON_SEARCH_INDEX = str(folder)
+    search_index.forget_opened()
+    yield folder
+    search_index.forget_opened()
+
+
+@pytest.fixture
+def indexer(index_folder: Path, db: None) -> Iterator[search_index.Indexer]:
+    with search_index.Indexer() as writer:
+        writer.rebuild()
+        yield writer
+
+
+@pytest.fixture
+def indexed(indexer: search_index.Indexer, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every search finds the index up to date, as if the node's indexer had just run."""
+    ranked = search_index.ranked
+
+    def after_sync(*args: Any) -> Any:
+        indexer.sync()
+        return ranked(*args)
+
+    monkeypatch.setattr(search_index, "ranked", after_sync)
+
+
+# The behaviour of test_search.py, answered from the index.
+BEHAVIOUR = [
+    "test_decision_on_training_is_found_without_diacritics",
+    "test_d_with_stroke_folds_to_d_both_ways",
+    "test_exact_diacritics_rank_first",
+    "test_text_of_an_uploaded_pdf_is_searchable",
+    "test_an_edited_draft_is_found_by_its_new_words_only",
+    "test_another_units_documents_never_match",
+    "test_secret_subject_never_matches_for_an_uncleared_person",
+    "test_filters_narrow_the_results",
+    "test_bad_search_input_is_refused_with_a_code",
+    "test_fts_syntax_in_a_query_is_just_words",
+    "test_search_page_shows_results_and_errors",
+    "test_a_secret_document_is_found_by_its_number_only",
+    "test_search_entries_cover_exactly_the_documents_each_person_may_see",
+    "test_a_document_made_secret_behind_the_orm_leaves_an_uncleared_search",
+]
+# Not test_an_entry_that_disagrees_with_its_document_never_shows_it: the index takes the
+# unit from the document itself, not from the entry's copy that the test alters; a stale
+# index is test_a_lagging_index_never_shows_what_the_person_may_no_longer_see below.
+
+
+def _with_the_index(test: Callable[..., None]) -> Callable[..., None]:
+    """A copy of the test that also uses `indexed` (its own marks, the original's intact)."""
+
+    @functools.wraps(test)
+    def run(*args: Any, **kwargs: Any) -> None:
+        test(*args, **kwargs)
+
+    run.pytestmark = [  # type: ignore[attr-defined]
+        *getattr(test, "pytestmark", []),
+        pytest.mark.usefixtures("indexed").mark,
+    ]
+    return run
+
+
+for _name in BEHAVIOUR:
+    globals()[f"{_name}__indexed"] = _with_the_index(getattr(behaviour, _name))
+
+
+def test_the_index_answers_the_search_not_the_database(
+    tree: Any, indexed: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    document = make(tree, "Về việc huấn luyện dân quân")
+    monkeypatch.setattr(search, "ranking", _forbidden)
+    monkeypatch.setattr(search, "rum_rankings", _forbidden)
+    assert ids(search.search(tree.clerk_a, "huan luyen")) == [document.pk]
+
+
+def _forbidden(*args: Any) -> Any:
+    raise AssertionError("the database ranked a search the index should answer")
+
+
+def test_a_change_is_queued_in_its_transaction_and_applied_once(
+    tree: Any, indexer: search_index.Indexer
+) -> None:
+    document = make(tree, "Về việc phòng chống lụt bão")
+    assert SearchQueueItem.objects.filter(document_id=document.pk).exists()
+    # Not applied yet: the clerk is told, and the document is not found.
+    result = search.search(tree.clerk_a, "lut bao")
+    assert (ids(result), result.waiting) == ([], 1)
+    assert search.search(tree.clerk_b, "lut bao").waiting == 0  # another unit's queue
+    applied = indexer.sync()
+    assert (applied.applied, applied.documents) == (1, 1)
+    assert not SearchQueueItem.objects.exists()
+    result = search.search(tree.clerk_a, "lut bao")
+    assert (ids(result), result.waiting) == ([document.pk], 0)
+    # A save that changes nothing the index holds queues nothing.
+    document.save(update_fields=["recall_reason"])
+    assert not SearchQueueItem.objects.exists()
+
+
+def test_the_page_says_what_is_not_searchable_yet(
+    tree: Any, indexer: search_index.Indexer, client: Any
+) -> None:
+    make(tree, "Về việc phòng chống lụt bão")
+    client.force_login(tree.clerk_a)
+    with translation.override("en"):
+        page = client.get(reverse("document_search"), {"q": "lut bao"}).content.decode()
+    assert "1 document of your unit changed a moment ago and is not searchable yet." in page
+    indexer.sync()
+    page = client.get(reverse("document_search"), {"q": "lut bao"}).content.decode()
+    assert "phòng chống lụt bão" in page
+    assert 'id="search-waiting"' not in page
+
+
+def test_a_crash_before_the_queue_is_cleared_applies_the_change_again_harmlessly(
+    tree: Any, indexer: search_index.Indexer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    document = make(tree, "Về việc tuần tra biên giới")
+
+    def crash(*args: Any, **kwargs: Any) -> Any:
+        raise RuntimeError("killed after the index's commit")
+
+    monkeypatch.setattr(search_index.SearchQueueItem.objects, "filter", crash)
+    with pytest.raises(RuntimeError):
+        indexer.sync()
+    monkeypatch.undo()
+    assert SearchQueueItem.objects.filter(document_id=document.pk).exists()
+    indexer.sync()
+    assert ids(search.search(tree.clerk_a, "tuan tra")) == [document.pk]
+    searcher = search_index.open_index().searcher()
+    assert searcher.num_docs == 1  # replaced, not added twice
+
+
+def test_an_edited_or_removed_document_leaves_the_index(
+    tree: Any, indexer: search_index.Indexer
+) -> None:
+    document = make(tree, "Về việc diễn tập phòng thủ")
+    indexer.sync()
+    document.subject = "Về việc phòng cháy chữa cháy rừng"
+    document.save()
+    indexer.sync()
+    assert ids(search.search(tree.clerk_a, "dien tap")) == []
+    assert ids(search.search(tree.clerk_a, "chay rung")) == [document.pk]
+    Document.objects.filter(pk=document.pk).delete()
+    indexer.sync()
+    assert search_index.open_index().searcher().num_docs == 0
+
+
+def test_a_lagging_index_never_shows_what_the_person_may_no_longer_see(
+    tree: Any, indexer: search_index.Indexer
+) -> None:
+    document = make(tree, "Về việc bố trí trận địa")
+    indexer.sync()
+    # Made secret; the indexer has not run: the index still says ordinary.
+    document.secrecy = Secrecy.MAT
+    document.save(update_fields=["secrecy"])
+    assert ids(search.search(tree.clerk_a, "bo tri")) == []
+    # Moved to another unit behind the ORM (no queue row): the index still says commune A.
+    document.secrecy = Secrecy.NONE
+    document.save(update_fields=["secrecy"])
+    indexer.sync()
+    assert ids(search.search(tree.clerk_a, "bo tri")) == [document.pk]
+    Document.objects.filter(pk=document.pk).update(issuing_unit=tree.commune_b)
+    assert not SearchQueueItem.objects.exists()
+    assert ids(search.search(tree.clerk_a, "bo tri")) == []
+
+
+def test_one_indexer_at_a_time(tree: Any, indexer: search_index.Indexer) -> None:
+    with pytest.raises(search_index.IndexBusy):
+        search_index.Indexer()
+    with pytest.raises(CommandError, match="another indexer holds the search index"):
+        call_command("documents", "search-index")
+
+
+def test_the_command_builds_the_index_then_applies_the_queue(
+    tree: Any, index_folder: Path, capsys: Any
+) -> None:
+    first = make(tree, "Về việc tuyển quân năm 2027")
+    # Before its first build the node searches its database: an empty index would hide all.
+    assert not search_index.is_built()
+    assert ids(search.search(tree.clerk_a, "tuyen quan")) == [first.pk]
+    call_command("documents", "search-index")
+    assert "search index rebuilt: 1 documents" in capsys.readouterr().out
+    assert search_index.is_built()
+    second = make(tree, "Về việc tuyển quân đợt hai")
+    call_command("documents", "search-index")
+    assert "1 queued changes applied (1 documents)" in capsys.readouterr().out
+    search_index.open_index().reload()
+    assert set(ids(search.search(tree.clerk_a, "tuyen quan"))) == {first.pk, second.pk}
+
+
+def test_the_command_refuses_without_an_index_folder(tree: Any, settings: Any) -> None:
+    settings.TIENDON_SEARCH_INDEX = ""
+    with pytest.raises(CommandError, match="TIENDON_SEARCH_INDEX is not set"):
+        call_command("documents", "search-index", "--rebuild")
+    make(tree, "Về việc tuyển quân")
+    assert not SearchQueueItem.objects.exists()  # no index, no queue
+
+
+def test_an_index_of_another_schema_is_refused(tree: Any, index_folder: Path) -> None:
+    index_folder.mkdir(parents=True)
+    (index_folder / search_index.MARKER).write_text("0")
+    with pytest.raises(RuntimeError, match="rebuild it into an empty folder"):
+        search_index.open_index()
