@@ -39,6 +39,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterator
+from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
@@ -298,12 +299,38 @@ def _copy_text(value: Any) -> str:
     return text.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n")
 
 
+def _build_index(total: int) -> dict[str, Any]:
+    """Fill the Tantivy index from the search entries (timed), unless it already holds
+    every document; the figures of the build, for the JSON line."""
+    from tiendon.documents import search_index
+
+    path = search_index.configured_path()
+    assert path is not None
+    if search_index.is_built() and search_index.open_index().searcher().num_docs == total:
+        print(f"index in {path} already holds the {total} documents")
+        return {}
+    start = time.perf_counter()
+    with search_index.Indexer(heap_bytes=search_index.REBUILD_HEAP_BYTES) as indexer:
+        count = indexer.rebuild()
+    seconds = time.perf_counter() - start
+    size = sum(f.stat().st_size for f in path.rglob("*") if f.is_file())
+    print(f"index built: {count} documents in {seconds:.1f} s, {size / 2**20:.0f} MiB on disk")
+    return {"index_build_s": round(seconds, 1), "index_mib": round(size / 2**20)}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--documents", type=int, default=20_000)
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--seed-only", action="store_true", help="seed, then stop")
+    parser.add_argument(
+        "--index",
+        type=Path,
+        help="search through a Tantivy index in this folder (ADR 0011), built first if needed",
+    )
     args = parser.parse_args()
+    if args.index:
+        os.environ["TIENDON_SEARCH_INDEX"] = str(args.index)
     if not os.environ.get("TIENDON_DATA_DIR"):
         os.environ["TIENDON_DATA_DIR"] = tempfile.mkdtemp(prefix="tiendon-bench-")
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tiendon.settings")
@@ -312,9 +339,11 @@ def main() -> None:
     django.setup()
     from django.core.management import call_command
     from django.db import connection
+    from django.test import override_settings
 
-    from tiendon.documents import search
+    from tiendon.documents import search, search_index
     from tiendon.documents.models import Document, Secrecy
+    from tiendon.documents.search_index import SCHEMA
     from tiendon.units.actions import do_create_person, do_create_unit
     from tiendon.units.models import CommuneType, Person, Role, Unit, UnitKind
 
@@ -365,6 +394,7 @@ def main() -> None:
             cursor.execute("ANALYZE")
     total = Document.objects.count()
     visible = Document.objects.filter(issuing_unit=ministry, secrecy=Secrecy.NONE).count()
+    build = _build_index(total) if args.index else {}
 
     def run_ours(query: str) -> float:
         begin = time.perf_counter()
@@ -383,8 +413,11 @@ def main() -> None:
             return (time.perf_counter() - begin) * 1000
 
     def run_engine(query: str) -> float:
-        # The engine's own ranked full-text query, top 20, row ids only: with RUM ordered
-        # by its index (<=>), otherwise by ts_rank over the GIN matches.
+        # The engine's own ranked full-text query, top 20, row ids only: with the Tantivy
+        # index, its BM25 query over the folded words (no scope); with RUM ordered by its
+        # index (<=>), otherwise by ts_rank over the GIN matches.
+        if args.index:
+            return run_tantivy_bare(query)
         text = " ".join(search.words(query))
         if connection.vendor == "postgresql" and rum:
             sql = (  # constant SQL: the words are bound parameters
@@ -411,9 +444,34 @@ def main() -> None:
         )
         return run_sql(sql, [text, text])
 
+    def run_tantivy_bare(query: str) -> float:
+        import tantivy
+
+        searcher = search_index.open_index().searcher()
+        folded = [search.fold(t) for t in search.words(query)]
+        begin = time.perf_counter()
+        words = [
+            (tantivy.Occur.Must, tantivy.Query.term_query(SCHEMA, "folded", w, index_option="freq"))
+            for w in folded
+        ]
+        hits = searcher.search(tantivy.Query.boolean_query(words), 20, count=False).hits
+        addresses = [address for _score, address in hits]
+        searcher.fast_field_values("doc_hi", addresses)
+        searcher.fast_field_values("doc_lo", addresses)
+        return (time.perf_counter() - begin) * 1000
+
+    def run_database(query: str) -> float:
+        # Our search with the index switched off: the database's own path (RUM or GIN).
+        with override_settings(TIENDON_SEARCH_INDEX=""):
+            return run_ours(query)
+
     def run_scoped(query: str) -> float:
-        # Our ranking SQL itself (scope, exact-first order), run bare: what Django adds.
+        # Our ranking itself (scope, exact-first order), run bare: what Django adds.
         terms = search.words(query)
+        if args.index:
+            begin = time.perf_counter()
+            search_index.ranked(clerk, terms, {}, 0, 20)
+            return (time.perf_counter() - begin) * 1000
         if not rum:
             sql, params = search.ranking(clerk, terms, {})[:20].query.sql_with_params()
             return run_sql(sql, list(params))
@@ -436,11 +494,14 @@ def main() -> None:
     engine: list[float] = []
     scoped: list[float] = []
     gin: list[float] = []
+    database: list[float] = []
     hits: list[int] = []
     # Interleaved, the order turning with each query: whichever runs first for a query
     # warms the cache for the others, and on a large table that is worth seconds.
     paths = [(run_ours, ours), (run_engine, engine), (run_scoped, scoped)]
-    if rum:  # the built-in GIN + ts_rank query too, for reference
+    if args.index:  # our search on the database's own path, for reference
+        paths.append((run_database, database))
+    elif rum:  # the built-in GIN + ts_rank query too, for reference
         paths.append((run_gin, gin))
     for _ in range(args.runs):
         for n, query in enumerate(QUERIES):
@@ -450,6 +511,8 @@ def main() -> None:
 
     ratio = _p95(ours) / _p95(engine) if _p95(engine) else float("inf")
     path = "RUM" if rum else ("GIN" if connection.vendor == "postgresql" else "FTS5")
+    if args.index:
+        path = f"Tantivy {version('tantivy')} (database path: {path})"
     print(f"engine: {connection.vendor} ({path}), {total} documents, {visible} in the scope")
     print(f"{len(QUERIES)} queries x {args.runs} runs, mean {statistics.mean(hits):.1f} hits")
     print(f"{'search(), top 20, p50':<44}{statistics.median(ours):>9.2f} ms")
@@ -458,6 +521,9 @@ def main() -> None:
     print(f"{'bare full-text query, top 20, p95':<44}{_p95(engine):>9.2f} ms")
     print(f"{'our ranking SQL run bare, p95':<44}{_p95(scoped):>9.2f} ms")
     print(f"{'ratio of p95s (ours / bare full-text)':<44}{ratio:>9.2f}")
+    if database:
+        print(f"{'search() on the database path, p50':<44}{statistics.median(database):>9.2f} ms")
+        print(f"{'search() on the database path, p95':<44}{_p95(database):>9.2f} ms")
     if gin:
         print(f"{'GIN + ts_rank query (before RUM), p50':<44}{statistics.median(gin):>9.2f} ms")
         print(f"{'GIN + ts_rank query (before RUM), p95':<44}{_p95(gin):>9.2f} ms")
@@ -485,6 +551,15 @@ def main() -> None:
                     if gin
                     else {}
                 ),
+                **(
+                    {
+                        "database_path_p50_ms": round(statistics.median(database), 2),
+                        "database_path_p95_ms": round(_p95(database), 2),
+                    }
+                    if database
+                    else {}
+                ),
+                **build,
                 "goal": GOAL,
             }
         )

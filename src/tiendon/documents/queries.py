@@ -69,6 +69,21 @@ def is_visible_to(viewer: Person, document: Document) -> bool:
     return document.issuing_unit_id == viewer.unit_id and document.secrecy <= viewer.clearance
 
 
+@dataclass(frozen=True)
+class SearchScope:
+    """What a person's search may match: documents of one unit, up to one secrecy level.
+    The search entries (`search_entries_visible_to`) and the node's Tantivy index
+    (`search_index`) both apply it as given here."""
+
+    unit_id: int
+    max_secrecy: int
+
+
+def search_scope(viewer: Person) -> SearchScope:
+    """The rule of `documents_visible_to`, as the values a search index filters on."""
+    return SearchScope(unit_id=viewer.unit_id, max_secrecy=viewer.clearance)
+
+
 def search_entries_visible_to(viewer: Person) -> QuerySet[SearchEntry]:
     """The search entries of exactly the documents `documents_visible_to` gives, decided on
     the entries' copies of their document's unit and secrecy (kept in step by
@@ -78,8 +93,9 @@ def search_entries_visible_to(viewer: Person) -> QuerySet[SearchEntry]:
     The unit is compared as a bigint, the column's own type: PostgreSQL's GIN index over
     (unit, words) (btree_gin) cannot use a plain integer literal, and then scanned every
     match of the words for a commune's search (ADR 0009)."""
-    unit = Cast(Value(viewer.unit_id), output_field=BigIntegerField())
-    return SearchEntry.objects.filter(issuing_unit_id=unit, secrecy__lte=viewer.clearance)
+    scope = search_scope(viewer)
+    unit = Cast(Value(scope.unit_id), output_field=BigIntegerField())
+    return SearchEntry.objects.filter(issuing_unit_id=unit, secrecy__lte=scope.max_secrecy)
 
 
 def _check_clearance(viewer: Person, obj: Any, kind: str, request: HttpRequest | None) -> None:

@@ -61,6 +61,20 @@ INDEXED_FIELDS = frozenset(
     }
 )
 _WORD = re.compile(r"\w+")
+# What a page of results shows (and `queries.is_visible_to` reads): loading the body,
+# the PDFs or the signer for twenty rows would cost more than the ranking.
+RESULT_FIELDS = (
+    "issuing_unit",
+    "doc_type",
+    "subject",
+    "urgency",
+    "secrecy",
+    "state",
+    "number",
+    "symbol",
+    "created_at",
+    "issued_at",
+)
 
 
 def fold(text: str) -> str:
@@ -404,11 +418,7 @@ def search(
     # the unit's whole index) and checked against the documents' own scope and clearance
     # rule, so an entry that ever disagreed with its document could hide a result, never
     # show one.
-    loaded = (
-        Document.objects.select_related("issuing_unit", "signer", "drafter")
-        .defer("pdf", "uploaded_pdf")
-        .in_bulk([pk for pk, _exact in page])
-    )
+    loaded = Document.objects.only(*RESULT_FIELDS).in_bulk([pk for pk, _exact in page])
     page = [
         (pk, is_exact)
         for pk, is_exact in page

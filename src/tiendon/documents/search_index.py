@@ -413,6 +413,10 @@ def ranked(
 
 def waiting_for(person: Person) -> int:
     """How many of the person's unit's documents are queued and not yet in the index."""
+    with connection.cursor() as cursor:  # the usual answer, an empty queue, at once
+        cursor.execute("SELECT 1 FROM documents_searchqueueitem LIMIT 1")
+        if cursor.fetchone() is None:
+            return 0
     return (
         SearchQueueItem.objects.filter(
             document_id__in=Document.objects.filter(issuing_unit=person.unit_id).values("pk")
