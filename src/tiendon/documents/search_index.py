@@ -427,12 +427,13 @@ def waiting_for(person: Person) -> int:
     )
 
 
-def stats() -> dict[str, Any]:
-    """What `tiendon stats` shows of the index: documents in it, queue length and age."""
+def stats() -> dict[str, int | None]:
+    """For `tiendon stats`: documents in the index (None without one, or before its first
+    build), changes queued for it, and the age of the oldest, in seconds."""
     oldest = SearchQueueItem.objects.order_by("id").values_list("queued_at", flat=True).first()
-    searcher = open_index().searcher()
+    built = is_built()
     return {
-        "documents": searcher.num_docs,
+        "documents": open_index().searcher().num_docs if built else None,
         "queued": SearchQueueItem.objects.count(),
-        "oldest_queued_s": round(time.time() - oldest.timestamp(), 1) if oldest else None,
+        "oldest_queued_s": int(time.time() - oldest.timestamp()) if oldest else None,
     }

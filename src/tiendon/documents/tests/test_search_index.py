@@ -11,6 +11,8 @@ command.
 from __future__ import annotations
 
 import functools
+import io
+import json
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -19,7 +21,6 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.urls import reverse
-from django.utils import translation
 
 from tiendon.documents import search, search_index
 from tiendon.documents.docsearch_models import SearchQueueItem
@@ -133,8 +134,10 @@ def test_the_page_says_what_is_not_searchable_yet(
 ) -> None:
     make(tree, "Về việc phòng chống lụt bão")
     client.force_login(tree.clerk_a)
-    with translation.override("en"):
-        page = client.get(reverse("document_search"), {"q": "lut bao"}).content.decode()
+    page = client.get(reverse("document_search"), {"q": "lut bao"}).content.decode()
+    assert "1 văn bản của đơn vị vừa được cập nhật, chưa tìm được ngay." in page
+    client.post(reverse("set_language"), {"language": "en", "next": "/"})
+    page = client.get(reverse("document_search"), {"q": "lut bao"}).content.decode()
     assert "1 document of your unit changed a moment ago and is not searchable yet." in page
     indexer.sync()
     page = client.get(reverse("document_search"), {"q": "lut bao"}).content.decode()
@@ -232,3 +235,30 @@ def test_an_index_of_another_schema_is_refused(tree: Any, index_folder: Path) ->
     (index_folder / search_index.MARKER).write_text("0")
     with pytest.raises(RuntimeError, match="rebuild it into an empty folder"):
         search_index.open_index()
+
+
+def test_stats_show_the_index_and_its_queue(tree: Any, indexer: search_index.Indexer) -> None:
+    make(tree, "Về việc tuyển quân")
+    out = io.StringIO()
+    call_command("stats", "--json", stdout=out)
+    figures = json.loads(out.getvalue())["search_index"]
+    assert figures["documents"] == 0
+    assert figures["queued"] >= 1
+    assert figures["oldest_queued_s"] is not None
+    indexer.sync()
+    call_command("stats", "--json", stdout=(out := io.StringIO()))
+    assert json.loads(out.getvalue())["search_index"] == {
+        "documents": 1,
+        "queued": 0,
+        "oldest_queued_s": None,
+    }
+
+
+def test_stats_without_an_index(tree: Any) -> None:
+    out = io.StringIO()
+    call_command("stats", "--json", stdout=out)
+    assert json.loads(out.getvalue())["search_index"] == {
+        "documents": None,
+        "queued": 0,
+        "oldest_queued_s": None,
+    }

@@ -20,6 +20,7 @@ from django.utils.translation import gettext_lazy
 
 from tiendon.audit.models import AuditRecord
 from tiendon.documents.queries import documents_by_state, documents_stats_labels
+from tiendon.documents.search_index import stats as search_index_stats
 from tiendon.exchange.queries import envelopes_by_state, outbox_by_destination
 from tiendon.pki.queries import certificates_by_state
 from tiendon.readiness.queries import STATS_LABELS as READINESS_LABELS
@@ -118,6 +119,16 @@ SECTIONS: list[Section] = [
         gettext_lazy("Documents: sent by state, received by status"),
         documents_by_state,
         documents_stats_labels(),
+    ),
+    Section(
+        "search_index",
+        gettext_lazy("Search index (documents in it; changes queued; oldest, seconds)"),
+        search_index_stats,
+        {
+            "documents": gettext_lazy("Documents in the index"),
+            "queued": gettext_lazy("Changes queued"),
+            "oldest_queued_s": gettext_lazy("Oldest queued, seconds"),
+        },
     ),
 ]
 
