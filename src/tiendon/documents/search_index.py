@@ -39,13 +39,17 @@ from django.conf import settings
 from django.db import connection
 from django.db.models.functions import Coalesce
 
+from tiendon.documents import queries
 from tiendon.documents.docsearch_models import SearchEntry, SearchQueueItem
 from tiendon.documents.models import Document
 from tiendon.units.models import Person
 
 logger = logging.getLogger(__name__)
 
-SCHEMA_VERSION = "1"
+SCHEMA_VERSION = "2"
+# A document's unit and secrecy level (0–3) in one number, so that a person's scope is one
+# range: unit × 8 + 0 … unit × 8 + clearance.
+SCOPE_LEVELS = 8
 ANALYZER = "tiendon_words"
 # Longest word kept, in bytes (a Vietnamese syllable is at most about 20): longer runs of
 # letters are noise, and Tantivy refuses tokens over 65,530 bytes.
@@ -86,8 +90,7 @@ def _schema() -> tantivy.Schema:
     builder.add_text_field("doc", tokenizer_name="raw", index_option="basic")
     builder.add_unsigned_field("doc_hi", fast=True)
     builder.add_unsigned_field("doc_lo", fast=True)
-    builder.add_integer_field("unit", indexed=True, fast=True)
-    builder.add_integer_field("secrecy", indexed=True, fast=True)
+    builder.add_integer_field("scope", fast=True)  # unit × SCOPE_LEVELS + secrecy
     builder.add_integer_field("created", fast=True)  # microseconds, for ties: newest first
     builder.add_integer_field("day", indexed=True, fast=True)  # issue (or creation) time, s
     for name in ("doc_type", "urgency", "state"):
@@ -191,8 +194,7 @@ def _index_doc(row: tuple[Any, ...]) -> tantivy.Document:
     # Added one by one: the keyword form would take the halves above 2**63 for floats.
     doc.add_unsigned("doc_hi", key.int >> 64)
     doc.add_unsigned("doc_lo", key.int & ((1 << 64) - 1))
-    doc.add_integer("unit", unit)
-    doc.add_integer("secrecy", secrecy)
+    doc.add_integer("scope", unit * SCOPE_LEVELS + secrecy)
     doc.add_integer("created", _epoch_us(created))
     doc.add_integer("day", int(day.timestamp()))
     doc.add_text("doc_type", doc_type)
@@ -310,6 +312,17 @@ def _filter(query: tantivy.Query) -> tantivy.Query:
     return tantivy.Query.const_score_query(query, 0.0)
 
 
+def _scope_range(unit_id: int, max_secrecy: int) -> tantivy.Query:
+    """Documents of one unit with a secrecy level up to `max_secrecy`."""
+    return tantivy.Query.range_query(
+        SCHEMA,
+        "scope",
+        tantivy.FieldType.Integer,
+        lower_bound=unit_id * SCOPE_LEVELS,
+        upper_bound=unit_id * SCOPE_LEVELS + max(0, min(max_secrecy, SCOPE_LEVELS - 1)),
+    )
+
+
 def _day_range(lower: int | None, upper: int | None) -> tantivy.Query:
     return tantivy.Query.range_query(
         SCHEMA,
@@ -322,25 +335,18 @@ def _day_range(lower: int | None, upper: int | None) -> tantivy.Query:
 
 
 def scope_and_filters(person: Person, cleaned: dict[str, Any]) -> list[tantivy.Query]:
-    """The person's scope and clearance (the rule of `queries.search_entries_visible_to`:
-    documents of the person's unit up to the person's clearance) and the search's filters,
-    as non-scoring clauses."""
+    """The person's scope and clearance (`queries.search_scope`, as for the search entries:
+    one unit, secrecy up to the person's clearance) and the search's filters, as
+    non-scoring clauses. The scope is one range over the `scope` fast field, checked only
+    for documents whose words match: cheaper than intersecting the unit's postings."""
     from tiendon.documents.search import _start_of
 
-    clauses = [
-        _term("unit", person.unit_id),
-        tantivy.Query.range_query(
-            SCHEMA,
-            "secrecy",
-            tantivy.FieldType.Integer,
-            lower_bound=0,
-            upper_bound=person.clearance,
-        ),
-    ]
+    scope = queries.search_scope(person)
+    clauses = [_scope_range(scope.unit_id, scope.max_secrecy)]
     if "type" in cleaned:
         clauses.append(_term("doc_type", cleaned["type"]))
     if "issuer" in cleaned:
-        clauses.append(_term("unit", cleaned["issuer"].pk))
+        clauses.append(_scope_range(cleaned["issuer"].pk, SCOPE_LEVELS - 1))
     if "urgency" in cleaned:
         clauses.append(_term("urgency", cleaned["urgency"]))
     if "status" in cleaned:

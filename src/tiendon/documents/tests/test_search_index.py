@@ -13,6 +13,8 @@ from __future__ import annotations
 import functools
 import io
 import json
+import threading
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -20,6 +22,7 @@ from typing import Any
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
+from django.db import connection
 from django.urls import reverse
 
 from tiendon.documents import search, search_index
@@ -262,3 +265,49 @@ def test_stats_without_an_index(tree: Any) -> None:
         "queued": 0,
         "oldest_queued_s": None,
     }
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_follower_makes_a_new_document_searchable_within_moments(
+    tree: Any, index_folder: Path
+) -> None:
+    """The loop of `search-index --follow` (as `node start` runs it), in a thread with its
+    own database connection: it builds the index first, then follows the queue."""
+    old = make(tree, "Về việc tuyển quân năm 2027")
+    stop = threading.Event()
+    follower = threading.Thread(target=_follow_then_close, args=(stop,))
+    follower.start()
+    try:
+        new = make(tree, "Về việc tuyển quân đợt hai")
+        deadline = time.monotonic() + 30
+        found: set[Any] = set()
+        while time.monotonic() < deadline and found != {old.pk, new.pk}:
+            time.sleep(0.2)
+            if search_index.is_built():
+                search_index.open_index().reload()
+                found = set(ids(search.search(tree.clerk_a, "tuyen quan")))
+        assert found == {old.pk, new.pk}
+        assert not SearchQueueItem.objects.exists()
+    finally:
+        stop.set()
+        follower.join(timeout=30)
+    assert not follower.is_alive()
+
+
+def _follow_then_close(stop: threading.Event) -> None:
+    try:
+        search_index.follow(0.1, stop)
+    finally:
+        connection.close()
+
+
+def test_node_start_runs_the_indexer_only_where_the_index_is_on(settings: Any) -> None:
+    from tiendon.exchange.supervisor import node_children
+
+    settings.TIENDON_SEARCH_INDEX = ""
+    names = [c.name for c in node_children(host="127.0.0.1", port=8000, web_workers=1, pull=False)]
+    assert names == ["web", "worker"]
+    settings.TIENDON_SEARCH_INDEX = "/var/lib/tiendon/search"
+    with_index = node_children(host="127.0.0.1", port=8000, web_workers=1, pull=False)
+    assert [c.name for c in with_index] == ["web", "worker", "search-index"]
+    assert with_index[-1].argv[-3:] == ["documents", "search-index", "--follow"]
