@@ -256,17 +256,19 @@ class Indexer:
         return SyncResult(applied=applied, documents=documents)
 
     def rebuild(self) -> int:
-        """Write the index anew from every search entry. Queue rows older than the start are
-        then done; later ones stay for `sync` (applying one twice changes nothing)."""
-        last = SearchQueueItem.objects.order_by("-id").values_list("id", flat=True).first()
+        """Write the index anew from every search entry. The queue rows present at the start
+        are then done (their changes were committed before the entries are read); rows
+        written later, even with lower ids from transactions that were still open, stay
+        for `sync` (applying one twice changes nothing)."""
+        seen = list(SearchQueueItem.objects.values_list("id", flat=True))
         self.writer.delete_all_documents()
         count = 0
         for row in _rows(SearchEntry.objects.order_by()):
             self.writer.add_document(_index_doc(row))
             count += 1
         self.writer.commit()
-        if last is not None:
-            SearchQueueItem.objects.filter(id__lte=last).delete()
+        for start in range(0, len(seen), QUEUE_BATCH):
+            SearchQueueItem.objects.filter(id__in=seen[start : start + QUEUE_BATCH]).delete()
         assert self.path is not None
         (self.path / MARKER).write_text(SCHEMA_VERSION)
         self.index.reload()

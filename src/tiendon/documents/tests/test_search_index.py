@@ -311,3 +311,24 @@ def test_node_start_runs_the_indexer_only_where_the_index_is_on(settings: Any) -
     with_index = node_children(host="127.0.0.1", port=8000, web_workers=1, pull=False)
     assert [c.name for c in with_index] == ["web", "worker", "search-index"]
     assert with_index[-1].argv[-3:] == ["documents", "search-index", "--follow"]
+
+
+def test_a_change_made_during_a_rebuild_stays_queued(
+    tree: Any, indexer: search_index.Indexer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    document = make(tree, "Về việc diễn tập phòng thủ")
+    read_rows = search_index._rows
+
+    def rows_then_an_edit(entries: Any) -> Iterator[Any]:
+        yield from read_rows(entries)
+        # Saved after the rebuild has read the entries: its queue row must survive.
+        document.subject = "Về việc phòng cháy chữa cháy rừng"
+        document.save()
+
+    monkeypatch.setattr(search_index, "_rows", rows_then_an_edit)
+    assert indexer.rebuild() == 1
+    monkeypatch.undo()
+    assert SearchQueueItem.objects.filter(document_id=document.pk).exists()
+    indexer.sync()
+    assert ids(search.search(tree.clerk_a, "chay rung")) == [document.pk]
+    assert ids(search.search(tree.clerk_a, "dien tap")) == []
