@@ -243,12 +243,16 @@ class Indexer:
             if not items:
                 break
             ids = {document_id for _, document_id in items}
-            for document_id in ids:
-                self.writer.delete_documents_by_term("doc", str(document_id))
-            for row in _rows(SearchEntry.objects.filter(document_id__in=ids)):
-                self.writer.add_document(_index_doc(row))
-                documents += 1
-            self.writer.commit()
+            try:
+                for document_id in ids:
+                    self.writer.delete_documents_by_term("doc", str(document_id))
+                for row in _rows(SearchEntry.objects.filter(document_id__in=ids)):
+                    self.writer.add_document(_index_doc(row))
+                    documents += 1
+                self.writer.commit()
+            except BaseException:
+                self.writer.rollback()  # nothing half-applied waits in the writer
+                raise
             SearchQueueItem.objects.filter(id__in=[pk for pk, _ in items]).delete()
             applied += len(items)
         if applied:

@@ -332,3 +332,26 @@ def test_a_change_made_during_a_rebuild_stays_queued(
     indexer.sync()
     assert ids(search.search(tree.clerk_a, "chay rung")) == [document.pk]
     assert ids(search.search(tree.clerk_a, "dien tap")) == []
+
+
+def test_a_database_failure_mid_batch_leaves_nothing_half_applied(
+    tree: Any, indexer: search_index.Indexer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    kept = make(tree, "Về việc tuần tra biên giới")
+    indexer.sync()
+    kept.subject = "Về việc phòng chống lụt bão"
+    kept.save()
+
+    def lost_connection(entries: Any) -> Iterator[Any]:
+        raise OSError("connection lost")
+        yield  # a generator, as the real one
+
+    monkeypatch.setattr(search_index, "_rows", lost_connection)
+    with pytest.raises(OSError, match="connection lost"):
+        indexer.sync()
+    monkeypatch.undo()
+    # The deletion of the old version was rolled back with the batch: still found, once.
+    assert ids(search.search(tree.clerk_a, "tuan tra")) == [kept.pk]
+    indexer.sync()
+    assert ids(search.search(tree.clerk_a, "lut bao")) == [kept.pk]
+    assert search_index.open_index().searcher().num_docs == 1
