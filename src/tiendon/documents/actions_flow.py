@@ -20,7 +20,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from tiendon.audit.actions import do_record
-from tiendon.documents import container, pades
+from tiendon.documents import container, deadlines, pades
 from tiendon.documents.errors import DocumentError
 from tiendon.documents.models import (
     SUBJECT_MAX_LENGTH,
@@ -224,6 +224,7 @@ def do_open_incoming(
 
     attachments.record_received(incoming, payload, _verification)
     copies.record_received(incoming, payload, _verification)
+    deadlines.attach_opened(incoming)  # an announced urgent delivery
     _audit(
         "documents.incoming_opened",
         incoming,
@@ -416,6 +417,7 @@ def do_assign_incoming(
         assignees=[a.assignee.username for a in created],
         deadline=deadline.isoformat(),
     )
+    deadlines.announce_assigned(created, commander, request=request)
     return created
 
 
@@ -567,6 +569,7 @@ def do_receive_paper(
         opened_by=clerk,
     )
     _audit("documents.paper_received", incoming, clerk, scan_type=scan_type, size=len(scan))
+    deadlines.announce_incoming(incoming, clerk, request=request)
     return incoming
 
 
