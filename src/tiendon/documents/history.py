@@ -17,7 +17,7 @@ import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.db.models import Exists, OuterRef
 
 from tiendon.documents.copies_models import ReceiptRead, StatusEvent
@@ -27,8 +27,9 @@ from tiendon.exchange.models import Envelope, EnvelopeRecipient
 from tiendon.exchange.queries import decrypt_for_unit
 from tiendon.units.models import Unit
 
-# Receipts read per call: a page never waits on more (the rest are read on the next one).
-READ_BATCH = 2000
+# Receipts read per call (about 1 s of decryption): a page never waits on more; the rest
+# are read on the next one (an export reads them all: `read_all_receipts`).
+READ_BATCH = 500
 NOTE_MAX = 1000
 
 
@@ -61,44 +62,63 @@ def read_receipts(sender: Unit, envelope_id: uuid.UUID | str) -> int:
         .select_related("sender")
         .order_by("created_at")[:READ_BATCH]
     )
-    for receipt in receipts:
-        _read_one(sender, receipt)
+    _read(sender, receipts)
     return len(receipts)
 
 
-def _read_one(sender: Unit, receipt: Envelope) -> None:
-    events: list[StatusEvent] = []
-    error = ""
-    try:
-        report = json.loads(decrypt_for_unit(receipt, sender))
-        code = str(report["status"])
-        note = str(report.get("note", ""))[:NOTE_MAX]
-        named = [uuid.UUID(str(i)) for i in report["envelopes"]]
-        if str(report["unit"]) != receipt.sender.code:
-            raise ValueError("a receipt reports on its signer's deliveries only")
-        if code not in status_codes.LABELS:
-            raise ValueError(f"unknown status {code[:4]!r}")
-    except (EnvelopeError, ValueError, KeyError, TypeError) as exc:
-        error = str(exc)[:200]
-    else:
-        ours = Envelope.objects.filter(pk__in=named, sender=sender).values_list("pk", flat=True)
-        events = [
-            StatusEvent(
-                envelope_id=pk,
-                unit_id=receipt.sender_id,
-                code=code,
-                at=receipt.created_at,  # signed in the receipt's manifest
-                note=note,
-                receipt_id=receipt.pk,
-            )
-            for pk in ours
-        ]
-    try:
-        with transaction.atomic():
-            ReceiptRead.objects.create(receipt_id=receipt.pk, unit=sender, error=error)
-            StatusEvent.objects.bulk_create(events)
-    except IntegrityError:  # read meanwhile by another request
-        return
+def read_all_receipts(sender: Unit, envelope_id: uuid.UUID | str) -> int:
+    """`read_receipts` until none is left (an export must be complete)."""
+    total = 0
+    while batch := read_receipts(sender, envelope_id):
+        total += batch
+    return total
+
+
+def _read(sender: Unit, receipts: list[Envelope]) -> None:
+    """Decrypt the batch, then store its rows in one transaction (a receipt read meanwhile
+    by another request is skipped by the unique constraints)."""
+    reads: list[ReceiptRead] = []
+    parsed: list[tuple[Envelope, str, str, list[uuid.UUID]]] = []
+    for receipt in receipts:
+        try:
+            report = json.loads(decrypt_for_unit(receipt, sender))
+            code = str(report["status"])
+            note = str(report.get("note", ""))[:NOTE_MAX]
+            named = [uuid.UUID(str(i)) for i in report["envelopes"]]
+            if str(report["unit"]) != receipt.sender.code:
+                raise ValueError("a receipt reports on its signer's deliveries only")
+            if code not in status_codes.LABELS:
+                raise ValueError(f"unknown status {code[:4]!r}")
+        except (EnvelopeError, ValueError, KeyError, TypeError) as exc:
+            reads.append(ReceiptRead(receipt_id=receipt.pk, unit=sender, error=str(exc)[:200]))
+            continue
+        reads.append(ReceiptRead(receipt_id=receipt.pk, unit=sender))
+        parsed.append((receipt, code, note, named))
+    # Only what this unit sent: a receipt cannot write into another sender's history.
+    named_all = sorted({pk for *_rest, named in parsed for pk in named})
+    ours: set[uuid.UUID] = set()
+    for offset in range(0, len(named_all), 5000):
+        ours.update(
+            Envelope.objects.filter(
+                pk__in=named_all[offset : offset + 5000], sender=sender
+            ).values_list("pk", flat=True)
+        )
+    events = [
+        StatusEvent(
+            envelope_id=pk,
+            unit_id=receipt.sender_id,
+            code=code,
+            at=receipt.created_at,  # signed in the receipt's manifest
+            note=note,
+            receipt_id=receipt.pk,
+        )
+        for receipt, code, note, named in parsed
+        for pk in named
+        if pk in ours
+    ]
+    with transaction.atomic():
+        ReceiptRead.objects.bulk_create(reads, ignore_conflicts=True)
+        StatusEvent.objects.bulk_create(events, ignore_conflicts=True)
 
 
 def history_of(
