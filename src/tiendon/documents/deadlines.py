@@ -588,11 +588,7 @@ def announce_urgent(document: Document) -> list[Reminder]:
         )
     else:
         return []
-    made = []
-    for person in people:
-        reminder, created = Reminder.objects.get_or_create(
-            person=person, document=document, kind=Reminder.Kind.URGENT, due_date=None
-        )
-        if created:
-            made.append(reminder)
-    return made
+    return _make_reminders(
+        [_Wanted(person, Reminder.Kind.URGENT, document=document) for person in people],
+        actor=None,
+    )

@@ -222,3 +222,6 @@ def test_an_urgent_paper_document_is_announced_to_the_others_of_the_unit(tree: A
     assert announced.title == "Công văn thượng khẩn về cháy rừng"
     # The clerk who typed it in is not told of her own entry.
     assert deadlines.unread_reminders(tree.clerk_a) == []
+    (record,) = AuditRecord.objects.filter(action="documents.reminders_created")
+    assert record.actor_id == tree.clerk_a.pk
+    assert record.new == {"count": 1, "kinds": ["urgent"], "for": tree.commander_a.username}
