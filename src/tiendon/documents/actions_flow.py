@@ -20,7 +20,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from tiendon.audit.actions import do_record
-from tiendon.documents import container, pades
+from tiendon.documents import container, deadlines, pades
 from tiendon.documents.errors import DocumentError
 from tiendon.documents.models import (
     SUBJECT_MAX_LENGTH,
@@ -224,6 +224,7 @@ def do_open_incoming(
 
     attachments.record_received(incoming, payload, _verification)
     copies.record_received(incoming, payload, _verification)
+    deadlines.attach_opened(incoming)  # an announced urgent delivery
     _audit(
         "documents.incoming_opened",
         incoming,
@@ -416,6 +417,7 @@ def do_assign_incoming(
         assignees=[a.assignee.username for a in created],
         deadline=deadline.isoformat(),
     )
+    deadlines.announce_assigned(created, commander, request=request)
     return created
 
 
@@ -567,10 +569,49 @@ def do_receive_paper(
         opened_by=clerk,
     )
     _audit("documents.paper_received", incoming, clerk, scan_type=scan_type, size=len(scan))
+    deadlines.announce_incoming(incoming, clerk, request=request)
     return incoming
 
 
 # Recall (thu hồi): 13 asked by the sender; 15 accepted, 16 refused by each recipient.
+
+
+def send_recall(
+    sender: Unit,
+    original_envelope_id: uuid.UUID | str,
+    *,
+    identifier: str,
+    reason: str,
+    actor: Person,
+    request: HttpRequest | None = None,
+) -> Envelope:
+    """The recall request (13) of something `sender` sent in `original_envelope_id` (a
+    document, or a certified copy: `copies.do_request_copy_recall`), to every recipient
+    of the original, in an envelope of kind "document.recall". Run inside the caller's
+    transaction, which freezes its own copy; the recipients answer with 15 or 16
+    (`do_open_recall`, `do_answer_recall`), whatever was recalled."""
+    original = Envelope.objects.get(pk=original_envelope_id)
+    units = list(
+        Unit.objects.filter(
+            pk__in=EnvelopeRecipient.objects.filter(envelope=original).values("unit")
+        ).order_by("code")
+    )
+    try:
+        return do_send_envelope(
+            kind=container.RECALL_KIND,
+            payload=container.pack_recall(
+                original_envelope=str(original.pk), identifier=identifier, reason=reason
+            ),
+            sender=sender,
+            recipients=units,
+            precedence=original.precedence,
+            actor=actor,
+            request=request,
+        )
+    except EnvelopeError as exc:
+        raise DocumentError(
+            _("The recall could not be sent (%(code)s).") % {"code": exc.code}, code=exc.code
+        ) from exc
 
 
 @transaction.atomic
@@ -578,7 +619,8 @@ def do_request_recall(
     document: Document, actor: Person, *, reason: str, request: HttpRequest | None = None
 ) -> Document:
     """The sender freezes its copy and asks every recipient to give the document back, in
-    an envelope of kind "document.recall" naming the original."""
+    an envelope of kind "document.recall" naming the original. The copies the unit made of
+    its own document are recalled with it (`copies.recall_copies_made_of`)."""
     document = Document.objects.select_for_update(of=("self",)).get(pk=document.pk)
     if actor.unit_id != document.issuing_unit_id or actor.role not in (
         Role.CLERK,
@@ -589,28 +631,14 @@ def do_request_recall(
     if document.state != Document.State.ISSUED or document.envelope_id is None:
         raise DocumentError(_("Only a sent document can be recalled."), code="wrong_state")
     reason = _note(reason, required=True, field="reason")
-    original = Envelope.objects.get(pk=document.envelope_id)
-    units = list(
-        Unit.objects.filter(
-            pk__in=EnvelopeRecipient.objects.filter(envelope=original).values("unit")
-        ).order_by("code")
+    sent = send_recall(
+        document.issuing_unit,
+        document.envelope_id,
+        identifier=str(document.pk),
+        reason=reason,
+        actor=actor,
+        request=request,
     )
-    try:
-        sent = do_send_envelope(
-            kind=container.RECALL_KIND,
-            payload=container.pack_recall(
-                original_envelope=str(original.pk), identifier=str(document.pk), reason=reason
-            ),
-            sender=document.issuing_unit,
-            recipients=units,
-            precedence=original.precedence,
-            actor=actor,
-            request=request,
-        )
-    except EnvelopeError as exc:
-        raise DocumentError(
-            _("The recall could not be sent (%(code)s).") % {"code": exc.code}, code=exc.code
-        ) from exc
     document.state = Document.State.RECALLED
     document.recall_envelope_id = sent.pk
     document.recall_reason = reason
@@ -626,6 +654,9 @@ def do_request_recall(
         new={"status": status.RECALL_REQUESTED, "reason": reason, "envelope": str(sent.pk)},
         request=request,
     )
+    from tiendon.documents import copies
+
+    copies.recall_copies_made_of(actor, document=document, reason=reason, request=request)
     return document
 
 
@@ -688,6 +719,14 @@ def do_answer_recall(
     incoming.save()
     _report(incoming, code, clerk, note=note, request=request)
     _audit("documents.recall_answered", incoming, clerk, status=code, note=note)
+    if accept:
+        # The copies this unit made of it are recalled down the chain in turn (Decree 30:
+        # a copy has the original's legal value, so it cannot outlive the original).
+        from tiendon.documents import copies
+
+        copies.recall_copies_made_of(
+            clerk, incoming=incoming, reason=incoming.recall_reason, request=request
+        )
     return incoming
 
 

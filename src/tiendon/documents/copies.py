@@ -210,6 +210,27 @@ def _source_from_document(person: Person, document: Document) -> _Source:
     )
 
 
+def _source_from_copy(person: Person, copy: CertifiedCopy) -> _Source:
+    """One of the unit's own copies, as sent (its stamp on the page): only a sao lục."""
+    if copy.copying_unit_id != person.unit_id:
+        raise OutOfScope("copy", str(copy.pk))
+    copy.refresh_from_db(fields=["recalled_at"])  # as stored now, not as the caller read it
+    _require_copier(person, copy.secrecy)
+    if copy.recalled_at is not None:
+        raise DocumentError(_("A recalled copy is not copied."), code="wrong_state")
+    return _Source(
+        pdf=bytes(copy.pdf),
+        original_pdf=bytes(copy.original_pdf),
+        original=dict(copy.original),
+        is_copy=True,
+        depth=copy.depth,
+        subject=copy.subject,
+        doc_type=copy.doc_type,
+        urgency=copy.urgency,
+        secrecy=copy.secrecy,
+    )
+
+
 def copy_metadata(
     copy: CertifiedCopy, person: Person, labels: list[str], depth: int
 ) -> dict[str, Any]:
@@ -255,6 +276,7 @@ def do_make_copy(
     form: str,
     incoming: IncomingDocument | None = None,
     document: Document | None = None,
+    copy: CertifiedCopy | None = None,
     pages: list[int] | None = None,
     recipient_spec: list[Any] | None = None,
     request: HttpRequest | None = None,
@@ -264,13 +286,17 @@ def do_make_copy(
     so a failure (the exchange refusing included) consumes no number."""
     if form not in CopyForm.values:
         raise InvalidInput(_("Unknown copy form."), code="unknown_copy_form", field="form")
-    if (incoming is None) == (document is None):
+    if [incoming, document, copy].count(None) != 2:
         raise InvalidInput(_("Copy one document."), code="source_required")
     if incoming is not None:
         source = _source_from_incoming(person, incoming, request)
-    else:
-        assert document is not None
+    elif document is not None:
         source = _source_from_document(person, document)
+    else:
+        assert copy is not None
+        source = _source_from_copy(person, copy)
+        # The copies of a received (or issued) document stay found from it.
+        incoming, document = copy.source_incoming, copy.source_document
     if source.is_copy != (form == CopyForm.SAO_LUC):
         raise InvalidInput(
             _("A copy of a copy is a sao lục; a sao lục is made from a copy only."),
@@ -313,11 +339,13 @@ def do_make_copy(
                     _("The copy's signature does not verify; nothing was sent."),
                     code="issue_unverified",
                 )
-            copy = CertifiedCopy.objects.create(
+            made = CertifiedCopy.objects.create(
                 copying_unit=unit,
                 form=form,
                 source_incoming=incoming,
                 source_document=document,
+                source_copy=copy,
+                depth=source.depth + 1,
                 pages=chosen if form == CopyForm.TRICH_SAO else [],
                 original=source.original,
                 subject=source.subject,
@@ -337,36 +365,36 @@ def do_make_copy(
             sent = do_send_envelope(
                 kind=container.DOCUMENT_KIND,
                 payload=container.pack_document(
-                    copy_metadata(copy, person, recipients.labels(unit, spec), source.depth + 1),
+                    copy_metadata(made, person, recipients.labels(unit, spec), source.depth + 1),
                     signed,
                     original=source.original_pdf,
                 ),
                 sender=unit,
                 recipients=targets,
-                precedence=PRECEDENCE_FOR_URGENCY[Urgency(copy.urgency)],
-                security=LABEL_FOR_SECRECY[Secrecy(copy.secrecy)],
+                precedence=PRECEDENCE_FOR_URGENCY[Urgency(made.urgency)],
+                security=LABEL_FOR_SECRECY[Secrecy(made.secrecy)],
                 actor=person,
                 request=request,
             )
-            copy.envelope_id = sent.pk
-            copy.save(update_fields=["envelope_id"])
+            made.envelope_id = sent.pk
+            made.save(update_fields=["envelope_id"])
             audit: dict[str, Any] = {
                 "form": form,
-                "number": copy.number_and_symbol,
+                "number": made.number_and_symbol,
                 "original": f"{source.original.get('number') or ''}/"
                 f"{source.original.get('notation') or ''}",
                 "original_issuer": source.original.get("issuer"),
-                "pages": copy.pages,
+                "pages": made.pages,
                 "sha256": hashlib.sha256(signed).hexdigest(),
                 "envelope": str(sent.pk),
                 "recipients": len(targets),
             }
-            if copy.secrecy == Secrecy.NONE:
-                audit["subject"] = copy.subject
+            if made.secrecy == Secrecy.NONE:
+                audit["subject"] = made.subject
             do_record(
                 "documents.copy_made",
                 actor=person,
-                obj=copy,
+                obj=made,
                 unit=unit,
                 new=audit,
                 request=request,
@@ -375,7 +403,7 @@ def do_make_copy(
         do_record(
             "documents.send_refused",
             actor=person,
-            obj=incoming or document,
+            obj=copy or incoming or document,
             unit=unit,
             new={"code": exc.code, "reason": str(exc)[:300], "copy_form": form},
         )
@@ -383,7 +411,7 @@ def do_make_copy(
             "reason": exc.code
         }
         raise DocumentError(str(message), code=exc.code) from exc
-    return copy
+    return made
 
 
 def record_received(
@@ -407,3 +435,97 @@ def record_received(
         if payload.original
         else [{"error": "missing", "bottom_line": False}],
     )
+
+
+# Recall (thu hồi) of a copy: the same request (13) and answers (15/16) as a document's.
+
+# Sent to the copies' recipients when the original goes (content of the request: Vietnamese
+# whatever the language of the page, like the stamp's words).
+CASCADE_REASON = "Văn bản gốc đã bị thu hồi: {reason}"
+
+
+def _recall_copy(
+    copy: CertifiedCopy, actor: Person, *, reason: str, request: HttpRequest | None
+) -> CertifiedCopy:
+    from tiendon.documents.actions_flow import send_recall
+
+    copy.refresh_from_db(fields=["recalled_at"])
+    if copy.recalled_at is not None:  # reached already, down another branch of the chain
+        return copy
+    sent = send_recall(
+        copy.copying_unit,
+        str(copy.envelope_id),
+        identifier=str(copy.pk),
+        reason=reason,
+        actor=actor,
+        request=request,
+    )
+    copy.recall_envelope_id = sent.pk
+    copy.recall_reason = reason
+    copy.recalled_at = timezone.now()
+    copy.save(update_fields=["recall_envelope_id", "recall_reason", "recalled_at"])
+    do_record(
+        "documents.copy_recall_requested",
+        actor=actor,
+        obj=copy,
+        unit=copy.copying_unit,
+        new={
+            "status": "13",
+            "number": copy.number_and_symbol,
+            "reason": reason,
+            "envelope": str(sent.pk),
+        },
+        request=request,
+    )
+    # A sao lục the unit made of this copy goes with it.
+    for own in CertifiedCopy.objects.filter(
+        source_copy=copy, recalled_at__isnull=True, envelope_id__isnull=False
+    ).order_by("pk"):
+        _recall_copy(
+            own, actor, reason=CASCADE_REASON.format(reason=reason)[:1000], request=request
+        )
+    return copy
+
+
+@transaction.atomic
+def do_request_copy_recall(
+    copy: CertifiedCopy, actor: Person, *, reason: str, request: HttpRequest | None = None
+) -> CertifiedCopy:
+    """The copying unit recalls a copy it sent: the copy is frozen (no sao lục of it) and
+    every recipient is asked to give it back; each accepts (15: its copy leaves every view,
+    the record stays) or refuses with a reason (16), as for a document."""
+    from tiendon.documents.actions_flow import _note
+
+    copy = CertifiedCopy.objects.select_for_update().get(pk=copy.pk)
+    if actor.unit_id != copy.copying_unit_id:
+        raise OutOfScope("copy", str(copy.pk))
+    if actor.role not in (Role.CLERK, Role.COMMANDER, Role.ADMIN):
+        raise DocumentError(_("Only the copying unit recalls its copy."), code="not_allowed")
+    if copy.envelope_id is None or copy.recalled_at is not None:
+        raise DocumentError(_("Only a sent copy can be recalled."), code="wrong_state")
+    reason = _note(reason, required=True, field="reason")
+    return _recall_copy(copy, actor, reason=reason, request=request)
+
+
+def recall_copies_made_of(
+    actor: Person,
+    *,
+    incoming: IncomingDocument | None = None,
+    document: Document | None = None,
+    reason: str,
+    request: HttpRequest | None = None,
+) -> list[CertifiedCopy]:
+    """The original is gone from the unit (its recall accepted, or its own document
+    recalled): every copy the unit sent of it, sao lục of its own copies included, is
+    recalled in the same transaction; the recipients' answers then go down the chain."""
+    made = CertifiedCopy.objects.select_for_update().filter(
+        copying_unit=actor.unit_id, recalled_at__isnull=True, envelope_id__isnull=False
+    )
+    if incoming is not None:
+        made = made.filter(source_incoming=incoming)
+    elif document is not None:
+        made = made.filter(source_document=document)
+    else:
+        return []
+    text = CASCADE_REASON.format(reason=reason)[:1000]
+    return [_recall_copy(c, actor, reason=text, request=request) for c in made.order_by("pk")]

@@ -9,6 +9,8 @@ urlpatterns = [
     path("documents/copies/", views.copy_list, name="copy_list"),
     path("documents/copies/<str:copy_id>/", views.copy_detail, name="copy_detail"),
     path("documents/copies/<str:copy_id>/pdf", views.copy_pdf, name="copy_pdf"),
+    path("documents/copies/<str:copy_id>/copy", views.copy_copy_new, name="copy_copy"),
+    path("documents/copies/<str:copy_id>/recall", views.copy_recall, name="copy_recall"),
     path(
         "documents/incoming/<str:incoming_id>/copy", views.incoming_copy_new, name="incoming_copy"
     ),

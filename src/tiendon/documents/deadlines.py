@@ -23,7 +23,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from tiendon.audit.actions import do_record
+from tiendon.audit.actions import AuditEntry, client_address, do_record, do_record_batch
 from tiendon.documents import queries
 from tiendon.documents.docsearch_models import DueDate, Reminder
 from tiendon.documents.errors import DocumentError
@@ -335,61 +335,213 @@ def _urgent_waiting_on(viewer: Person) -> Iterable[Document]:
     return documents.filter(waiting).defer("pdf", "uploaded_pdf")
 
 
-def do_refresh_reminders(
-    viewer: Person, *, today: dt.date | None = None, request: HttpRequest | None = None
+@dataclass(frozen=True)
+class _Wanted:
+    """A reminder to make if the person has none like it yet."""
+
+    person: Person
+    kind: str
+    due: dt.date | None = None
+    document: Document | None = None
+    incoming: IncomingDocument | None = None
+    envelope_id: Any = None
+
+
+def _make_reminders(
+    wanted: Iterable[_Wanted], *, actor: Person | None, request: HttpRequest | None = None
 ) -> list[Reminder]:
-    """Create the viewer's reminders for what is overdue, due soon or urgent and waiting on
-    them; each (document, kind, due date) reminds once. Returns the new ones."""
-    lists = deadline_lists(viewer, scope="person", today=today)
-    # Reminders point at outgoing documents; an assignment shows in the lists themselves.
-    wanted: list[tuple[Document, str, dt.date | None]] = [
-        (item.document, Reminder.Kind.OVERDUE, item.due_date)
-        for item in lists.overdue
-        if isinstance(item.document, Document)
-    ]
-    wanted += [
-        (item.document, Reminder.Kind.DUE_SOON, item.due_date)
-        for item in lists.due_soon
-        if isinstance(item.document, Document)
-    ]
-    wanted += [(document, Reminder.Kind.URGENT, None) for document in _urgent_waiting_on(viewer)]
-    created = []
-    for document, kind, due in wanted:
-        exists = Reminder.objects.filter(
-            person=viewer, document=document, kind=kind, due_date=due
-        ).exists()
-        if exists:
+    """Create the reminders not made yet (each once: a concurrent request's is skipped) and
+    audit them in one batch, one record per person reminded."""
+    created: list[Reminder] = []
+    for want in wanted:
+        target: dict[str, Any] = {
+            "document": want.document,
+            "incoming": want.incoming,
+            "envelope_id": want.envelope_id,
+        }
+        same = Reminder.objects.filter(person=want.person, kind=want.kind, due_date=want.due)
+        if want.envelope_id is not None:
+            same = Reminder.objects.filter(
+                person=want.person, kind=want.kind, envelope_id=want.envelope_id
+            )
+        elif want.incoming is not None:
+            same = same.filter(incoming=want.incoming)
+        else:
+            same = same.filter(document=want.document)
+        if same.exists():
             continue
         try:
             with transaction.atomic():
                 created.append(
                     Reminder.objects.create(
-                        person=viewer, document=document, kind=kind, due_date=due
+                        person=want.person, kind=want.kind, due_date=want.due, **target
                     )
                 )
         except IntegrityError:  # made meanwhile by another request
             continue
-    if created:
-        do_record(
-            "documents.reminders_created",
-            actor=viewer,
-            unit=viewer.unit,
-            new={"count": len(created), "kinds": sorted({r.kind for r in created})},
-            request=request,
+    by_person: dict[int, list[Reminder]] = {}
+    for reminder in created:
+        by_person.setdefault(reminder.person_id, []).append(reminder)
+    entries = []
+    for made in by_person.values():
+        person = made[0].person
+        entries.append(
+            AuditEntry(
+                action="documents.reminders_created",
+                actor=actor,
+                unit=person.unit,
+                object_type="units.person",
+                object_id=str(person.pk),
+                new={
+                    "count": len(made),
+                    "kinds": sorted({r.kind for r in made}),
+                    "for": person.username,
+                },
+                client_address=client_address(request),
+            )
         )
+    do_record_batch(entries)
     return created
 
 
+def do_refresh_reminders(
+    viewer: Person, *, today: dt.date | None = None, request: HttpRequest | None = None
+) -> list[Reminder]:
+    """Create the viewer's reminders for what is overdue, due soon or urgent and waiting on
+    them (outgoing documents, and the viewer's assignments of received documents), and
+    announce the unit's urgent deliveries; each (thing, kind, due date) reminds once.
+    Returns the viewer's new ones."""
+    lists = deadline_lists(viewer, scope="person", today=today)
+    wanted: list[_Wanted] = []
+    for kind, items in (
+        (Reminder.Kind.OVERDUE, lists.overdue),
+        (Reminder.Kind.DUE_SOON, lists.due_soon),
+    ):
+        for item in items:
+            if isinstance(item.document, Document):
+                wanted.append(_Wanted(viewer, kind, item.due_date, document=item.document))
+            elif item.person is not None and item.person.pk == viewer.pk:
+                wanted.append(_Wanted(viewer, kind, item.due_date, incoming=item.document))
+    wanted += [
+        _Wanted(viewer, Reminder.Kind.URGENT, document=document)
+        for document in _urgent_waiting_on(viewer)
+    ]
+    made = _make_reminders(wanted, actor=viewer, request=request)
+    do_announce_arrivals(viewer, request=request)
+    return made
+
+
+def announce_assigned(
+    assignments: Iterable[Assignment], actor: Person, *, request: HttpRequest | None = None
+) -> list[Reminder]:
+    """At once, when the commander assigns a received document: each officer is reminded
+    of it, with the deadline (run by `do_assign_incoming`, in its transaction)."""
+    return _make_reminders(
+        [
+            _Wanted(a.assignee, Reminder.Kind.ASSIGNED, a.deadline, incoming=a.incoming)
+            for a in assignments
+        ],
+        actor=actor,
+        request=request,
+    )
+
+
+def _announced_to(unit_id: int, secrecy: int) -> list[Person]:
+    """Who hears of an urgent arrival: the unit's clerks and commanders, cleared for it."""
+    return list(
+        Person.objects.filter(
+            unit=unit_id,
+            role__in=(Role.CLERK, Role.ADMIN, Role.COMMANDER),
+            is_active=True,
+            clearance__gte=secrecy,
+        ).select_related("unit")
+    )
+
+
+_SECRECY_OF_LABEL = {"none": 0, "mat": 1, "toi_mat": 2, "tuyet_mat": 3}
+_URGENT_PRECEDENCES = ("hoa_toc", "thuong_khan")
+
+
+def do_announce_arrivals(viewer: Person, *, request: HttpRequest | None = None) -> list[Reminder]:
+    """Hỏa tốc and Thượng khẩn documents delivered to the viewer's unit and not announced
+    yet: every clerk and the commander (cleared for it) get a reminder at once, before
+    anyone opens the envelope. Run on every page of a person of the unit (the exchange has
+    no arrival hook for payload kinds), so it is one query when there is nothing new."""
+    from tiendon.documents import container
+    from tiendon.exchange.queries import inbox as exchange_inbox
+
+    announced = Reminder.objects.filter(
+        envelope=OuterRef("envelope"), kind=Reminder.Kind.URGENT, person__unit=viewer.unit_id
+    )
+    fresh = list(
+        exchange_inbox(viewer)
+        .filter(
+            envelope__kind=container.DOCUMENT_KIND,
+            envelope__precedence__in=_URGENT_PRECEDENCES,
+        )
+        .exclude(Exists(announced))
+        .values_list("envelope_id", "envelope__security")[:200]
+    )
+    if not fresh:
+        return []
+    wanted = [
+        _Wanted(person, Reminder.Kind.URGENT, envelope_id=envelope_id)
+        for envelope_id, label in fresh
+        for person in _announced_to(viewer.unit_id, _SECRECY_OF_LABEL.get(label, 3))
+    ]
+    return _make_reminders(wanted, actor=None, request=request)
+
+
+def announce_incoming(
+    incoming: IncomingDocument, actor: Person, *, request: HttpRequest | None = None
+) -> list[Reminder]:
+    """An urgent document received on paper: announced as a delivery is (run by
+    `do_receive_paper`); an exchanged one's announcement moves to the opened document."""
+    if incoming.urgency not in PINNED_URGENCIES:
+        return []
+    wanted = [
+        _Wanted(person, Reminder.Kind.URGENT, incoming=incoming)
+        for person in _announced_to(incoming.unit_id, incoming.secrecy)
+        if person.pk != actor.pk
+    ]
+    return _make_reminders(wanted, actor=actor, request=request)
+
+
+def attach_opened(incoming: IncomingDocument) -> None:
+    """The announced delivery was opened: its reminders now lead to the received document."""
+    if incoming.envelope_id is not None:
+        Reminder.objects.filter(
+            envelope_id=incoming.envelope_id, person__unit=incoming.unit_id
+        ).update(incoming=incoming)
+
+
 def unread_reminders(viewer: Person) -> list[Reminder]:
-    """The viewer's unread reminders for documents the viewer may still see, urgent first."""
+    """The viewer's unread reminders of things the viewer may still see (outgoing documents
+    of the unit, received documents not recalled, deliveries still waiting), urgent first;
+    a secret received document's subject is masked for the uncleared."""
+    from tiendon.exchange.models import EnvelopeRecipient
+
     visible = queries.documents_visible_to(viewer).values("pk")
+    received = queries.incoming_visible_to(viewer).values("pk")
+    cleared = [label for label, level in _SECRECY_OF_LABEL.items() if level <= viewer.clearance]
+    delivered = EnvelopeRecipient.objects.filter(
+        unit=viewer.unit_id, envelope__security__in=cleared
+    ).values("envelope")
     reminders = list(
-        Reminder.objects.filter(person=viewer, read_at__isnull=True, document__in=visible)
-        .select_related("document")
-        .defer("document__pdf", "document__uploaded_pdf")
+        Reminder.objects.filter(person=viewer, read_at__isnull=True)
+        .filter(
+            Q(document__in=visible)
+            | Q(incoming__in=received)
+            | Q(incoming__isnull=True, envelope__in=delivered)
+        )
+        .select_related("document", "incoming", "envelope", "envelope__sender")
+        .defer("document__pdf", "document__uploaded_pdf", "incoming__scan")
         .order_by("created_at")
     )
-    return sorted(reminders, key=lambda r: pin_key(r.document.urgency, r.due_date))
+    for reminder in reminders:
+        if reminder.incoming is not None:
+            queries._mask(viewer, reminder.incoming)
+    return sorted(reminders, key=lambda r: pin_key(r.urgency, r.due_date))
 
 
 @transaction.atomic
@@ -436,11 +588,7 @@ def announce_urgent(document: Document) -> list[Reminder]:
         )
     else:
         return []
-    made = []
-    for person in people:
-        reminder, created = Reminder.objects.get_or_create(
-            person=person, document=document, kind=Reminder.Kind.URGENT, due_date=None
-        )
-        if created:
-            made.append(reminder)
-    return made
+    return _make_reminders(
+        [_Wanted(person, Reminder.Kind.URGENT, document=document) for person in people],
+        actor=None,
+    )

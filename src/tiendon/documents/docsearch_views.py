@@ -9,6 +9,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -79,6 +80,9 @@ def deadlines_dashboard(request: HttpRequest) -> HttpResponse:
 @require_POST
 def reminder_read(request: HttpRequest, reminder_id: str) -> HttpResponse:
     deadlines.do_mark_reminder_read(reminder_id, _person(request), request=request)
+    back = request.POST.get("next", "")  # dismissed from the banner: stay on that page
+    if back and url_has_allowed_host_and_scheme(back, allowed_hosts={request.get_host()}):
+        return redirect(back)
     return redirect("deadlines_dashboard")
 
 

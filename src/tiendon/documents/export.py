@@ -17,12 +17,13 @@ from typing import Any
 
 from django.db.models import Count
 from django.http import HttpRequest
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from pyhanko.pdf_utils.misc import PdfError
 from pyhanko.pdf_utils.reader import PdfFileReader
 
 from tiendon.audit.actions import do_record
-from tiendon.documents import queries
+from tiendon.documents import history, queries
 from tiendon.documents.docsearch_models import DueDate
 from tiendon.documents.errors import DocumentError
 from tiendon.documents.models import Document
@@ -132,9 +133,32 @@ def export_metadata(document: Document, files: list[ExportFile]) -> dict[str, An
                 {"name": f.name, "size": len(f.data), "sha256": hashlib.sha256(f.data).hexdigest()}
                 for f in files
             ],
+            "status_history": _status_history(document),
         }
     )
     return metadata
+
+
+def _status_history(document: Document) -> dict[str, list[dict[str, str]]]:
+    """Per recipient unit's code, every status it reported, with its time (ISO 8601 in
+    Vietnam's zone) and note (JSON only: Appendix VI has no field for it)."""
+    if document.envelope_id is None:
+        return {}
+    history.read_all_receipts(document.issuing_unit, document.envelope_id)
+    units = dict(
+        EnvelopeRecipient.objects.filter(envelope_id=document.envelope_id).values_list(
+            "unit_id", "unit__code"
+        )
+    )
+    return {
+        units[unit_id]: [
+            {"code": s.code, "at": timezone.localtime(s.at).isoformat(), "note": s.note}
+            for s in steps
+        ]
+        for unit_id, steps in sorted(
+            history.history_of(document.envelope_id, None).items(), key=lambda i: units[i[0]]
+        )
+    }
 
 
 def _text(value: object) -> str:

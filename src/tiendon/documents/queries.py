@@ -325,7 +325,7 @@ def recipient_statuses(
     by_code = dict(deliveries.values_list("code").annotate(n=Count("id")).order_by("code"))
     rows = list(
         deliveries.order_by("unit__code").values(
-            "unit__code", "unit__name", "code", "at", "status_note", "state"
+            "unit_id", "unit__code", "unit__name", "code", "at", "status_note", "state"
         )[offset : offset + limit]
     )
     return RecipientStatuses(document, sum(by_code.values()), by_code, rows)
@@ -581,7 +581,7 @@ def copy_statuses(
     by_code = dict(deliveries.values_list("code").annotate(n=Count("id")).order_by("code"))
     rows = list(
         deliveries.order_by("unit__code").values(
-            "unit__code", "unit__name", "code", "at", "status_note", "state"
+            "unit_id", "unit__code", "unit__name", "code", "at", "status_note", "state"
         )[offset : offset + limit]
     )
     return copy, sum(by_code.values()), by_code, rows

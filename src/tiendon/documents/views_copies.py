@@ -15,12 +15,12 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from tiendon.documents import attachments, copies, queries, reviews
-from tiendon.documents.copies_models import Attachment, CopyForm, IncomingCopy
+from tiendon.documents.copies_models import Attachment, CertifiedCopy, CopyForm, IncomingCopy
 from tiendon.documents.forms_copies import AttachmentForm, CopyNewForm, ReviewersForm
 from tiendon.documents.models import Document, IncomingDocument, RecipientGroup
-from tiendon.documents.views_flow import _person, _run
+from tiendon.documents.views_flow import _person, _run, with_history
 from tiendon.errors import InvalidInput, OutOfScope, TiendonError
-from tiendon.units.models import Person
+from tiendon.units.models import Person, Role
 
 
 def _cleared(read: Callable[[], Any]) -> Any:
@@ -172,6 +172,7 @@ def _make_copy(
     *,
     incoming: IncomingDocument | None = None,
     document: Document | None = None,
+    copy: CertifiedCopy | None = None,
 ) -> Any:
     person = _person(request)
     try:
@@ -180,6 +181,7 @@ def _make_copy(
             form=form.cleaned_data["form"],
             incoming=incoming,
             document=document,
+            copy=copy,
             pages=copies.parse_pages(form.cleaned_data["pages"]),
             recipient_spec=form.recipient_spec(),
             request=request,
@@ -227,6 +229,39 @@ def document_copy_new(request: HttpRequest, document_id: str) -> HttpResponse:
 
 
 @login_required
+def copy_copy_new(request: HttpRequest, copy_id: str) -> HttpResponse:
+    """A sao lục of one of the unit's own copies."""
+    person = _person(request)
+    copy = _cleared(lambda: queries.get_visible_copy(person, copy_id, request=request))
+    form = _copy_form(request, person, of_copy=True)
+    if request.method == "POST" and form.is_valid():
+        made = _make_copy(request, form, copy=copy)
+        if made is not None:
+            messages.success(request, _("The copy was made and sent."))
+            return redirect("copy_detail", copy_id=made.pk)
+    return render(
+        request,
+        "documents/copy_new.html",
+        {"form": form, "source": copy, "incoming": False, "own_copy": True},
+    )
+
+
+@login_required
+@require_POST
+def copy_recall(request: HttpRequest, copy_id: str) -> HttpResponse:
+    person = _person(request)
+    copy = _cleared(lambda: queries.get_visible_copy(person, copy_id, request=request))
+    if _run(
+        request,
+        lambda: copies.do_request_copy_recall(
+            copy, person, reason=request.POST.get("reason", ""), request=request
+        ),
+    ):
+        messages.success(request, _("The recall request was sent to every recipient."))
+    return redirect("copy_detail", copy_id=copy.pk)
+
+
+@login_required
 def copy_list(request: HttpRequest) -> HttpResponse:
     rows = queries.copies_visible_to(_person(request))[:200]
     return render(request, "documents/copy_list.html", {"copies": rows})
@@ -242,6 +277,8 @@ def copy_detail(request: HttpRequest, copy_id: str) -> HttpResponse:
     copy, total, by_code, rows = _cleared(
         lambda: queries.copy_statuses(person, copy_id, offset=offset, request=request)
     )
+    with_history(copy.copying_unit, copy.envelope_id, rows)
+    sent = copy.envelope_id is not None and copy.recalled_at is None
     return render(
         request,
         "documents/copy_detail.html",
@@ -251,6 +288,8 @@ def copy_detail(request: HttpRequest, copy_id: str) -> HttpResponse:
             "total": total,
             "by_code": sorted(by_code.items()),
             "rows": rows,
+            "can_copy": person.role in (Role.CLERK, Role.ADMIN),
+            "can_recall": sent and person.role in (Role.CLERK, Role.COMMANDER, Role.ADMIN),
         },
     )
 

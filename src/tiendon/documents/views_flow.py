@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
+from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -16,7 +17,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from tiendon.documents import actions_flow, container, incoming_register, queries
+from tiendon.documents import actions_flow, container, history, incoming_register, queries
 from tiendon.documents.forms_flow import (
     AssignForm,
     CompleteForm,
@@ -347,6 +348,16 @@ def _export(
     return response
 
 
+def with_history(sender: Any, envelope_id: Any, rows: list[dict[str, object]]) -> None:
+    """Each row of a sender's table gets its recipient's every status (`history.py`)."""
+    if envelope_id is None or not rows:
+        return
+    history.read_receipts(sender, envelope_id)
+    steps = history.history_of(envelope_id, [int(str(r["unit_id"])) for r in rows])
+    for row in rows:
+        row["history"] = steps.get(int(str(row["unit_id"])), [])
+
+
 @login_required
 def document_statuses(request: HttpRequest, document_id: str) -> HttpResponse:
     """The sender's table: every recipient's processing status, with its time."""
@@ -364,6 +375,7 @@ def document_statuses(request: HttpRequest, document_id: str) -> HttpResponse:
         )
     except queries.ClearanceRequired as exc:
         raise PermissionDenied("clearance required") from exc
+    with_history(table.document.issuing_unit, table.document.envelope_id, table.rows)
     return render(
         request,
         "documents/statuses.html",

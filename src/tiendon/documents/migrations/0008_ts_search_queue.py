@@ -4,18 +4,22 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('documents', '0007_rum_search_index'),
+        ("documents", "0007_rum_search_index"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='SearchQueueItem',
+            name="SearchQueueItem",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('document_id', models.UUIDField()),
-                ('queued_at', models.DateTimeField(auto_now_add=True)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("document_id", models.UUIDField()),
+                ("queued_at", models.DateTimeField(auto_now_add=True)),
             ],
         ),
     ]

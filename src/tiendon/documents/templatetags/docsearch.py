@@ -1,4 +1,4 @@
-"""The panel of a document's page for due date, case files and reminders' links; a tag, so
+"""The panel of a document's page for due date and case files; a tag, so
 the document pages need one line to show it."""
 
 from __future__ import annotations
@@ -25,12 +25,3 @@ def docsearch_panel(context: dict[str, Any], document: Any) -> dict[str, Any]:
         "due": DueDate.objects.filter(document=document).select_related("person").first(),
         "case_files": casefiles.case_files_of(viewer, document),
     }
-
-
-@register.simple_tag(takes_context=True)
-def unread_reminder_count(context: dict[str, Any]) -> int:
-    """How many reminders the viewer has not dismissed (for the documents' links)."""
-    from tiendon.documents.deadlines import unread_reminders
-
-    viewer = context["request"].user
-    return len(unread_reminders(viewer)) if isinstance(viewer, Person) else 0

@@ -68,6 +68,11 @@ def test_demo_documents_flow_down_the_chain_in_several_states(demo_node: Any) ->
     # The commune clerk's assignment is due soon on her deadline list.
     (due,) = deadlines.deadline_lists(people["vanthu.muonglat"]).due_soon
     assert due.kind == "assignment"
+    # Her reminders: the assignment (at once), and the unopened Hỏa tốc delivery, announced
+    # when anyone of the commune loads a page, pinned on top.
+    deadlines.do_announce_arrivals(people["vanthu.muonglat"])
+    kinds = [(r.kind, r.urgency) for r in deadlines.unread_reminders(people["vanthu.muonglat"])]
+    assert kinds == [("urgent", "hoa_toc"), ("assigned", "normal")]
     # The province forwarded the directive as a sao y; the commune registered it (03).
     (copy,) = queries.copies_visible_to(people["vanthu.thanhhoa"])
     assert copy.number_and_symbol.endswith("/SY-BCHQS")

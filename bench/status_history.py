@@ -1,0 +1,138 @@
+"""The sender's status history: reading a province's receipts from its commune boards into
+`StatusEvent` rows the first time, then showing a page of histories, beside the bare
+decryption of the same receipts by the exchange.
+
+    python bench/status_history.py                   # SQLite in a temporary folder
+    python bench/status_history.py --statuses 4
+    DATABASE_URL=postgresql://… python bench/status_history.py
+
+Set-up (not timed): the seeded units, the node's CAs, keys for province `--province` and
+its commune boards (166 for 38); one envelope from the province to all of them (the
+exchange's `do_send_envelope`), then `--statuses` statuses (03, 04, 05, 06, …) reported by
+every commune through `do_send_status`, each a signed receipt encrypted to the province.
+
+Ours:
+  first read  `history.read_receipts` (find the receipts not read yet, decrypt each,
+              store its `StatusEvent` rows and mark it read), in batches of 500 as the
+              pages call it, until nothing is left;
+  page        `history.history_of` for 200 units, the receipts already read (what each
+              later opening of the status table costs, plus a `read_receipts` finding
+              nothing new), the median of `--rounds`.
+Engine, same run, same receipts: `exchange.queries.decrypt_for_unit` on each receipt and
+`json.loads`, nothing stored.
+
+Goal: the first read within 1.5x the bare decryption (the rest: finding the receipts and
+storing the rows); a page of 200 histories, once read, under 100 ms. The last line is one
+JSON object.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "src"))
+
+GOAL = {"first_read_vs_engine_max_ratio": 1.5, "page_ms_max": 100}
+CODES = ["03", "04", "05", "06", "02", "15", "16"]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--province", default="38")
+    parser.add_argument("--statuses", type=int, default=3, help="statuses per commune")
+    parser.add_argument("--rounds", type=int, default=5)
+    args = parser.parse_args()
+
+    if not os.environ.get("TIENDON_DATA_DIR"):
+        os.environ["TIENDON_DATA_DIR"] = tempfile.mkdtemp(prefix="tiendon-bench-")
+    os.environ.setdefault("TIENDON_NODE_SECRET", "benchmark-node-secret-0123456789abcdef")
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tiendon.settings")
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+    from django.db import connection
+
+    from tiendon.documents import history
+    from tiendon.documents.copies_models import StatusEvent
+    from tiendon.exchange import status as status_codes
+    from tiendon.exchange.actions import do_send_envelope, do_send_status
+    from tiendon.exchange.models import Envelope, EnvelopeRecipient
+    from tiendon.exchange.queries import decrypt_for_unit
+    from tiendon.pki.actions import do_init_pki, do_issue_unit_keys
+    from tiendon.units.models import Unit, UnitKind
+    from tiendon.units.seed import seed_units
+
+    call_command("migrate", verbosity=0)
+    seed_units()
+    do_init_pki()
+    province = Unit.objects.get(code=args.province)
+    communes = list(Unit.objects.filter(parent=province, kind=UnitKind.COMMUNE_BOARD))
+    for unit in (province, *communes):
+        do_issue_unit_keys(unit)
+    sent = do_send_envelope(
+        kind="document",
+        payload=b"bench: a directive to every commune board of the province",
+        sender=province,
+        recipients=communes,
+    )
+    codes = CODES[: args.statuses]
+    for code in codes:
+        for unit in communes:
+            do_send_status(sent, unit, code, note=f"bench {code}")
+    receipts = list(
+        Envelope.objects.filter(
+            kind=status_codes.RECEIPT_KIND,
+            pk__in=EnvelopeRecipient.objects.filter(unit=province).values("envelope"),
+        )
+    )
+
+    start = time.perf_counter()
+    for receipt in receipts:
+        json.loads(decrypt_for_unit(receipt, province))
+    engine_s = time.perf_counter() - start
+
+    start = time.perf_counter()
+    read = history.read_all_receipts(province, sent.pk)
+    first_s = time.perf_counter() - start
+    events = StatusEvent.objects.filter(envelope_id=sent.pk).count()
+
+    unit_ids = [u.pk for u in sorted(communes, key=lambda u: u.code)[:200]]
+    page_times = []
+    for _round in range(args.rounds):
+        start = time.perf_counter()
+        history.read_receipts(province, sent.pk)
+        steps = history.history_of(sent.pk, unit_ids)
+        page_times.append(time.perf_counter() - start)
+    page_s = statistics.median(page_times)
+    assert all(len(s) == len(codes) + 1 for s in steps.values()), "every status, and 01"
+
+    print(
+        f"engine: {connection.vendor}; province {province.code}, {len(communes)} commune boards, "
+        f"{len(codes)} statuses each: {len(receipts)} receipts, {events} status rows"
+    )
+    print(f"first read, ours:            {first_s:.3f} s ({read} receipts)")
+    print(f"  bare decryption, same run: {engine_s:.3f} s")
+    print(f"a page of {len(unit_ids)} histories: {page_s * 1000:.1f} ms (rounds {page_times})")
+    result = {
+        "engine": connection.vendor,
+        "recipients": len(communes),
+        "receipts": len(receipts),
+        "first_read_s": round(first_s, 3),
+        "engine_decrypt_s": round(engine_s, 3),
+        "first_read_ratio": round(first_s / engine_s, 2),
+        "page_ms": round(page_s * 1000, 1),
+        "goal": GOAL,
+    }
+    print(json.dumps(result))
+
+
+if __name__ == "__main__":
+    main()
