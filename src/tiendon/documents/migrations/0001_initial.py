@@ -7,260 +7,97 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
+
     initial = True
 
     dependencies = [
-        ("units", "0002_person_totp_last_step"),
+        ('units', '0002_person_totp_last_step'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name="Document",
+            name='Document',
             fields=[
-                (
-                    "id",
-                    models.UUIDField(
-                        default=uuid.uuid4, editable=False, primary_key=True, serialize=False
-                    ),
-                ),
-                (
-                    "doc_type",
-                    models.CharField(
-                        choices=[
-                            ("cong_van", "Công văn"),
-                            ("nghi_quyet", "Nghị quyết"),
-                            ("quyet_dinh", "Quyết định"),
-                            ("chi_thi", "Chỉ thị"),
-                            ("quy_che", "Quy chế"),
-                            ("quy_dinh", "Quy định"),
-                            ("thong_cao", "Thông cáo"),
-                            ("thong_bao", "Thông báo"),
-                            ("huong_dan", "Hướng dẫn"),
-                            ("chuong_trinh", "Chương trình"),
-                            ("ke_hoach", "Kế hoạch"),
-                            ("phuong_an", "Phương án"),
-                            ("de_an", "Đề án"),
-                            ("du_an", "Dự án"),
-                            ("bao_cao", "Báo cáo"),
-                            ("bien_ban", "Biên bản"),
-                            ("to_trinh", "Tờ trình"),
-                            ("hop_dong", "Hợp đồng"),
-                            ("cong_dien", "Công điện"),
-                            ("ban_ghi_nho", "Bản ghi nhớ"),
-                            ("ban_thoa_thuan", "Bản thỏa thuận"),
-                            ("giay_uy_quyen", "Giấy ủy quyền"),
-                            ("giay_moi", "Giấy mời"),
-                            ("giay_gioi_thieu", "Giấy giới thiệu"),
-                            ("giay_nghi_phep", "Giấy nghỉ phép"),
-                            ("phieu_gui", "Phiếu gửi"),
-                            ("phieu_chuyen", "Phiếu chuyển"),
-                            ("phieu_bao", "Phiếu báo"),
-                        ],
-                        max_length=24,
-                    ),
-                ),
-                ("drafting_office", models.CharField(blank=True, max_length=16)),
-                ("subject", models.CharField(max_length=500)),
-                ("body", models.TextField(blank=True)),
-                ("uploaded_pdf", models.BinaryField(blank=True, null=True)),
-                (
-                    "urgency",
-                    models.CharField(
-                        choices=[
-                            ("normal", "Normal"),
-                            ("khan", "Khẩn"),
-                            ("thuong_khan", "Thượng khẩn"),
-                            ("hoa_toc", "Hỏa tốc"),
-                        ],
-                        default="normal",
-                        max_length=16,
-                    ),
-                ),
-                (
-                    "secrecy",
-                    models.PositiveSmallIntegerField(
-                        choices=[(0, "Not secret"), (1, "Mật"), (2, "Tối mật"), (3, "Tuyệt mật")],
-                        default=0,
-                    ),
-                ),
-                ("place", models.CharField(max_length=100)),
-                ("recipients_text", models.TextField(blank=True)),
-                (
-                    "signing_mode",
-                    models.CharField(
-                        choices=[
-                            ("direct", "Signs directly"),
-                            ("KT.", "KT. (signs for the head, as deputy)"),
-                            ("TL.", "TL. (signs by order of the head)"),
-                            ("TUQ.", "TUQ. (signs by authorisation)"),
-                            ("Q.", "Q. (acting head)"),
-                        ],
-                        default="direct",
-                        max_length=8,
-                    ),
-                ),
-                ("head_title", models.CharField(blank=True, max_length=200)),
-                ("signer_title", models.CharField(max_length=200)),
-                ("signer_rank", models.CharField(blank=True, max_length=64)),
-                (
-                    "state",
-                    models.CharField(
-                        choices=[
-                            ("draft", "Draft"),
-                            ("in_review", "In review"),
-                            ("signed", "Signed"),
-                            ("issued", "Issued"),
-                        ],
-                        default="draft",
-                        max_length=16,
-                    ),
-                ),
-                ("version", models.PositiveIntegerField(default=1)),
-                (
-                    "series",
-                    models.CharField(
-                        choices=[("ordinary", "Ordinary"), ("secret", "Secret")],
-                        default="ordinary",
-                        max_length=16,
-                    ),
-                ),
-                ("year", models.PositiveSmallIntegerField(blank=True, null=True)),
-                ("number", models.PositiveIntegerField(blank=True, null=True)),
-                ("symbol", models.CharField(blank=True, max_length=64)),
-                ("pdf", models.BinaryField(blank=True, null=True)),
-                ("signed_at", models.DateTimeField(blank=True, null=True)),
-                ("issued_at", models.DateTimeField(blank=True, null=True)),
-                ("created_at", models.DateTimeField(auto_now_add=True)),
-                ("updated_at", models.DateTimeField(auto_now=True)),
-                (
-                    "drafter",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.PROTECT,
-                        related_name="+",
-                        to=settings.AUTH_USER_MODEL,
-                    ),
-                ),
-                (
-                    "issuing_unit",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.PROTECT,
-                        related_name="issued_documents",
-                        to="units.unit",
-                    ),
-                ),
-                (
-                    "signer",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.PROTECT,
-                        related_name="+",
-                        to=settings.AUTH_USER_MODEL,
-                    ),
-                ),
+                ('id', models.UUIDField(default=uuid.uuid4, editable=False, primary_key=True, serialize=False)),
+                ('doc_type', models.CharField(choices=[('cong_van', 'Công văn'), ('nghi_quyet', 'Nghị quyết'), ('quyet_dinh', 'Quyết định'), ('chi_thi', 'Chỉ thị'), ('quy_che', 'Quy chế'), ('quy_dinh', 'Quy định'), ('thong_cao', 'Thông cáo'), ('thong_bao', 'Thông báo'), ('huong_dan', 'Hướng dẫn'), ('chuong_trinh', 'Chương trình'), ('ke_hoach', 'Kế hoạch'), ('phuong_an', 'Phương án'), ('de_an', 'Đề án'), ('du_an', 'Dự án'), ('bao_cao', 'Báo cáo'), ('bien_ban', 'Biên bản'), ('to_trinh', 'Tờ trình'), ('hop_dong', 'Hợp đồng'), ('cong_dien', 'Công điện'), ('ban_ghi_nho', 'Bản ghi nhớ'), ('ban_thoa_thuan', 'Bản thỏa thuận'), ('giay_uy_quyen', 'Giấy ủy quyền'), ('giay_moi', 'Giấy mời'), ('giay_gioi_thieu', 'Giấy giới thiệu'), ('giay_nghi_phep', 'Giấy nghỉ phép'), ('phieu_gui', 'Phiếu gửi'), ('phieu_chuyen', 'Phiếu chuyển'), ('phieu_bao', 'Phiếu báo')], max_length=24)),
+                ('drafting_office', models.CharField(blank=True, max_length=16)),
+                ('subject', models.CharField(max_length=500)),
+                ('body', models.TextField(blank=True)),
+                ('uploaded_pdf', models.BinaryField(blank=True, null=True)),
+                ('urgency', models.CharField(choices=[('normal', 'Normal'), ('khan', 'Khẩn'), ('thuong_khan', 'Thượng khẩn'), ('hoa_toc', 'Hỏa tốc')], default='normal', max_length=16)),
+                ('secrecy', models.PositiveSmallIntegerField(choices=[(0, 'Not secret'), (1, 'Mật'), (2, 'Tối mật'), (3, 'Tuyệt mật')], default=0)),
+                ('place', models.CharField(max_length=100)),
+                ('recipients_text', models.TextField(blank=True)),
+                ('signing_mode', models.CharField(choices=[('direct', 'Signs directly'), ('KT.', 'KT. (signs for the head, as deputy)'), ('TL.', 'TL. (signs by order of the head)'), ('TUQ.', 'TUQ. (signs by authorisation)'), ('Q.', 'Q. (acting head)')], default='direct', max_length=8)),
+                ('head_title', models.CharField(blank=True, max_length=200)),
+                ('signer_title', models.CharField(max_length=200)),
+                ('signer_rank', models.CharField(blank=True, max_length=64)),
+                ('state', models.CharField(choices=[('draft', 'Draft'), ('in_review', 'In review'), ('signed', 'Signed'), ('issued', 'Issued')], default='draft', max_length=16)),
+                ('version', models.PositiveIntegerField(default=1)),
+                ('series', models.CharField(choices=[('ordinary', 'Ordinary'), ('secret', 'Secret')], default='ordinary', max_length=16)),
+                ('year', models.PositiveSmallIntegerField(blank=True, null=True)),
+                ('number', models.PositiveIntegerField(blank=True, null=True)),
+                ('symbol', models.CharField(blank=True, max_length=64)),
+                ('pdf', models.BinaryField(blank=True, null=True)),
+                ('signed_at', models.DateTimeField(blank=True, null=True)),
+                ('issued_at', models.DateTimeField(blank=True, null=True)),
+                ('created_at', models.DateTimeField(auto_now_add=True)),
+                ('updated_at', models.DateTimeField(auto_now=True)),
+                ('drafter', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
+                ('issuing_unit', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='issued_documents', to='units.unit')),
+                ('signer', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
             ],
             options={
-                "verbose_name": "document",
-                "verbose_name_plural": "documents",
+                'verbose_name': 'document',
+                'verbose_name_plural': 'documents',
             },
         ),
         migrations.CreateModel(
-            name="DocumentVersion",
+            name='DocumentVersion',
             fields=[
-                (
-                    "id",
-                    models.BigAutoField(
-                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
-                    ),
-                ),
-                ("number", models.PositiveIntegerField()),
-                ("subject", models.CharField(max_length=500)),
-                ("body", models.TextField(blank=True)),
-                ("uploaded_pdf", models.BinaryField(blank=True, null=True)),
-                ("fields", models.JSONField(default=dict)),
-                ("created_at", models.DateTimeField(auto_now_add=True)),
-                (
-                    "document",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.CASCADE,
-                        related_name="versions",
-                        to="documents.document",
-                    ),
-                ),
-                (
-                    "edited_by",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.PROTECT,
-                        related_name="+",
-                        to=settings.AUTH_USER_MODEL,
-                    ),
-                ),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('number', models.PositiveIntegerField()),
+                ('subject', models.CharField(max_length=500)),
+                ('body', models.TextField(blank=True)),
+                ('uploaded_pdf', models.BinaryField(blank=True, null=True)),
+                ('fields', models.JSONField(default=dict)),
+                ('created_at', models.DateTimeField(auto_now_add=True)),
+                ('document', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='versions', to='documents.document')),
+                ('edited_by', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
             ],
             options={
-                "ordering": ["document", "number"],
+                'ordering': ['document', 'number'],
             },
         ),
         migrations.CreateModel(
-            name="NumberCounter",
+            name='NumberCounter',
             fields=[
-                (
-                    "id",
-                    models.BigAutoField(
-                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
-                    ),
-                ),
-                ("year", models.PositiveSmallIntegerField()),
-                (
-                    "series",
-                    models.CharField(
-                        choices=[("ordinary", "Ordinary"), ("secret", "Secret")], max_length=16
-                    ),
-                ),
-                ("last_number", models.PositiveIntegerField(default=0)),
-                (
-                    "issuing_unit",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.PROTECT,
-                        related_name="+",
-                        to="units.unit",
-                    ),
-                ),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('year', models.PositiveSmallIntegerField()),
+                ('series', models.CharField(choices=[('ordinary', 'Ordinary'), ('secret', 'Secret')], max_length=16)),
+                ('last_number', models.PositiveIntegerField(default=0)),
+                ('issuing_unit', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='units.unit')),
             ],
         ),
         migrations.AddIndex(
-            model_name="document",
-            index=models.Index(
-                fields=["issuing_unit", "state"], name="documents_d_issuing_c73781_idx"
-            ),
+            model_name='document',
+            index=models.Index(fields=['issuing_unit', 'state'], name='documents_d_issuing_c73781_idx'),
         ),
         migrations.AddConstraint(
-            model_name="document",
-            constraint=models.UniqueConstraint(
-                condition=models.Q(("number__isnull", False)),
-                fields=("issuing_unit", "year", "series", "number"),
-                name="document_number_unique_per_issuer_year_series",
-            ),
+            model_name='document',
+            constraint=models.UniqueConstraint(condition=models.Q(('number__isnull', False)), fields=('issuing_unit', 'year', 'series', 'number'), name='document_number_unique_per_issuer_year_series'),
         ),
         migrations.AddConstraint(
-            model_name="document",
-            constraint=models.CheckConstraint(
-                condition=models.Q(
-                    models.Q(("state", "issued"), _negated=True),
-                    ("number__isnull", False),
-                    _connector="OR",
-                ),
-                name="document_issued_has_number",
-            ),
+            model_name='document',
+            constraint=models.CheckConstraint(condition=models.Q(models.Q(('state', 'issued'), _negated=True), ('number__isnull', False), _connector='OR'), name='document_issued_has_number'),
         ),
         migrations.AddConstraint(
-            model_name="documentversion",
-            constraint=models.UniqueConstraint(
-                fields=("document", "number"), name="document_version_unique"
-            ),
+            model_name='documentversion',
+            constraint=models.UniqueConstraint(fields=('document', 'number'), name='document_version_unique'),
         ),
         migrations.AddConstraint(
-            model_name="numbercounter",
-            constraint=models.UniqueConstraint(
-                fields=("issuing_unit", "year", "series"), name="number_counter_unique"
-            ),
+            model_name='numbercounter',
+            constraint=models.UniqueConstraint(fields=('issuing_unit', 'year', 'series'), name='number_counter_unique'),
         ),
     ]

@@ -6,226 +6,98 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
+
     dependencies = [
-        ("documents", "0001_initial"),
-        ("units", "0002_person_totp_last_step"),
+        ('documents', '0001_initial'),
+        ('units', '0002_person_totp_last_step'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name="CaseFile",
+            name='CaseFile',
             fields=[
-                (
-                    "id",
-                    models.BigAutoField(
-                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
-                    ),
-                ),
-                ("code", models.CharField(max_length=64)),
-                ("title", models.CharField(max_length=500)),
-                ("year", models.PositiveSmallIntegerField()),
-                ("created_at", models.DateTimeField(auto_now_add=True)),
-                (
-                    "created_by",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.PROTECT,
-                        related_name="+",
-                        to=settings.AUTH_USER_MODEL,
-                    ),
-                ),
-                (
-                    "keeper",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.PROTECT,
-                        related_name="+",
-                        to=settings.AUTH_USER_MODEL,
-                    ),
-                ),
-                (
-                    "unit",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.PROTECT,
-                        related_name="+",
-                        to="units.unit",
-                    ),
-                ),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('code', models.CharField(max_length=64)),
+                ('title', models.CharField(max_length=500)),
+                ('year', models.PositiveSmallIntegerField()),
+                ('created_at', models.DateTimeField(auto_now_add=True)),
+                ('created_by', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
+                ('keeper', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
+                ('unit', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='units.unit')),
             ],
         ),
         migrations.CreateModel(
-            name="CaseFileEntry",
+            name='CaseFileEntry',
             fields=[
-                (
-                    "id",
-                    models.BigAutoField(
-                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
-                    ),
-                ),
-                ("ordinal", models.PositiveIntegerField()),
-                ("added_at", models.DateTimeField(auto_now_add=True)),
-                (
-                    "added_by",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.PROTECT,
-                        related_name="+",
-                        to=settings.AUTH_USER_MODEL,
-                    ),
-                ),
-                (
-                    "case_file",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.CASCADE,
-                        related_name="entries",
-                        to="documents.casefile",
-                    ),
-                ),
-                (
-                    "document",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.PROTECT,
-                        related_name="+",
-                        to="documents.document",
-                    ),
-                ),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('ordinal', models.PositiveIntegerField()),
+                ('added_at', models.DateTimeField(auto_now_add=True)),
+                ('added_by', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
+                ('case_file', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='entries', to='documents.casefile')),
+                ('document', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='documents.document')),
             ],
             options={
-                "ordering": ["case_file", "ordinal"],
+                'ordering': ['case_file', 'ordinal'],
             },
         ),
         migrations.CreateModel(
-            name="DueDate",
+            name='DueDate',
             fields=[
-                (
-                    "id",
-                    models.BigAutoField(
-                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
-                    ),
-                ),
-                ("due_date", models.DateField()),
-                ("set_at", models.DateTimeField(auto_now=True)),
-                (
-                    "document",
-                    models.OneToOneField(
-                        on_delete=django.db.models.deletion.CASCADE,
-                        related_name="due",
-                        to="documents.document",
-                    ),
-                ),
-                (
-                    "person",
-                    models.ForeignKey(
-                        blank=True,
-                        null=True,
-                        on_delete=django.db.models.deletion.PROTECT,
-                        related_name="+",
-                        to=settings.AUTH_USER_MODEL,
-                    ),
-                ),
-                (
-                    "set_by",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.PROTECT,
-                        related_name="+",
-                        to=settings.AUTH_USER_MODEL,
-                    ),
-                ),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('due_date', models.DateField()),
+                ('set_at', models.DateTimeField(auto_now=True)),
+                ('document', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, related_name='due', to='documents.document')),
+                ('person', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
+                ('set_by', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
             ],
         ),
         migrations.CreateModel(
-            name="Reminder",
+            name='Reminder',
             fields=[
-                (
-                    "id",
-                    models.BigAutoField(
-                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
-                    ),
-                ),
-                (
-                    "kind",
-                    models.CharField(
-                        choices=[
-                            ("overdue", "Overdue"),
-                            ("due_soon", "Due soon"),
-                            ("urgent", "Urgent document"),
-                        ],
-                        max_length=16,
-                    ),
-                ),
-                ("due_date", models.DateField(blank=True, null=True)),
-                ("created_at", models.DateTimeField(auto_now_add=True)),
-                ("read_at", models.DateTimeField(blank=True, null=True)),
-                (
-                    "document",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.CASCADE,
-                        related_name="+",
-                        to="documents.document",
-                    ),
-                ),
-                (
-                    "person",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.CASCADE,
-                        related_name="+",
-                        to=settings.AUTH_USER_MODEL,
-                    ),
-                ),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('kind', models.CharField(choices=[('overdue', 'Overdue'), ('due_soon', 'Due soon'), ('urgent', 'Urgent document')], max_length=16)),
+                ('due_date', models.DateField(blank=True, null=True)),
+                ('created_at', models.DateTimeField(auto_now_add=True)),
+                ('read_at', models.DateTimeField(blank=True, null=True)),
+                ('document', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='documents.document')),
+                ('person', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to=settings.AUTH_USER_MODEL)),
             ],
         ),
         migrations.CreateModel(
-            name="SearchEntry",
+            name='SearchEntry',
             fields=[
-                (
-                    "id",
-                    models.BigAutoField(
-                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
-                    ),
-                ),
-                ("exact", models.TextField(blank=True)),
-                ("folded", models.TextField(blank=True)),
-                ("pdf_text", models.TextField(blank=True)),
-                ("pdf_sha256", models.CharField(blank=True, max_length=64)),
-                ("updated_at", models.DateTimeField(auto_now=True)),
-                (
-                    "document",
-                    models.OneToOneField(
-                        on_delete=django.db.models.deletion.CASCADE,
-                        related_name="search_entry",
-                        to="documents.document",
-                    ),
-                ),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('exact', models.TextField(blank=True)),
+                ('folded', models.TextField(blank=True)),
+                ('pdf_text', models.TextField(blank=True)),
+                ('pdf_sha256', models.CharField(blank=True, max_length=64)),
+                ('updated_at', models.DateTimeField(auto_now=True)),
+                ('document', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, related_name='search_entry', to='documents.document')),
             ],
         ),
         migrations.AddConstraint(
-            model_name="casefile",
-            constraint=models.UniqueConstraint(
-                fields=("unit", "year", "code"), name="case_file_code_unique"
-            ),
+            model_name='casefile',
+            constraint=models.UniqueConstraint(fields=('unit', 'year', 'code'), name='case_file_code_unique'),
         ),
         migrations.AddConstraint(
-            model_name="casefileentry",
-            constraint=models.UniqueConstraint(
-                fields=("case_file", "document"), name="case_file_document_unique"
-            ),
+            model_name='casefileentry',
+            constraint=models.UniqueConstraint(fields=('case_file', 'document'), name='case_file_document_unique'),
         ),
         migrations.AddConstraint(
-            model_name="casefileentry",
-            constraint=models.UniqueConstraint(
-                fields=("case_file", "ordinal"), name="case_file_ordinal_unique"
-            ),
+            model_name='casefileentry',
+            constraint=models.UniqueConstraint(fields=('case_file', 'ordinal'), name='case_file_ordinal_unique'),
         ),
         migrations.AddIndex(
-            model_name="duedate",
-            index=models.Index(fields=["due_date"], name="documents_d_due_dat_b46993_idx"),
+            model_name='duedate',
+            index=models.Index(fields=['due_date'], name='documents_d_due_dat_b46993_idx'),
         ),
         migrations.AddIndex(
-            model_name="reminder",
-            index=models.Index(fields=["person", "read_at"], name="documents_r_person__8d244f_idx"),
+            model_name='reminder',
+            index=models.Index(fields=['person', 'read_at'], name='documents_r_person__8d244f_idx'),
         ),
         migrations.AddConstraint(
-            model_name="reminder",
-            constraint=models.UniqueConstraint(
-                fields=("person", "document", "kind", "due_date"), name="reminder_unique"
-            ),
+            model_name='reminder',
+            constraint=models.UniqueConstraint(fields=('person', 'document', 'kind', 'due_date'), name='reminder_unique'),
         ),
     ]

@@ -4,9 +4,11 @@ from django.db import migrations
 
 
 class Migration(migrations.Migration):
+
     dependencies = [
-        ("documents", "0002_flow_recipients_incoming"),
-        ("documents", "0003_search_fts"),
+        ('documents', '0002_flow_recipients_incoming'),
+        ('documents', '0003_search_fts'),
     ]
 
-    operations = []
+    operations = [
+    ]

@@ -7,288 +7,117 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
+
     dependencies = [
-        ("documents", "0004_merge_0002_flow_recipients_incoming_0003_search_fts"),
-        ("units", "0002_person_totp_last_step"),
+        ('documents', '0004_merge_0002_flow_recipients_incoming_0003_search_fts'),
+        ('units', '0002_person_totp_last_step'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name="IncomingCopy",
+            name='IncomingCopy',
             fields=[
-                (
-                    "id",
-                    models.BigAutoField(
-                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
-                    ),
-                ),
-                (
-                    "form",
-                    models.CharField(
-                        choices=[("SY", "Sao y"), ("TrS", "Trích sao"), ("SL", "Sao lục")],
-                        max_length=4,
-                    ),
-                ),
-                ("original", models.JSONField(default=dict)),
-                ("original_verification", models.JSONField(blank=True, default=list)),
-                (
-                    "incoming",
-                    models.OneToOneField(
-                        on_delete=django.db.models.deletion.CASCADE,
-                        related_name="copy_of",
-                        to="documents.incomingdocument",
-                    ),
-                ),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('form', models.CharField(choices=[('SY', 'Sao y'), ('TrS', 'Trích sao'), ('SL', 'Sao lục')], max_length=4)),
+                ('original', models.JSONField(default=dict)),
+                ('original_verification', models.JSONField(blank=True, default=list)),
+                ('incoming', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, related_name='copy_of', to='documents.incomingdocument')),
             ],
         ),
         migrations.CreateModel(
-            name="Attachment",
+            name='Attachment',
             fields=[
-                (
-                    "id",
-                    models.BigAutoField(
-                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
-                    ),
-                ),
-                ("position", models.PositiveSmallIntegerField()),
-                ("name", models.CharField(max_length=120)),
-                ("content", models.BinaryField()),
-                ("signed", models.BinaryField(blank=True, null=True)),
-                ("size", models.PositiveIntegerField()),
-                ("sha256", models.CharField(max_length=64)),
-                ("added_at", models.DateTimeField(auto_now_add=True)),
-                (
-                    "added_by",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.PROTECT,
-                        related_name="+",
-                        to=settings.AUTH_USER_MODEL,
-                    ),
-                ),
-                (
-                    "document",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.CASCADE,
-                        related_name="attachments",
-                        to="documents.document",
-                    ),
-                ),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('position', models.PositiveSmallIntegerField()),
+                ('name', models.CharField(max_length=120)),
+                ('content', models.BinaryField()),
+                ('signed', models.BinaryField(blank=True, null=True)),
+                ('size', models.PositiveIntegerField()),
+                ('sha256', models.CharField(max_length=64)),
+                ('added_at', models.DateTimeField(auto_now_add=True)),
+                ('added_by', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
+                ('document', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='attachments', to='documents.document')),
             ],
             options={
-                "ordering": ["document", "position"],
-                "constraints": [
-                    models.UniqueConstraint(
-                        fields=("document", "name"), name="attachment_unique_name"
-                    )
-                ],
+                'ordering': ['document', 'position'],
+                'constraints': [models.UniqueConstraint(fields=('document', 'name'), name='attachment_unique_name')],
             },
         ),
         migrations.CreateModel(
-            name="CertifiedCopy",
+            name='CertifiedCopy',
             fields=[
-                (
-                    "id",
-                    models.UUIDField(
-                        default=uuid.uuid4, editable=False, primary_key=True, serialize=False
-                    ),
-                ),
-                (
-                    "form",
-                    models.CharField(
-                        choices=[("SY", "Sao y"), ("TrS", "Trích sao"), ("SL", "Sao lục")],
-                        max_length=4,
-                    ),
-                ),
-                ("pages", models.JSONField(blank=True, default=list)),
-                ("original", models.JSONField(default=dict)),
-                ("subject", models.CharField(max_length=500)),
-                ("doc_type", models.CharField(max_length=24)),
-                ("urgency", models.CharField(max_length=16)),
-                ("secrecy", models.PositiveSmallIntegerField()),
-                ("series", models.CharField(max_length=16)),
-                ("year", models.PositiveSmallIntegerField()),
-                ("number", models.PositiveIntegerField()),
-                ("symbol", models.CharField(max_length=64)),
-                ("pdf", models.BinaryField()),
-                ("original_pdf", models.BinaryField()),
-                ("recipient_spec", models.JSONField(default=list)),
-                ("envelope_id", models.UUIDField(blank=True, null=True, unique=True)),
-                ("made_at", models.DateTimeField()),
-                (
-                    "copying_unit",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.PROTECT,
-                        related_name="+",
-                        to="units.unit",
-                    ),
-                ),
-                (
-                    "made_by",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.PROTECT,
-                        related_name="+",
-                        to=settings.AUTH_USER_MODEL,
-                    ),
-                ),
-                (
-                    "source_document",
-                    models.ForeignKey(
-                        blank=True,
-                        null=True,
-                        on_delete=django.db.models.deletion.PROTECT,
-                        related_name="copies",
-                        to="documents.document",
-                    ),
-                ),
-                (
-                    "source_incoming",
-                    models.ForeignKey(
-                        blank=True,
-                        null=True,
-                        on_delete=django.db.models.deletion.PROTECT,
-                        related_name="copies",
-                        to="documents.incomingdocument",
-                    ),
-                ),
+                ('id', models.UUIDField(default=uuid.uuid4, editable=False, primary_key=True, serialize=False)),
+                ('form', models.CharField(choices=[('SY', 'Sao y'), ('TrS', 'Trích sao'), ('SL', 'Sao lục')], max_length=4)),
+                ('pages', models.JSONField(blank=True, default=list)),
+                ('original', models.JSONField(default=dict)),
+                ('subject', models.CharField(max_length=500)),
+                ('doc_type', models.CharField(max_length=24)),
+                ('urgency', models.CharField(max_length=16)),
+                ('secrecy', models.PositiveSmallIntegerField()),
+                ('series', models.CharField(max_length=16)),
+                ('year', models.PositiveSmallIntegerField()),
+                ('number', models.PositiveIntegerField()),
+                ('symbol', models.CharField(max_length=64)),
+                ('pdf', models.BinaryField()),
+                ('original_pdf', models.BinaryField()),
+                ('recipient_spec', models.JSONField(default=list)),
+                ('envelope_id', models.UUIDField(blank=True, null=True, unique=True)),
+                ('made_at', models.DateTimeField()),
+                ('copying_unit', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='units.unit')),
+                ('made_by', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
+                ('source_document', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='copies', to='documents.document')),
+                ('source_incoming', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='copies', to='documents.incomingdocument')),
             ],
             options={
-                "constraints": [
-                    models.UniqueConstraint(
-                        fields=("copying_unit", "year", "series", "number"),
-                        name="certified_copy_number_unique",
-                    ),
-                    models.CheckConstraint(
-                        condition=models.Q(
-                            ("source_incoming__isnull", False),
-                            ("source_document__isnull", False),
-                            _connector="OR",
-                        ),
-                        name="certified_copy_has_source",
-                    ),
-                ],
+                'constraints': [models.UniqueConstraint(fields=('copying_unit', 'year', 'series', 'number'), name='certified_copy_number_unique'), models.CheckConstraint(condition=models.Q(('source_incoming__isnull', False), ('source_document__isnull', False), _connector='OR'), name='certified_copy_has_source')],
             },
         ),
         migrations.CreateModel(
-            name="IncomingAttachment",
+            name='IncomingAttachment',
             fields=[
-                (
-                    "id",
-                    models.BigAutoField(
-                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
-                    ),
-                ),
-                ("position", models.PositiveSmallIntegerField()),
-                ("name", models.CharField(max_length=120)),
-                ("size", models.PositiveIntegerField()),
-                ("sha256", models.CharField(max_length=64)),
-                ("verification", models.JSONField(blank=True, default=list)),
-                (
-                    "incoming",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.CASCADE,
-                        related_name="attachments",
-                        to="documents.incomingdocument",
-                    ),
-                ),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('position', models.PositiveSmallIntegerField()),
+                ('name', models.CharField(max_length=120)),
+                ('size', models.PositiveIntegerField()),
+                ('sha256', models.CharField(max_length=64)),
+                ('verification', models.JSONField(blank=True, default=list)),
+                ('incoming', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='attachments', to='documents.incomingdocument')),
             ],
             options={
-                "ordering": ["incoming", "position"],
-                "constraints": [
-                    models.UniqueConstraint(
-                        fields=("incoming", "name"), name="incoming_attachment_unique_name"
-                    )
-                ],
+                'ordering': ['incoming', 'position'],
+                'constraints': [models.UniqueConstraint(fields=('incoming', 'name'), name='incoming_attachment_unique_name')],
             },
         ),
         migrations.CreateModel(
-            name="Reviewer",
+            name='Reviewer',
             fields=[
-                (
-                    "id",
-                    models.BigAutoField(
-                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
-                    ),
-                ),
-                ("position", models.PositiveSmallIntegerField()),
-                (
-                    "document",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.CASCADE,
-                        related_name="reviewers",
-                        to="documents.document",
-                    ),
-                ),
-                (
-                    "person",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.PROTECT,
-                        related_name="+",
-                        to=settings.AUTH_USER_MODEL,
-                    ),
-                ),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('position', models.PositiveSmallIntegerField()),
+                ('document', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='reviewers', to='documents.document')),
+                ('person', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
             ],
             options={
-                "ordering": ["document", "position"],
-                "constraints": [
-                    models.UniqueConstraint(
-                        fields=("document", "position"), name="reviewer_position"
-                    ),
-                    models.UniqueConstraint(fields=("document", "person"), name="reviewer_once"),
-                ],
+                'ordering': ['document', 'position'],
+                'constraints': [models.UniqueConstraint(fields=('document', 'position'), name='reviewer_position'), models.UniqueConstraint(fields=('document', 'person'), name='reviewer_once')],
             },
         ),
         migrations.CreateModel(
-            name="ReviewStep",
+            name='ReviewStep',
             fields=[
-                (
-                    "id",
-                    models.BigAutoField(
-                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
-                    ),
-                ),
-                ("round", models.PositiveSmallIntegerField()),
-                ("position", models.PositiveSmallIntegerField()),
-                ("version", models.PositiveIntegerField()),
-                (
-                    "decision",
-                    models.CharField(
-                        choices=[
-                            ("pending", "Waiting"),
-                            ("approved", "Approved"),
-                            ("returned", "Returned to the drafter"),
-                            ("cancelled", "Not reached"),
-                        ],
-                        default="pending",
-                        max_length=16,
-                    ),
-                ),
-                ("comment", models.TextField(blank=True)),
-                ("decided_at", models.DateTimeField(blank=True, null=True)),
-                (
-                    "document",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.CASCADE,
-                        related_name="review_steps",
-                        to="documents.document",
-                    ),
-                ),
-                (
-                    "reviewer",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.PROTECT,
-                        related_name="+",
-                        to=settings.AUTH_USER_MODEL,
-                    ),
-                ),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('round', models.PositiveSmallIntegerField()),
+                ('position', models.PositiveSmallIntegerField()),
+                ('version', models.PositiveIntegerField()),
+                ('decision', models.CharField(choices=[('pending', 'Waiting'), ('approved', 'Approved'), ('returned', 'Returned to the drafter'), ('cancelled', 'Not reached')], default='pending', max_length=16)),
+                ('comment', models.TextField(blank=True)),
+                ('decided_at', models.DateTimeField(blank=True, null=True)),
+                ('document', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='review_steps', to='documents.document')),
+                ('reviewer', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
             ],
             options={
-                "ordering": ["document", "round", "position"],
-                "constraints": [
-                    models.UniqueConstraint(
-                        fields=("document", "round", "position"), name="review_step_unique"
-                    )
-                ],
+                'ordering': ['document', 'round', 'position'],
+                'constraints': [models.UniqueConstraint(fields=('document', 'round', 'position'), name='review_step_unique')],
             },
         ),
     ]

@@ -4,9 +4,11 @@ from django.db import migrations
 
 
 class Migration(migrations.Migration):
+
     dependencies = [
-        ("documents", "0005_cp_attachments_copies_reviews"),
-        ("documents", "0005_sc_search_scope"),
+        ('documents', '0005_cp_attachments_copies_reviews'),
+        ('documents', '0005_sc_search_scope'),
     ]
 
-    operations = []
+    operations = [
+    ]

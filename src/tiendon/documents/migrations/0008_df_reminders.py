@@ -6,85 +6,44 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
+
     dependencies = [
-        ("documents", "0007_rum_search_index"),
-        ("exchange", "0009_status_note"),
+        ('documents', '0007_rum_search_index'),
+        ('exchange', '0009_status_note'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AddField(
-            model_name="reminder",
-            name="envelope",
-            field=models.ForeignKey(
-                blank=True,
-                null=True,
-                on_delete=django.db.models.deletion.CASCADE,
-                related_name="+",
-                to="exchange.envelope",
-            ),
+            model_name='reminder',
+            name='envelope',
+            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='+', to='exchange.envelope'),
         ),
         migrations.AddField(
-            model_name="reminder",
-            name="incoming",
-            field=models.ForeignKey(
-                blank=True,
-                null=True,
-                on_delete=django.db.models.deletion.CASCADE,
-                related_name="+",
-                to="documents.incomingdocument",
-            ),
+            model_name='reminder',
+            name='incoming',
+            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='+', to='documents.incomingdocument'),
         ),
         migrations.AlterField(
-            model_name="reminder",
-            name="document",
-            field=models.ForeignKey(
-                blank=True,
-                null=True,
-                on_delete=django.db.models.deletion.CASCADE,
-                related_name="+",
-                to="documents.document",
-            ),
+            model_name='reminder',
+            name='document',
+            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='+', to='documents.document'),
         ),
         migrations.AlterField(
-            model_name="reminder",
-            name="kind",
-            field=models.CharField(
-                choices=[
-                    ("overdue", "Overdue"),
-                    ("due_soon", "Due soon"),
-                    ("urgent", "Urgent document"),
-                    ("assigned", "Assigned to you"),
-                ],
-                max_length=16,
-            ),
+            model_name='reminder',
+            name='kind',
+            field=models.CharField(choices=[('overdue', 'Overdue'), ('due_soon', 'Due soon'), ('urgent', 'Urgent document'), ('assigned', 'Assigned to you')], max_length=16),
         ),
         migrations.AddConstraint(
-            model_name="reminder",
-            constraint=models.UniqueConstraint(
-                condition=models.Q(("due_date__isnull", False), ("incoming__isnull", False)),
-                fields=("person", "incoming", "kind", "due_date"),
-                name="reminder_incoming_unique",
-            ),
+            model_name='reminder',
+            constraint=models.UniqueConstraint(condition=models.Q(('due_date__isnull', False), ('incoming__isnull', False)), fields=('person', 'incoming', 'kind', 'due_date'), name='reminder_incoming_unique'),
         ),
         migrations.AddConstraint(
-            model_name="reminder",
-            constraint=models.UniqueConstraint(
-                condition=models.Q(("envelope__isnull", False)),
-                fields=("person", "envelope", "kind"),
-                name="reminder_envelope_unique",
-            ),
+            model_name='reminder',
+            constraint=models.UniqueConstraint(condition=models.Q(('envelope__isnull', False)), fields=('person', 'envelope', 'kind'), name='reminder_envelope_unique'),
         ),
         migrations.AddConstraint(
-            model_name="reminder",
-            constraint=models.CheckConstraint(
-                condition=models.Q(
-                    ("document__isnull", False),
-                    ("incoming__isnull", False),
-                    ("envelope__isnull", False),
-                    _connector="OR",
-                ),
-                name="reminder_has_subject",
-            ),
+            model_name='reminder',
+            constraint=models.CheckConstraint(condition=models.Q(('document__isnull', False), ('incoming__isnull', False), ('envelope__isnull', False), _connector='OR'), name='reminder_has_subject'),
         ),
     ]
