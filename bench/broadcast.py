@@ -27,11 +27,9 @@ envelope under the payload + 200 bytes per recipient. The last line is one JSON 
 from __future__ import annotations
 
 import argparse
-import atexit
 import datetime as dt
 import json
 import os
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -43,6 +41,8 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "src"))
+
+from benchenv import start_django
 
 CACHE = Path(os.environ.get("TIENDON_BENCH_CACHE", "/tmp/tiendon-bench-cache"))  # noqa: S108
 GOAL = {"total_s_max": 0.5, "vs_openssl_ec_max_ratio": 0.5, "per_recipient_bytes_max": 200}
@@ -284,18 +284,6 @@ def gpg_encrypt(work: Path, payload: Path, count: int, repeat: int) -> tuple[Pee
 # ----------------------------------------------------------------------------- ours
 
 
-def setup_django() -> None:
-    if not os.environ.get("TIENDON_DATA_DIR"):
-        data_dir = tempfile.mkdtemp(prefix="tiendon-bench-broadcast-")
-        atexit.register(shutil.rmtree, data_dir, ignore_errors=True)
-        os.environ["TIENDON_DATA_DIR"] = data_dir
-    os.environ.setdefault("TIENDON_NODE_SECRET", "benchmark-node-secret-0123456789abcdef")
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tiendon.settings")
-    import django
-
-    django.setup()
-
-
 def prepare_units() -> float:
     from django.core.management import call_command
 
@@ -419,7 +407,7 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3, help="report the best of N runs")
     options = parser.parse_args()
 
-    setup_django()
+    start_django("bench-broadcast")
     from cryptography import x509
     from cryptography.hazmat.primitives import serialization
     from django.db import connection

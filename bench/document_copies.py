@@ -35,15 +35,15 @@ import argparse
 import datetime as dt
 import io
 import json
-import os
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "src"))
+
+from benchenv import start_django
 
 GOAL = {"copy_s_max": 3.0, "vs_engine_max_ratio": 3.0}
 
@@ -142,13 +142,7 @@ def main() -> None:
     parser.add_argument("--province", default="38")
     args = parser.parse_args()
 
-    if not os.environ.get("TIENDON_DATA_DIR"):
-        os.environ["TIENDON_DATA_DIR"] = tempfile.mkdtemp(prefix="tiendon-bench-")
-    os.environ.setdefault("TIENDON_NODE_SECRET", "benchmark-node-secret-0123456789abcdef")
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tiendon.settings")
-    import django
-
-    django.setup()
+    start_django()
     from django.core.management import call_command
     from django.db import connection
     from django.test import RequestFactory
@@ -246,9 +240,9 @@ def main() -> None:
         one_times.append(time.perf_counter() - start)
     one_s = statistics.median(one_times)
 
-    from tiendon.documents.copies import _unit_certificate
+    from tiendon.documents.actions import unit_signing_certificate
 
-    certificate = _unit_certificate(province)
+    certificate = unit_signing_certificate(province)
     keystore = keystore_for(certificate.key)
     attachment_times = []
     for _round in range(args.rounds):

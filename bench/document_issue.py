@@ -46,6 +46,8 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "src"))
 
+from benchenv import start_django
+
 # Issue 5 asks for the figures, not for a bound: the goal records what must hold.
 GOAL = {"broadcast_envelopes": 1, "broadcast_deliveries": 3321, "sample_verified": "all"}
 SUBJECT = "Về việc tổ chức huấn luyện dân quân tự vệ năm 2027"
@@ -55,18 +57,6 @@ BODY = (
     "hoạch đã được phê duyệt. Các Ban Chỉ huy Quân sự cấp xã báo cáo kết quả trước ngày 15 "
     "tháng 12 năm 2027."
 )
-
-
-def setup_django() -> None:
-    if not os.environ.get("TIENDON_DATA_DIR"):
-        data_dir = tempfile.mkdtemp(prefix="tiendon-bench-issue-")
-        atexit.register(shutil.rmtree, data_dir, ignore_errors=True)
-        os.environ["TIENDON_DATA_DIR"] = data_dir
-    os.environ.setdefault("TIENDON_NODE_SECRET", "benchmark-node-secret-0123456789abcdef")
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tiendon.settings")
-    import django
-
-    django.setup()
 
 
 class Ministry:
@@ -300,7 +290,7 @@ def main() -> None:
     parser.add_argument("--sample", type=int, default=30, help="communes that open it in (b)")
     parser.add_argument("--skip-broadcast", action="store_true")
     options = parser.parse_args()
-    setup_django()
+    start_django("bench-issue")
     from django.core.management import call_command
     from django.db import connection
 

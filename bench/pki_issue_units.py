@@ -12,23 +12,17 @@ alone, nothing stored. Goal: ours under 30 s on this 2-core machine.
 from __future__ import annotations
 
 import json
-import os
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "src"))
 
+from benchenv import start_django
+
 
 def main() -> None:
-    if not os.environ.get("TIENDON_DATA_DIR"):
-        os.environ["TIENDON_DATA_DIR"] = tempfile.mkdtemp(prefix="tiendon-bench-")
-    os.environ.setdefault("TIENDON_NODE_SECRET", "benchmark-node-secret-0123456789abcdef")
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tiendon.settings")
-    import django
-
-    django.setup()
+    start_django()
     import secrets
 
     from cryptography.hazmat.primitives import serialization

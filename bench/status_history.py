@@ -30,14 +30,14 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import statistics
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "src"))
+
+from benchenv import start_django
 
 GOAL = {"first_read_vs_engine_max_ratio": 1.5, "page_ms_max": 100}
 CODES = ["03", "04", "05", "06", "02", "15", "16"]
@@ -50,13 +50,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=5)
     args = parser.parse_args()
 
-    if not os.environ.get("TIENDON_DATA_DIR"):
-        os.environ["TIENDON_DATA_DIR"] = tempfile.mkdtemp(prefix="tiendon-bench-")
-    os.environ.setdefault("TIENDON_NODE_SECRET", "benchmark-node-secret-0123456789abcdef")
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tiendon.settings")
-    import django
-
-    django.setup()
+    start_django()
     from django.core.management import call_command
     from django.db import connection
 
