@@ -108,6 +108,9 @@ def _check_pages(form: str, pages: list[int], count: int) -> list[int]:
     return pages
 
 
+PAPER = "paper"  # the original's "medium" when a scanned paper document was copied
+
+
 def _original_metadata(meta: dict[str, Any]) -> dict[str, Any]:
     keep = ("identifier", "type", "type_name", "number", "notation", "issue_date", "issuer")
     data = {k: meta.get(k) for k in (*keep, "issuer_name", "subject", "signer")}
@@ -160,10 +163,7 @@ def _source_from_incoming(
     if incoming.state not in COPYABLE_STATES:
         raise DocumentError(_("Register the document before copying it."), code="wrong_state")
     if incoming.envelope_id is None:
-        raise DocumentError(
-            _("A paper document is copied on paper; only electronic documents are copied here."),
-            code="not_copyable",
-        )
+        return _source_from_scan(incoming)
     payload = container.unpack_document(
         open_payload(person, str(incoming.envelope_id), request=request)
     )
@@ -184,6 +184,39 @@ def _source_from_incoming(
         original=original,
         is_copy=copy_of is not None,
         depth=int(str((copy_info or {}).get("depth", 1))) if copy_of is not None else 0,
+        subject=incoming.subject,
+        doc_type=incoming.doc_type,
+        urgency=incoming.urgency,
+        secrecy=incoming.secrecy,
+    )
+
+
+def _source_from_scan(incoming: IncomingDocument) -> _Source:
+    """A document that came on paper, copied from its scan into an electronic copy (Decree
+    30: sao từ văn bản giấy sang văn bản điện tử). The scan has no signature of its own:
+    the copying unit's signature certifies it, and the original's metadata says so."""
+    if incoming.scan is None:
+        raise DocumentError(_("The paper document has no scan."), code="wrong_state")
+    scan = stamps.scan_as_pdf(bytes(incoming.scan), incoming.scan_type)
+    original = {
+        "identifier": "",
+        "type": incoming.doc_type,
+        "type_name": incoming.get_doc_type_display(),
+        "number": incoming.number,
+        "notation": incoming.notation,
+        "issue_date": incoming.issue_date.isoformat() if incoming.issue_date else None,
+        "issuer": incoming.issuer_code,
+        "issuer_name": incoming.issuer_name,
+        "subject": incoming.subject,
+        "signer": {"full_name": incoming.signer_name} if incoming.signer_name else None,
+        "medium": PAPER,
+    }
+    return _Source(
+        pdf=scan,
+        original_pdf=scan,
+        original=original,
+        is_copy=False,
+        depth=0,
         subject=incoming.subject,
         doc_type=incoming.doc_type,
         urgency=incoming.urgency,
@@ -426,14 +459,20 @@ def record_received(
     if not isinstance(copy_info, dict):
         return None
     form = str(copy_info.get("form", ""))
-    original = meta.get("original") if isinstance(meta.get("original"), dict) else {}
+    found = meta.get("original")
+    original: dict[str, Any] = found if isinstance(found, dict) else {}
+    if original.get("medium") == PAPER:
+        # A scan of paper: nothing of its own to verify; the copy's signature certifies it.
+        checked: list[dict[str, Any]] = []
+    elif payload.original:
+        checked = verify(payload.original)
+    else:
+        checked = [{"error": "missing", "bottom_line": False}]
     return IncomingCopy.objects.create(
         incoming=incoming,
         form=form if form in CopyForm.values else CopyForm.SAO_Y,
         original=original,
-        original_verification=verify(payload.original)
-        if payload.original
-        else [{"error": "missing", "bottom_line": False}],
+        original_verification=checked,
     )
 
 

@@ -161,6 +161,12 @@ class IncomingCopy(models.Model):
             v.get("bottom_line") for v in self.original_verification
         )
 
+    @property
+    def original_on_paper(self) -> bool:
+        """A copy made from a scanned paper document: the original has no signature of its
+        own, and the copying unit's signature on the copy certifies the scan."""
+        return (self.original or {}).get("medium") == "paper"
+
 
 class Reviewer(models.Model):
     """A reviewer chosen for a draft, in order (between the drafter and the signer)."""

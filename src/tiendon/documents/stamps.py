@@ -19,6 +19,7 @@ import zoneinfo
 from collections.abc import Callable
 from typing import Any
 
+from PIL import Image, ImageSequence
 from pyhanko.pdf_utils import generic
 from pyhanko.pdf_utils.generic import pdf_name
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
@@ -40,6 +41,7 @@ STAMP_SIZE = 10.0  # points: Times New Roman 10 pt, as Decree 30 says
 STAMP_WIDTH = 230.0
 STAMP_MARGIN = 12.0
 LINE_HEIGHT = 12.0
+SCAN_DPI = 200  # an image scan that does not say its resolution
 
 
 def signing_time_now() -> dt.datetime:
@@ -160,6 +162,24 @@ def page_count(pdf_bytes: bytes) -> int:
         return int(reader.root["/Pages"]["/Count"])
     except (PdfError, ValueError, KeyError, TypeError) as exc:
         raise DocumentError("the PDF cannot be read", code="corrupt_pdf") from exc
+
+
+def scan_as_pdf(data: bytes, content_type: str) -> bytes:
+    """A paper document's scan as a PDF: a PDF scan as it is; an image (PNG, JPEG, or TIFF
+    with every frame) one page per frame, at the resolution the scanner recorded."""
+    if content_type == "application/pdf":
+        return data
+    try:
+        with Image.open(io.BytesIO(data)) as image:
+            dpi = image.info.get("dpi", (SCAN_DPI, SCAN_DPI))[0] or SCAN_DPI
+            frames = [frame.convert("RGB") for frame in ImageSequence.Iterator(image)]
+            out = io.BytesIO()
+            frames[0].save(
+                out, format="PDF", save_all=True, append_images=frames[1:], resolution=float(dpi)
+            )
+    except (OSError, ValueError, Image.DecompressionBombError) as exc:
+        raise DocumentError("the scan cannot be read", code="corrupt_scan") from exc
+    return out.getvalue()
 
 
 def flatten(pdf_bytes: bytes) -> bytes:

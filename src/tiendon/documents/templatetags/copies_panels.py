@@ -59,8 +59,7 @@ def incoming_parts_panel(context: dict[str, Any], incoming: Any) -> dict[str, An
         "incoming": incoming,
         "attachments": list(incoming.attachments.all()),
         "copy_of": IncomingCopy.objects.filter(incoming=incoming).first(),
-        "can_copy": viewer.role in CLERKS
-        and incoming.state in copies.COPYABLE_STATES
-        and incoming.envelope_id is not None,
+        # A paper document too: its scan becomes an electronic copy.
+        "can_copy": viewer.role in CLERKS and incoming.state in copies.COPYABLE_STATES,
         "copies": queries.copies_visible_to(viewer).filter(source_incoming=incoming),
     }

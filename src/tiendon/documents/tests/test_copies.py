@@ -279,3 +279,97 @@ def test_page_lists_are_parsed():
     with pytest.raises(InvalidInput) as refused:
         parse_pages("một")
     assert refused.value.code == "bad_pages"
+
+
+def _paper(clerk, scan, **extra):
+    from django.utils import timezone
+
+    from tiendon.documents.actions_flow import do_receive_paper
+
+    return do_register_incoming(
+        do_receive_paper(
+            clerk,
+            scan=scan,
+            issuer_name="Ủy ban nhân dân tỉnh Thanh Hóa",
+            subject="Về việc phòng chống lụt bão năm 2027",
+            doc_type="chi_thi",
+            number=7,
+            notation="CT-UBND",
+            issue_date=timezone.localdate(),
+            signer_name="Nguyễn Văn Bình",
+            **extra,
+        ),
+        clerk,
+    )
+
+
+def test_a_paper_document_is_copied_from_its_scan_and_sent_down(
+    tree, province_board, board, tmp_path
+):
+    """Decree 30's copy from paper to electronic form: the scan, stamped and signed by the
+    copying unit; the commune sees it certified by the province, the original on paper."""
+    from django.test import Client
+    from django.urls import reverse
+
+    from tiendon.documents.pdf import render_line
+
+    scan = render_line("Chỉ thị về phòng chống lụt bão năm 2027", 500, 40)
+    paper = _paper(province_board.clerk, scan)
+    copy = do_make_copy(
+        province_board.clerk,
+        form="SY",
+        incoming=paper,
+        recipient_spec=[{"unit": tree.commune_a.code}],
+    )
+    assert copy.number_and_symbol == "01/SY-BCHQS"
+    assert copy.original["medium"] == "paper"
+    assert copy.original["issuer_name"] == "Ủy ban nhân dân tỉnh Thanh Hóa"
+    assert (copy.original["number"], copy.original["notation"]) == (7, "CT-UBND")
+    (report,) = pades.verify(bytes(copy.pdf))
+    assert report.bottom_line
+    text = text_of(bytes(copy.pdf), tmp_path)
+    assert "SAO Y - Số: 01/SY-BCHQS" in text
+    assert "phòng chống lụt bão năm 2027" in text  # the scan's own text, kept
+
+    at_commune = open_waiting(tree.clerk_a)
+    info = IncomingCopy.objects.get(incoming=at_commune)
+    assert info.original_on_paper
+    assert info.original_verification == []
+    (signature,) = at_commune.verification
+    assert signature["bottom_line"]
+    assert tree.province.name in signature["signer"]
+    assert queries.incoming_original_file(tree.clerk_a, at_commune.pk) == scan
+    client = Client()
+    client.force_login(tree.clerk_a)
+    page = client.get(reverse("incoming_detail", args=[at_commune.pk])).content.decode()
+    assert "Bản gốc là văn bản giấy" in page
+    assert "Có chữ ký không xác thực được." not in page
+
+
+def test_an_image_scan_becomes_a_page_of_the_copy(tree, province_board, board):
+    import io
+
+    from PIL import Image
+
+    image = io.BytesIO()
+    Image.new("L", (850, 1100), 255).save(image, format="PNG", dpi=(100, 100))
+    paper = _paper(province_board.clerk, image.getvalue())
+    copy = do_make_copy(
+        province_board.clerk, form="SY", incoming=paper, recipient_spec=[{"set": "children"}]
+    )
+    (report,) = pades.verify(bytes(copy.pdf))
+    assert report.bottom_line
+    assert bytes(copy.original_pdf).startswith(b"%PDF-")
+
+
+def test_an_unreadable_scan_is_refused_and_uses_no_number(tree, province_board, board):
+    paper = _paper(province_board.clerk, b"\x89PNG\r\n\x1a\n" + b"\x00" * 64)
+    with pytest.raises(DocumentError) as refused:
+        do_make_copy(
+            province_board.clerk, form="SY", incoming=paper, recipient_spec=[{"set": "children"}]
+        )
+    assert refused.value.code == "corrupt_scan"
+    assert not CertifiedCopy.objects.exists()
+    # Only the arrival number (số đến) of the registration: no copy number was taken.
+    counters = NumberCounter.objects.filter(issuing_unit=tree.province)
+    assert list(counters.values_list("series", flat=True)) == ["incoming"]
