@@ -25,6 +25,7 @@ from django.utils.translation import gettext as _
 
 from tiendon.audit.actions import AuditEntry, client_address, do_record, do_record_batch
 from tiendon.documents import queries
+from tiendon.documents.copies_models import ReviewStep
 from tiendon.documents.docsearch_models import DueDate, Reminder
 from tiendon.documents.errors import DocumentError
 from tiendon.documents.models import Assignment, Document, IncomingDocument, Urgency
@@ -155,27 +156,46 @@ def register_source(source: Source) -> Source:
 
 @register_source
 def outgoing_due_dates(viewer: Person, scope: str) -> Iterable[DeadlineItem]:
-    """Drafts and signed documents of the viewer's unit with a due date, not yet issued; in
-    the person scope, those the viewer must act on (named, or the drafter)."""
-    documents = (
+    """Drafts and signed documents of the viewer's unit with a due date, not yet issued. In
+    the person scope, those the viewer answers for (named with the due date, or the
+    drafter) and those waiting on the viewer now (`acting_on`: the reviewer whose turn it
+    is, or the signer after the last approval), each shown with who must act now."""
+    documents = list(
         queries.documents_visible_to(viewer)
         .filter(due__isnull=False)
         .exclude(state=Document.State.ISSUED)
         .select_related("due", "due__person")
         .defer("pdf", "uploaded_pdf")
     )
-    if scope == "person":
-        documents = documents.filter(
-            Q(due__person=viewer) | Q(due__person__isnull=True, drafter=viewer)
-        )
+    acting = acting_on(documents)
     for document in documents:
         due: DueDate = document.due
-        yield DeadlineItem(
-            document=document,
-            due_date=due.due_date,
-            person=due.person or document.drafter,
-            kind="outgoing",
+        answerable = due.person or document.drafter
+        actor = acting.get(document.pk, answerable)
+        if scope == "person" and viewer not in (answerable, actor):
+            continue
+        yield DeadlineItem(document=document, due_date=due.due_date, person=actor, kind="outgoing")
+
+
+def acting_on(documents: list[Document]) -> dict[Any, Person]:
+    """For documents in review: who must act now, by document id. The reviewer of the first
+    pending step of the latest round, or the signer once every reviewer has approved."""
+    in_review = [d for d in documents if d.state == Document.State.IN_REVIEW]
+    if not in_review:
+        return {}
+    acting: dict[Any, Person] = {}
+    steps = (
+        ReviewStep.objects.filter(
+            document__in=[d.pk for d in in_review], decision=ReviewStep.Decision.PENDING
         )
+        .select_related("reviewer")
+        .order_by("document", "-round", "position")
+    )
+    for step in steps:
+        acting.setdefault(step.document_id, step.reviewer)
+    for document in in_review:
+        acting.setdefault(document.pk, document.signer)
+    return acting
 
 
 @register_source

@@ -186,3 +186,37 @@ def test_an_urgent_draft_reminds_the_reviewer_whose_turn_it_is_then_the_signer(b
     assert deadlines.unread_reminders(board.commander) == []
     do_approve(document, second)
     assert [r.document_id for r in deadlines.unread_reminders(board.commander)] == [document.pk]
+
+
+def test_the_due_date_follows_the_draft_to_whoever_must_act(board, reviewers):
+    """A draft with a due date waits on its reviewers in turn, then on the signer: each
+    finds it on their own deadline list while it is their turn; the drafter all along."""
+    import datetime as dt
+
+    from tiendon.documents import deadlines
+
+    first, second = reviewers
+    today = dt.date(2027, 3, 1)
+    document = draft(board)
+    deadlines.do_set_due_date(document, board.clerk, dt.date(2027, 3, 3), today=today)
+    do_set_reviewers(document, board.clerk, reviewers=[first, second])
+    document = do_submit_for_review(document, board.clerk)
+
+    def waiting_on(person):
+        lists = deadlines.deadline_lists(person, scope="person", today=today)
+        return [(item.document.pk, item.person) for item in lists.due_soon]
+
+    assert waiting_on(first) == [(document.pk, first)]
+    assert waiting_on(second) == []
+    assert waiting_on(board.commander) == []
+    assert waiting_on(board.clerk) == [(document.pk, first)]  # the drafter answers for it
+    do_approve(document, first)
+    assert waiting_on(first) == []
+    assert waiting_on(second) == [(document.pk, second)]
+    do_approve(document, second)
+    assert waiting_on(second) == []
+    assert waiting_on(board.commander) == [(document.pk, board.commander)]
+    unit = deadlines.deadline_lists(board.clerk, scope="unit", today=today)
+    assert [(item.document.pk, item.person) for item in unit.due_soon] == [
+        (document.pk, board.commander)
+    ]
