@@ -438,14 +438,12 @@ def _apply_receipt(receipt: Envelope, unit_ids: list[int]) -> None:
             continue
         # Only the unit that signed the receipt may report on its own delivery, and only
         # to the unit that sent the original.
-        updated = (
-            EnvelopeRecipient.objects.filter(
-                envelope_id__in=originals,
-                envelope__sender=unit,
-                unit__code=reporter,
-            )
-            .filter(unit_id=receipt.sender_id)
-            .update(status=code, status_at=receipt.created_at, status_note=note)
+        updated = _set_reported_status(
+            originals,
+            sent_by=unit.pk,
+            reporter_code=reporter,
+            reporter_id=receipt.sender_id,
+            status_fields=(code, receipt.created_at, note),
         )
         do_record(
             "exchange.status_received" if updated else "exchange.receipt_refused",
@@ -453,6 +451,43 @@ def _apply_receipt(receipt: Envelope, unit_ids: list[int]) -> None:
             unit=unit,
             new={"envelopes": len(originals), "updated": updated, "unit": reporter, "status": code},
         )
+
+
+def _set_reported_status(
+    originals: list[uuid.UUID],
+    *,
+    sent_by: int,
+    reporter_code: str,
+    reporter_id: int,
+    status_fields: tuple[str, dt.datetime, str],
+) -> int:
+    """Set (status, status_at, status_note) on the deliveries of `originals` that `sent_by`
+    sent to the unit that signed the receipt (its code as the receipt names it, and its
+    id as the signature proves it). Returns how many rows changed.
+
+    On PostgreSQL the ids go as one array parameter: a receipt names up to 10,000
+    envelopes, and the ORM's `IN (…)` prepared and quoted each one (a tenth of the
+    sender's work at 1,000 envelopes/s, bench/exchange.py)."""
+    code, at, note = status_fields
+    if connection.vendor != "postgresql":
+        return (
+            EnvelopeRecipient.objects.filter(
+                envelope_id__in=originals, envelope__sender_id=sent_by, unit__code=reporter_code
+            )
+            .filter(unit_id=reporter_id)
+            .update(status=code, status_at=at, status_note=note)
+        )
+    quote = connection.ops.quote_name
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {quote(EnvelopeRecipient._meta.db_table)} AS r "  # noqa: S608
+            "SET status = %s, status_at = %s, status_note = %s "
+            f"FROM {quote(Envelope._meta.db_table)} AS e, {quote(Unit._meta.db_table)} AS u "
+            "WHERE r.envelope_id = ANY(%s::uuid[]) AND r.unit_id = %s "
+            "AND e.id = r.envelope_id AND e.sender_id = %s AND u.id = r.unit_id AND u.code = %s",
+            [code, at, note, [str(i) for i in originals], reporter_id, sent_by, reporter_code],
+        )
+        return int(cursor.rowcount)
 
 
 def do_report_non_delivery(stored: Envelope, destination: Node, now: dt.datetime) -> int:
