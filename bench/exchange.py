@@ -288,9 +288,7 @@ def main() -> None:
         with ThreadPoolExecutor(OFFERERS) as pool:
             shares = list(
                 pool.map(
-                    lambda i: in_node(
-                        ministry, "offer", args.rate, args.seconds, i, OFFERERS, t0
-                    ),
+                    lambda i: in_node(ministry, "offer", args.rate, args.seconds, i, OFFERERS, t0),
                     range(OFFERERS),
                 )
             )

@@ -200,12 +200,11 @@ def _insert(records: list[AuditRecord], *, moved_to: tuple[int, str]) -> None:
     columns = ", ".join(_COLUMNS)
     if len(records) < COPY_FROM:
         row = "(%s, %s, %s, %s, %s, %s, %s, %s, %s::jsonb, %s::jsonb, %s::inet, %s, %s)"
+        values = ", ".join([row] * len(records))
+        insert = f"INSERT INTO {table} ({', '.join(_COLUMNS[1:])}) VALUES {values} RETURNING id"  # noqa: S608
         with connection.cursor() as cursor:
             cursor.execute(
-                move_head
-                + f"INSERT INTO {table} ({', '.join(_COLUMNS[1:])}) VALUES "
-                + ", ".join([row] * len(records))
-                + " RETURNING id",
+                move_head + insert,
                 [*moved_to, *(value for record in records for value in _values(record))],
             )
             ids = [pk for (pk,) in cursor.fetchall()]
@@ -213,11 +212,10 @@ def _insert(records: list[AuditRecord], *, moved_to: tuple[int, str]) -> None:
             record.pk = pk
     else:
         with connection.cursor() as cursor:
-            cursor.execute(
-                move_head
-                + "SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)",
-                [*moved_to, table, len(records)],
+            ids_from_sequence = (
+                "SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)"
             )
+            cursor.execute(move_head + ids_from_sequence, [*moved_to, table, len(records)])
             ids = [row[0] for row in cursor.fetchall()]
             with (
                 connection.wrap_database_errors,  # IntegrityError etc., as for an INSERT
