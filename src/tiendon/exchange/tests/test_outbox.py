@@ -11,9 +11,9 @@ from django.utils import timezone
 
 from tiendon.audit.models import AuditRecord
 from tiendon.exchange.actions import do_send_envelope
+from tiendon.exchange.channels import record_seen
 from tiendon.exchange.envelope import EnvelopeError
 from tiendon.exchange.models import Envelope, EnvelopeRecipient
-from tiendon.exchange.channels import record_seen
 from tiendon.exchange.models_transport import ChannelSeen, Node, OutboxItem, ServedUnit
 from tiendon.exchange.worker import LEASE, Outcome, backoff, claim, run_once
 from tiendon.pki.actions import do_issue_unit_keys
