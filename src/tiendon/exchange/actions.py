@@ -764,12 +764,8 @@ def _queue_numbered(by_node: dict[int, list[Envelope]], now: dt.datetime) -> Non
 
 def _take_channel_numbers(node_id: int, count: int) -> int:
     """The first of `count` channel numbers to `node_id`, taken in the caller's transaction
-    (the node's row stays locked until it commits, so the numbers have no gaps).
-
-    An UPDATE locks the row as FOR NO KEY UPDATE, which lets other transactions insert
-    rows that point at the node meanwhile (outbox items, channel numbers seen); the
-    SELECT … FOR UPDATE it replaces blocked those foreign-key checks until the sender
-    committed (bench/exchange.py)."""
+    (the write holds until it commits, so the numbers have no gaps). SQLite only: on
+    PostgreSQL `_queue_numbered` takes them in the statement that inserts the items."""
     table = connection.ops.quote_name(Node._meta.db_table)
     with connection.cursor() as cursor:
         cursor.execute(
