@@ -119,7 +119,9 @@ def do_record_batch(entries: Iterable[AuditEntry]) -> list[AuditRecord]:
     items: Sequence[AuditEntry] = list(entries)
     if not items:
         return []
-    with transaction.atomic():
+    # Inside the caller's transaction no savepoint of its own (two round trips per batch on
+    # the hot paths): a failure here fails the caller's transaction, as it should.
+    with transaction.atomic(savepoint=False):
         head, _ = ChainHead.objects.select_for_update().get_or_create(id=1)
         now = timezone.now()
         records = []
@@ -129,9 +131,7 @@ def do_record_batch(entries: Iterable[AuditEntry]) -> list[AuditRecord]:
             record = _build(entry, seq, prev, now)
             records.append(record)
             prev = record.hash
-        _insert(records)
-        head.last_seq, head.last_hash = seq, prev
-        head.save(update_fields=["last_seq", "last_hash"])
+        _insert(records, moved_to=(seq, prev))
     return records
 
 
@@ -156,51 +156,74 @@ _COLUMNS = (
 )
 
 
+def _values(record: AuditRecord) -> tuple[Any, ...]:
+    """A built record's values in `_COLUMNS` order, without the id."""
+    return (
+        record.seq,
+        record.at,
+        record.actor_id,
+        record.actor_label,
+        record.unit_id,
+        record.action,
+        record.object_type,
+        record.object_id,
+        _json_text(record.old),
+        _json_text(record.new),
+        record.client_address,
+        record.prev_hash,
+        record.hash,
+    )
+
+
 def _json_text(value: Any) -> str | None:
     # The value is already plain JSON (`_normalise`); SQL NULL for None, as JSONField does.
     return None if value is None else json.dumps(value, ensure_ascii=False)
 
 
-def _insert(records: list[AuditRecord]) -> None:
-    """Store built records, ids set on each. On PostgreSQL a large batch takes its ids from
-    the table's sequence and goes in by COPY: the ORM's bulk insert was a tenth of the
-    cost of accepting envelopes (bench/exchange.py). The append-only trigger and the unique
-    seq and hash constraints apply to COPY as to INSERT."""
-    if connection.vendor != "postgresql" or len(records) < COPY_FROM:
+def _insert(records: list[AuditRecord], *, moved_to: tuple[int, str]) -> None:
+    """Store built records, ids set on each, and move the chain head to `moved_to` (last
+    seq and hash). On PostgreSQL the head moves in the same statement as the first write
+    (a data-modifying WITH): the head stays locked until commit and every appender waits
+    for it, so each round trip saved here is saved for all of them. A large batch takes
+    its ids from the table's sequence and goes in by COPY: the ORM's bulk insert was a
+    tenth of the cost of accepting envelopes (bench/exchange.py). The append-only trigger
+    and the unique seq and hash constraints apply to COPY as to INSERT."""
+    if connection.vendor != "postgresql":
         AuditRecord.objects.bulk_create(records)
+        ChainHead.objects.filter(id=1).update(last_seq=moved_to[0], last_hash=moved_to[1])
         return
     table = AuditRecord._meta.db_table
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)",
-            [table, len(records)],
-        )
-        ids = [row[0] for row in cursor.fetchall()]
-        columns = ", ".join(_COLUMNS)
-        with (
-            connection.wrap_database_errors,  # IntegrityError etc., as for an INSERT
-            cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy,
-        ):
-            for pk, record in zip(ids, records, strict=True):
-                record.pk = pk
-                copy.write_row(
-                    (
-                        pk,
-                        record.seq,
-                        record.at,
-                        record.actor_id,
-                        record.actor_label,
-                        record.unit_id,
-                        record.action,
-                        record.object_type,
-                        record.object_id,
-                        _json_text(record.old),
-                        _json_text(record.new),
-                        record.client_address,
-                        record.prev_hash,
-                        record.hash,
-                    )
-                )
+    move_head = (
+        f"WITH moved AS (UPDATE {ChainHead._meta.db_table} "  # noqa: S608
+        "SET last_seq = %s, last_hash = %s WHERE id = 1) "
+    )
+    columns = ", ".join(_COLUMNS)
+    if len(records) < COPY_FROM:
+        row = "(%s, %s, %s, %s, %s, %s, %s, %s, %s::jsonb, %s::jsonb, %s::inet, %s, %s)"
+        values = ", ".join([row] * len(records))
+        insert = f"INSERT INTO {table} ({', '.join(_COLUMNS[1:])}) VALUES {values} RETURNING id"  # noqa: S608
+        with connection.cursor() as cursor:
+            cursor.execute(
+                move_head + insert,
+                [*moved_to, *(value for record in records for value in _values(record))],
+            )
+            ids = [pk for (pk,) in cursor.fetchall()]
+        for pk, record in zip(ids, records, strict=True):
+            record.pk = pk
+    else:
+        with connection.cursor() as cursor:
+            ids_from_sequence = (
+                "SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)"
+            )
+            cursor.execute(move_head + ids_from_sequence, [*moved_to, table, len(records)])
+            ids = [row[0] for row in cursor.fetchall()]
+            with (
+                connection.wrap_database_errors,  # IntegrityError etc., as for an INSERT
+                cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy,
+            ):
+                for pk, record in zip(ids, records, strict=True):
+                    record.pk = pk
+                    copy.write_row((pk, *_values(record)))
     for record in records:
         record._state.adding = False
         record._state.db = connection.alias

@@ -14,7 +14,7 @@ import datetime as dt
 from collections.abc import Iterable
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from tiendon.audit.actions import AuditEntry, do_record_batch
@@ -26,8 +26,22 @@ ASK_AT_MOST = 1000  # numbers per request
 def record_seen(node: Node, seqs: Iterable[int], *, now: dt.datetime | None = None) -> None:
     """Numbers that came in from `node` (decided: accepted or refused)."""
     now = now or timezone.now()
+    numbers = sorted(set(seqs))
+    if not numbers:
+        return
+    if connection.vendor == "postgresql":
+        # One array parameter: a model instance per number was an eighth of the work of
+        # taking a push of 500 (bench/exchange.py).
+        table = connection.ops.quote_name(ChannelSeen._meta.db_table)
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"INSERT INTO {table} (node_id, seq, seen_at) "
+                "SELECT %s, unnest(%s::bigint[]), %s ON CONFLICT DO NOTHING",
+                [node.pk, numbers, now],
+            )
+        return
     ChannelSeen.objects.bulk_create(
-        [ChannelSeen(node=node, seq=seq, seen_at=now) for seq in set(seqs)],
+        [ChannelSeen(node=node, seq=seq, seen_at=now) for seq in numbers],
         ignore_conflicts=True,
     )
 

@@ -85,7 +85,17 @@ class OutboxItem(models.Model):
             models.UniqueConstraint(fields=["envelope", "destination"], name="outbox_once"),
             models.UniqueConstraint(fields=["destination", "seq"], name="outbox_channel_seq"),
         ]
-        indexes = [models.Index(fields=["destination", "state", "next_attempt_at"])]
+        indexes = [
+            models.Index(fields=["destination", "state", "next_attempt_at"]),
+            # What a worker claims (worker.claim), in its order, over the items still to
+            # send only: delivered ones stay as history, and without this every claim
+            # scanned all of them (1.4 ms at 8,000 rows, growing with every envelope).
+            models.Index(
+                fields=["-rank", "next_attempt_at", "seq"],
+                condition=models.Q(state__in=["queued", "sending"]),
+                name="outbox_due",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.envelope_id} → {self.destination_id} #{self.seq} ({self.state})"

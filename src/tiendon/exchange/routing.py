@@ -20,10 +20,17 @@ class Router:
             for unit_id, node_id in ServedUnit.objects.values_list("unit_id", "node_id")
         }
         self.parent = next((n for n in nodes.values() if n.relation == Node.Relation.PARENT), None)
+        # Per path, once per router: a batch of hundreds names the same few units.
+        self._hops: dict[str, Node | None] = {}
 
     def next_hop_for_path(self, path: str) -> Node | None:
         """The neighbour node to hand an envelope for the unit at `path` (Unit.path) to, or
         None when it arrives here."""
+        if path not in self._hops:
+            self._hops[path] = self._next_hop(path)
+        return self._hops[path]
+
+    def _next_hop(self, path: str) -> Node | None:
         ids = [int(part) for part in path.strip("/").split("/") if part]
         for unit_id in reversed(ids):
             node = self.served.get(unit_id)

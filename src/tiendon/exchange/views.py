@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import base64
+import datetime as dt
 import json
 import time
 
 from django.conf import settings
+from django.db.models import Q
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
@@ -50,8 +52,22 @@ def push(request: HttpRequest) -> HttpResponse:
         for outcome in do_accept_batch(envelopes, via=name, came_from=neighbour, request=request)
     ]
     record_seen(neighbour, seqs)
-    Node.objects.filter(pk=neighbour.pk).update(last_seen_at=timezone.now())
+    _mark_seen(neighbour)
     return JsonResponse({"results": results})
+
+
+# A node's "last seen" is a heartbeat (the readiness pages show it), not a log: written at
+# most this often. Written on every push, the UPDATE waited for the row lock of whoever
+# was queueing envelopes to that node (its channel counter), a request at a time.
+SEEN_EVERY = dt.timedelta(seconds=10)
+
+
+def _mark_seen(node: Node) -> None:
+    now = timezone.now()
+    # A row whose stored time is recent does not match, so it is not locked or waited for.
+    Node.objects.filter(
+        Q(last_seen_at__isnull=True) | Q(last_seen_at__lt=now - SEEN_EVERY), pk=node.pk
+    ).update(last_seen_at=now)
 
 
 PULL_BATCH = 100
@@ -78,7 +94,7 @@ def pull(request: HttpRequest) -> HttpResponse:
         if items or time.monotonic() >= deadline:
             break
         time.sleep(0.5)
-    Node.objects.filter(pk=child.pk).update(last_seen_at=timezone.now())
+    _mark_seen(child)
     items = _within_bytes(items, settings.TIENDON_EXCHANGE_PULL_BYTES)
     stored = read_envelopes(item.envelope_id for item in items)
     body = batch([item.seq for item in items], [stored[str(item.envelope_id)] for item in items])

@@ -177,9 +177,16 @@ def _record(batch: list[OutboxItem], outcomes: dict[int, Outcome], now: dt.datet
 _listening_on: int | None = None
 
 
-def wait_for_work(timeout: float) -> None:
+def wait_for_work(timeout: float, *, linger: float = 0.0) -> None:
     """Sleep until something is queued (PostgreSQL's NOTIFY from the outbox, sent when the
-    enqueuing transaction commits) or `timeout` seconds pass."""
+    enqueuing transaction commits) or `timeout` seconds pass.
+
+    Woken by a notice, wait `linger` seconds more before claiming: what is queued
+    meanwhile goes in the same batch. Under a steady trickle (a clerk's send every few
+    tens of milliseconds) a pass per envelope made each one pay for a whole signed
+    request, its receipt and their audit records at both nodes; that, not the traffic,
+    was most of the CPU of both nodes at 50 envelopes/s (bench/exchange.py). Under a
+    backlog the worker never waits, so the linger costs nothing there."""
     global _listening_on
     if connection.vendor != "postgresql" or connection.in_atomic_block:
         time.sleep(timeout)
@@ -190,8 +197,11 @@ def wait_for_work(timeout: float) -> None:
         with connection.cursor() as cursor:
             cursor.execute(f"LISTEN {OUTBOX_CHANNEL}")
         _listening_on = id(raw)
+    woken = False
     for _notice in raw.notifies(timeout=timeout, stop_after=1):
-        pass
+        woken = True
+    if woken and linger > 0:
+        time.sleep(linger)
 
 
 def waiting_for(child: Node, limit: int) -> list[OutboxItem]:

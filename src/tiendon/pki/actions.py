@@ -357,9 +357,9 @@ def published_directory() -> list[tuple[str, str, bytes]]:
     return own + learned
 
 
-@transaction.atomic
 def issuing_authority(cert: x509.Certificate) -> CertificateAuthority | None:
-    """The CA held here whose key signed `cert` (by its authority key identifier)."""
+    """The CA held here whose key signed `cert` (by its authority key identifier). One
+    read, so no transaction of its own (it runs for every batch of envelopes)."""
     try:
         aki = cert.extensions.get_extension_for_class(x509.AuthorityKeyIdentifier).value
     except x509.ExtensionNotFound:

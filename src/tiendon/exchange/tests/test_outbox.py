@@ -11,9 +11,10 @@ from django.utils import timezone
 
 from tiendon.audit.models import AuditRecord
 from tiendon.exchange.actions import do_send_envelope
+from tiendon.exchange.channels import record_seen
 from tiendon.exchange.envelope import EnvelopeError
 from tiendon.exchange.models import Envelope, EnvelopeRecipient
-from tiendon.exchange.models_transport import Node, OutboxItem, ServedUnit
+from tiendon.exchange.models_transport import ChannelSeen, Node, OutboxItem, ServedUnit
 from tiendon.exchange.worker import LEASE, Outcome, backoff, claim, run_once
 from tiendon.pki.actions import do_issue_unit_keys
 
@@ -224,6 +225,41 @@ def test_a_worker_still_claims_while_more_is_being_queued_for_the_same_node(tree
         thread.join()
     assert [i.envelope_id for i in claimed] == [first.pk]
     assert claimed[0].destination == province  # with what sending needs, in one query
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_push_from_a_node_is_not_held_up_by_a_send_being_queued_to_it(tree, pki):
+    # A clerk's send to the province holds that node's channel counter until it commits;
+    # meanwhile a push from the province records its channel numbers (rows pointing at the
+    # same node row) and must not wait for the clerk. Under SELECT … FOR UPDATE it did.
+    _here, province = _federation(tree)
+    queued, release = threading.Event(), threading.Event()
+    sent: list[int] = []
+
+    def send_and_hold() -> None:
+        try:
+            with transaction.atomic():
+                sent.append(_send(tree).outbox.get().seq)
+                queued.set()
+                release.wait(timeout=60)
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=send_and_hold)
+    thread.start()
+    try:
+        assert queued.wait(timeout=60)
+        with transaction.atomic(), connection.cursor() as cursor:
+            # Waiting for the clerk's lock would fail here rather than hang the test.
+            cursor.execute("SET LOCAL lock_timeout = '10s'")
+            record_seen(province, [7])
+    finally:
+        release.set()
+        thread.join()
+    assert ChannelSeen.objects.filter(node=province, seq=7).exists()
+    assert sent == [1]
+    assert OutboxItem.objects.get(destination=province).seq == 1
 
 
 @pytest.mark.django_db

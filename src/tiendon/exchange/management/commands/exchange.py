@@ -24,6 +24,11 @@ from tiendon.exchange.worker import run_once, wait_for_work
 from tiendon.units.models import Unit
 
 GAP_CHECK_SECONDS = 60
+# Woken from idle, a worker waits this long before it claims (exchange/worker.py
+# `wait_for_work`): a few envelopes per signed request instead of one, for at most 0.1 s
+# more per hop. At 50 envelopes/s it cut both nodes' CPU by a quarter to a third; 0.03 s
+# gathered too little to show (bench/exchange.py, docs/benchmarks.md).
+LINGER_SECONDS = 0.1
 
 
 class Command(BaseCommand):
@@ -42,6 +47,12 @@ class Command(BaseCommand):
         worker.add_argument("--once", action="store_true", help="one pass, then exit")
         worker.add_argument("--idle", type=float, default=1.0, help="seconds to wait when idle")
         worker.add_argument("--batch", type=int, default=100)
+        worker.add_argument(
+            "--linger",
+            type=float,
+            default=LINGER_SECONDS,
+            help="seconds to wait, once woken, for more to join the batch",
+        )
         send = sub.add_parser("send", help="send a test message (kind test.ping) to units")
         send.add_argument("--from", dest="sender", required=True, metavar="UNIT_CODE")
         send.add_argument("--to", nargs="+", required=True, metavar="UNIT_CODE")
@@ -95,7 +106,7 @@ class Command(BaseCommand):
             if options["once"]:
                 return
             if not sent:
-                wait_for_work(options["idle"])
+                wait_for_work(options["idle"], linger=options["linger"])
 
     def _units(self, codes: list[str]) -> list[Unit]:
         units = Unit.objects.in_bulk(codes, field_name="code")
