@@ -137,3 +137,29 @@ def run_concurrently(items: list[Any], act: Callable[[Any], object], workers: in
 
 
 from tiendon.pki.tests.softhsm import softhsm_token  # noqa: E402, F401
+
+# The magic bytes of a PNG: enough for a paper document's scan that nobody renders.
+PNG_SCAN = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
+
+
+def paper_assigned(
+    tree: Any, subject: str, assignees: list[Any], deadline: Any, **extra: Any
+) -> list[Any]:
+    """A paper document received by commune A's clerk, registered, and assigned by its
+    commander to `assignees` with `deadline`: the assignments."""
+    from tiendon.documents.actions_flow import (
+        do_assign_incoming,
+        do_receive_paper,
+        do_register_incoming,
+    )
+
+    paper = do_receive_paper(
+        tree.clerk_a,
+        scan=PNG_SCAN,
+        issuer_name="Ủy ban nhân dân phường Đông Tiến",
+        subject=subject,
+        doc_type=DocumentType.CONG_VAN,
+        **extra,
+    )
+    registered = do_register_incoming(paper, tree.clerk_a)
+    return do_assign_incoming(registered, tree.commander_a, assignees=assignees, deadline=deadline)

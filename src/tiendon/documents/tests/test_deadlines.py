@@ -15,6 +15,7 @@ from tiendon.documents.actions import do_create_draft, do_submit_for_review
 from tiendon.documents.deadlines import add_working_days, working_days_between
 from tiendon.documents.docsearch_models import Reminder
 from tiendon.documents.models import DocumentType, Urgency
+from tiendon.documents.tests.conftest import paper_assigned
 from tiendon.errors import InvalidInput, OutOfScope
 
 D = dt.date
@@ -215,27 +216,6 @@ def test_urgent_documents_are_announced_at_once_to_whoever_must_act(
 
 # Assignments of received documents: the commander's deadline in the same lists.
 
-PNG_SCAN = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
-
-
-def _received_and_assigned(tree: Any, subject: str, assignees: list[Any], deadline: D, **extra):
-    from tiendon.documents.actions_flow import (
-        do_assign_incoming,
-        do_receive_paper,
-        do_register_incoming,
-    )
-
-    paper = do_receive_paper(
-        tree.clerk_a,
-        scan=PNG_SCAN,
-        issuer_name="Ủy ban nhân dân phường Đông Tiến",
-        subject=subject,
-        doc_type=DocumentType.CONG_VAN,
-        **extra,
-    )
-    registered = do_register_incoming(paper, tree.clerk_a)
-    return do_assign_incoming(registered, tree.commander_a, assignees=assignees, deadline=deadline)
-
 
 @pytest.fixture
 def staff_a(tree: Any) -> Any:
@@ -257,15 +237,15 @@ def test_assignment_deadlines_are_listed_per_person_and_per_unit(tree: Any, staf
     today = deadlines.today_in_vietnam()
     soon = add_working_days(today, 1)
     later = add_working_days(today, 10)
-    (mine,) = _received_and_assigned(tree, "Công văn về trực sẵn sàng chiến đấu", [staff_a], soon)
-    shared = _received_and_assigned(
+    (mine,) = paper_assigned(tree, "Công văn về trực sẵn sàng chiến đấu", [staff_a], soon)
+    shared = paper_assigned(
         tree,
         "Công văn hỏa tốc về phòng chống lũ",
         [staff_a, tree.clerk_a],
         soon,
         urgency=Urgency.HOA_TOC,
     )
-    (far,) = _received_and_assigned(tree, "Công văn về kế hoạch quý sau", [staff_a], later)
+    (far,) = paper_assigned(tree, "Công văn về kế hoạch quý sau", [staff_a], later)
     do_start_assignment(mine, staff_a)
 
     lists = deadlines.deadline_lists(staff_a, scope="person", today=today)
@@ -312,7 +292,7 @@ def test_a_secret_assignment_keeps_its_subject_from_the_uncleared(tree: Any, sta
     for person in (tree.clerk_a, tree.commander_a, staff_a):
         person.refresh_from_db()
     today = deadlines.today_in_vietnam()
-    _received_and_assigned(tree, "Công văn mật về diễn tập", [staff_a], today, secrecy=Secrecy.MAT)
+    paper_assigned(tree, "Công văn mật về diễn tập", [staff_a], today, secrecy=Secrecy.MAT)
     Person.objects.filter(pk=tree.commander_a.pk).update(clearance=Clearance.NONE)
     tree.commander_a.refresh_from_db()
     (item,) = deadlines.deadline_lists(tree.commander_a, scope="unit", today=today).due_soon
@@ -326,7 +306,7 @@ def test_the_deadlines_page_lists_an_assignment_with_a_link_to_the_received_docu
     tree: Any, staff_a: Any, client: Any
 ) -> None:
     today = deadlines.today_in_vietnam()
-    (assignment,) = _received_and_assigned(
+    (assignment,) = paper_assigned(
         tree, "Công văn về rà soát quân nhân dự bị", [staff_a], add_working_days(today, 1)
     )
     client.force_login(staff_a)

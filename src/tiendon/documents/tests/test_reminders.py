@@ -14,22 +14,18 @@ from tiendon.audit.models import AuditRecord
 from tiendon.documents import deadlines
 from tiendon.documents.actions import do_issue, do_sign
 from tiendon.documents.actions_flow import (
-    do_assign_incoming,
     do_open_incoming,
     do_receive_paper,
-    do_register_incoming,
 )
 from tiendon.documents.deadlines import add_working_days
 from tiendon.documents.docsearch_models import Reminder
 from tiendon.documents.models import DocumentType, Urgency
-from tiendon.documents.tests.conftest import in_review
+from tiendon.documents.tests.conftest import PNG_SCAN, in_review, paper_assigned
 from tiendon.errors import OutOfScope
 from tiendon.units.actions import do_create_person
 from tiendon.units.models import Role
 
 pytestmark = pytest.mark.django_db
-
-PNG_SCAN = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
 
 
 @pytest.fixture
@@ -44,18 +40,7 @@ def staff_a(tree: Any) -> Any:
 
 
 def _assigned(tree: Any, staff: Any, subject: str, deadline: Any, **extra: Any) -> Any:
-    paper = do_receive_paper(
-        tree.clerk_a,
-        scan=PNG_SCAN,
-        issuer_name="Ủy ban nhân dân phường Đông Tiến",
-        subject=subject,
-        doc_type=DocumentType.CONG_VAN,
-        **extra,
-    )
-    registered = do_register_incoming(paper, tree.clerk_a)
-    (assignment,) = do_assign_incoming(
-        registered, tree.commander_a, assignees=[staff], deadline=deadline
-    )
+    (assignment,) = paper_assigned(tree, subject, [staff], deadline, **extra)
     return assignment
 
 
