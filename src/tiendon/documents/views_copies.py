@@ -196,6 +196,19 @@ def _make_copy(
     return None
 
 
+def _copy_page(
+    request: HttpRequest, form: CopyNewForm, context: dict[str, Any], **source: Any
+) -> HttpResponse:
+    """The copy form of one source: made and sent on a valid POST (then its page),
+    otherwise the form again, with the refusal's message if there was one."""
+    if request.method == "POST" and form.is_valid():
+        made = _make_copy(request, form, **source)
+        if made is not None:
+            messages.success(request, _("The copy was made and sent."))
+            return redirect("copy_detail", copy_id=made.pk)
+    return render(request, "documents/copy_new.html", {"form": form, **context})
+
+
 @login_required
 def incoming_copy_new(request: HttpRequest, incoming_id: str) -> HttpResponse:
     person = _person(request)
@@ -203,14 +216,7 @@ def incoming_copy_new(request: HttpRequest, incoming_id: str) -> HttpResponse:
     form = _copy_form(
         request, person, of_copy=IncomingCopy.objects.filter(incoming=incoming).exists()
     )
-    if request.method == "POST" and form.is_valid():
-        made = _make_copy(request, form, incoming=incoming)
-        if made is not None:
-            messages.success(request, _("The copy was made and sent."))
-            return redirect("copy_detail", copy_id=made.pk)
-    return render(
-        request, "documents/copy_new.html", {"form": form, "source": incoming, "incoming": True}
-    )
+    return _copy_page(request, form, {"source": incoming, "incoming": True}, incoming=incoming)
 
 
 @login_required
@@ -218,14 +224,7 @@ def document_copy_new(request: HttpRequest, document_id: str) -> HttpResponse:
     person = _person(request)
     document = _document(request, document_id)
     form = _copy_form(request, person)
-    if request.method == "POST" and form.is_valid():
-        made = _make_copy(request, form, document=document)
-        if made is not None:
-            messages.success(request, _("The copy was made and sent."))
-            return redirect("copy_detail", copy_id=made.pk)
-    return render(
-        request, "documents/copy_new.html", {"form": form, "source": document, "incoming": False}
-    )
+    return _copy_page(request, form, {"source": document, "incoming": False}, document=document)
 
 
 @login_required
@@ -234,16 +233,8 @@ def copy_copy_new(request: HttpRequest, copy_id: str) -> HttpResponse:
     person = _person(request)
     copy = _cleared(lambda: queries.get_visible_copy(person, copy_id, request=request))
     form = _copy_form(request, person, of_copy=True)
-    if request.method == "POST" and form.is_valid():
-        made = _make_copy(request, form, copy=copy)
-        if made is not None:
-            messages.success(request, _("The copy was made and sent."))
-            return redirect("copy_detail", copy_id=made.pk)
-    return render(
-        request,
-        "documents/copy_new.html",
-        {"form": form, "source": copy, "incoming": False, "own_copy": True},
-    )
+    context = {"source": copy, "incoming": False, "own_copy": True}
+    return _copy_page(request, form, context, copy=copy)
 
 
 @login_required
