@@ -52,7 +52,7 @@ def content_pdf(pages: int) -> bytes:
     """A text PDF of `pages` pages in Liberation Serif (Vietnamese), like a real annex."""
     from reportlab.pdfgen.canvas import Canvas
 
-    from tiendon.documents.pdf import SERIF, register_fonts
+    from tiendon.documents.pdf.layout import SERIF, register_fonts
 
     register_fonts()
     buffer = io.BytesIO()
@@ -147,10 +147,16 @@ def main() -> None:
     from django.db import connection
     from django.test import RequestFactory
 
-    from tiendon.documents import pades, queries, stamps
-    from tiendon.documents.actions import do_create_draft, do_issue, do_sign, do_submit_for_review
-    from tiendon.documents.actions_flow import do_open_incoming, do_register_incoming
-    from tiendon.documents.copies import do_make_copy
+    from tiendon.documents import queries
+    from tiendon.documents.copies.actions import do_make_copy
+    from tiendon.documents.drafting.actions import (
+        do_create_draft,
+        do_issue,
+        do_sign,
+        do_submit_for_review,
+    )
+    from tiendon.documents.incoming.actions import do_open_incoming, do_register_incoming
+    from tiendon.documents.pdf import pades, stamps
     from tiendon.pki.actions import do_init_pki, do_issue_person_key, do_issue_unit_keys
     from tiendon.pki.keystore import keystore_for
     from tiendon.pki.validation import validation_context
@@ -240,7 +246,7 @@ def main() -> None:
         one_times.append(time.perf_counter() - start)
     one_s = statistics.median(one_times)
 
-    from tiendon.documents.actions import unit_signing_certificate
+    from tiendon.documents.drafting.actions import unit_signing_certificate
 
     certificate = unit_signing_certificate(province)
     keystore = keystore_for(certificate.key)

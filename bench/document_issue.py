@@ -115,7 +115,7 @@ class Ministry:
 
 
 def draft(ministry: Ministry, spec: list[dict[str, str]], n: int) -> Any:
-    from tiendon.documents.actions import do_create_draft, do_submit_for_review
+    from tiendon.documents.drafting.actions import do_create_draft, do_submit_for_review
     from tiendon.documents.models import DocumentType
 
     document = do_create_draft(
@@ -132,7 +132,7 @@ def draft(ministry: Ministry, spec: list[dict[str, str]], n: int) -> Any:
 
 def throughput(ministry: Ministry, count: int, province: str) -> dict[str, float]:
     """(a): the three steps of `count` documents, each timed apart (the TOTP reset not)."""
-    from tiendon.documents.actions import do_issue, do_sign
+    from tiendon.documents.drafting.actions import do_issue, do_sign
 
     spent = {"draft": 0.0, "sign": 0.0, "issue": 0.0}
     for n in range(count):
@@ -162,9 +162,9 @@ def engine(ministry: Ministry, count: int) -> tuple[float, float]:
     from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
     from pyhanko.sign import fields, signers
 
-    from tiendon.documents import pdf as layout
-    from tiendon.documents.actions import layout_of
+    from tiendon.documents.drafting.actions import layout_of
     from tiendon.documents.models import Document
+    from tiendon.documents.pdf import layout
 
     document = Document.objects.filter(issuing_unit=ministry.unit).order_by("created_at").first()
     assert document is not None
@@ -237,8 +237,8 @@ def make_clerk(unit: Any) -> Any:
 
 def broadcast(ministry: Ministry, sample: int) -> dict[str, Any]:
     """(b): the issue to all commune boards, then `sample` communes opening it."""
-    from tiendon.documents.actions import do_issue, do_sign
-    from tiendon.documents.actions_flow import do_open_incoming
+    from tiendon.documents.drafting.actions import do_issue, do_sign
+    from tiendon.documents.incoming.actions import do_open_incoming
     from tiendon.exchange.models import Envelope, EnvelopeRecipient
     from tiendon.units.models import Unit, UnitKind
 

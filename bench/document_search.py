@@ -144,8 +144,9 @@ def _documents(rng: random.Random, count: int, units: list[Any], clerk: Any) -> 
     stays flat at any size."""
     import datetime as dt
 
-    from tiendon.documents import numbering, search
+    from tiendon.documents.issuing import numbering
     from tiendon.documents.models import Document, DocumentType, Secrecy, Urgency
+    from tiendon.documents.search import fts as search
 
     types = [t for t in DocumentType.values if t != DocumentType.CONG_VAN]
     type_names = dict(DocumentType.choices)
@@ -199,7 +200,7 @@ def _documents(rng: random.Random, count: int, units: list[Any], clerk: Any) -> 
 
 def _entry(document: Any, exact: str, folded: str) -> Any:
     """The document's search entry, with the copies of its scope `index_document` writes."""
-    from tiendon.documents.docsearch_models import SearchEntry
+    from tiendon.documents.models import SearchEntry
 
     return SearchEntry(
         document=document,
@@ -214,8 +215,7 @@ def _entry(document: Any, exact: str, folded: str) -> Any:
 
 def _bulk_create(rows: Iterator[Any], count: int) -> None:
     """SQLite: the ORM's bulk inserts, in batches (the FTS5 triggers index each entry)."""
-    from tiendon.documents.docsearch_models import SearchEntry
-    from tiendon.documents.models import Document
+    from tiendon.documents.models import Document, SearchEntry
 
     documents: list[Any] = []
     entries: list[Any] = []
@@ -238,8 +238,7 @@ def _copy_postgresql(connection: Any, rows: Iterator[Any], count: int) -> None:
     saves)."""
     from django.db.models import JSONField
 
-    from tiendon.documents.docsearch_models import SearchEntry
-    from tiendon.documents.models import Document
+    from tiendon.documents.models import Document, SearchEntry
 
     def columns(model: Any) -> list[Any]:
         return list(model._meta.concrete_fields)
@@ -308,7 +307,7 @@ def _copy_text(value: Any) -> str:
 def _build_index(total: int) -> dict[str, Any]:
     """Fill the Tantivy index from the search entries (timed), unless it already holds
     every document; the figures of the build, for the JSON line."""
-    from tiendon.documents import search_index
+    from tiendon.documents.search import index as search_index
 
     path = search_index.configured_path()
     assert path is not None
@@ -347,9 +346,10 @@ def main() -> None:
     from django.db import connection
     from django.test import override_settings
 
-    from tiendon.documents import search, search_index
     from tiendon.documents.models import Document, Secrecy
-    from tiendon.documents.search_index import SCHEMA
+    from tiendon.documents.search import fts as search
+    from tiendon.documents.search import index as search_index
+    from tiendon.documents.search.index import SCHEMA
     from tiendon.units.actions import do_create_person, do_create_unit
     from tiendon.units.models import CommuneType, Person, Role, Unit, UnitKind
 

@@ -72,7 +72,7 @@ TEMPLATES = [
                 "django.template.context_processors.i18n",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
-                "tiendon.documents.context_processors.reminders",
+                "tiendon.documents.deadlines.context_processors.reminders",
             ],
         },
     },

@@ -11,8 +11,6 @@ urlpatterns = [
     path("", include("tiendon.pki.urls")),
     path("", include("tiendon.exchange.urls")),
     path("", include("tiendon.readiness.urls")),
-    path("", include("tiendon.documents.docsearch_urls")),
-    path("", include("tiendon.documents.copies_urls")),
     path("", include("tiendon.documents.urls")),
     path("", include("tiendon.web.urls")),
 ]

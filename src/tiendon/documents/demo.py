@@ -20,8 +20,15 @@ from django.db import transaction
 from django.test import RequestFactory
 from django.utils.translation import gettext as _
 
-from tiendon.documents.actions import do_create_draft, do_issue, do_sign, do_submit_for_review
-from tiendon.documents.actions_flow import (
+from tiendon.documents.copies.actions import do_make_copy
+from tiendon.documents.deadlines.reminders import add_working_days, today_in_vietnam
+from tiendon.documents.drafting.actions import (
+    do_create_draft,
+    do_issue,
+    do_sign,
+    do_submit_for_review,
+)
+from tiendon.documents.incoming.actions import (
     do_answer_recall,
     do_assign_incoming,
     do_complete_assignment,
@@ -32,10 +39,7 @@ from tiendon.documents.actions_flow import (
     do_request_recall,
     do_start_assignment,
 )
-from tiendon.documents.copies import do_make_copy
-from tiendon.documents.copies_models import CopyForm
-from tiendon.documents.deadlines import add_working_days, today_in_vietnam
-from tiendon.documents.models import Document, DocumentType, IncomingDocument, Urgency
+from tiendon.documents.models import CopyForm, Document, DocumentType, IncomingDocument, Urgency
 from tiendon.units import auth
 from tiendon.units.actions_auth import do_confirm_totp, do_reset_totp
 from tiendon.units.models import Person, Role, Unit, UnitKind

@@ -33,16 +33,17 @@ from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy
 
 from tiendon.audit.actions import do_record
-from tiendon.documents import container
-from tiendon.documents.docsearch_models import SearchEntry
 from tiendon.documents.errors import DocumentError
 from tiendon.documents.models import (
     Assignment,
     Document,
     DocumentVersion,
     IncomingDocument,
+    ReviewStep,
+    SearchEntry,
     Secrecy,
 )
+from tiendon.documents.pdf import container
 from tiendon.errors import OutOfScope
 from tiendon.exchange import status as status_codes
 from tiendon.exchange.models import EnvelopeRecipient
@@ -469,7 +470,7 @@ def document_attachment(
 ) -> tuple[bytes, str]:
     """An attachment of one of the viewer's unit's documents: signed once issued, as
     uploaded before."""
-    from tiendon.documents.copies_models import Attachment
+    from tiendon.documents.models import Attachment
 
     document = get_visible_document(viewer, document_id, request=request)
     try:
@@ -525,7 +526,7 @@ def incoming_original_file(
 
 def copies_visible_to(viewer: Person) -> QuerySet[Any]:
     """Certified copies made by the viewer's unit that the viewer's clearance opens."""
-    from tiendon.documents.copies_models import CertifiedCopy
+    from tiendon.documents.models import CertifiedCopy
 
     return (
         CertifiedCopy.objects.filter(copying_unit=viewer.unit_id, secrecy__lte=viewer.clearance)
@@ -538,7 +539,7 @@ def get_visible_copy(
     viewer: Person, copy_id: uuid.UUID | str, *, request: HttpRequest | None = None
 ) -> Any:
     """A copy made by the viewer's unit; OutOfScope otherwise; secret ones audited."""
-    from tiendon.documents.copies_models import CertifiedCopy
+    from tiendon.documents.models import CertifiedCopy
 
     try:
         key = uuid.UUID(str(copy_id))
@@ -585,3 +586,14 @@ def copy_statuses(
         )[offset : offset + limit]
     )
     return copy, sum(by_code.values()), by_code, rows
+
+
+def current_step(document: Document) -> ReviewStep | None:
+    """The step waiting now: the first pending one of the latest round (None when every
+    reviewer approved, or there are none)."""
+    return (
+        ReviewStep.objects.filter(document=document, decision=ReviewStep.Decision.PENDING)
+        .select_related("reviewer")
+        .order_by("-round", "position")
+        .first()
+    )

@@ -8,10 +8,11 @@ from typing import Any
 
 from django import template
 
-from tiendon.documents import copies, queries, reviews
-from tiendon.documents.copies_models import IncomingCopy
-from tiendon.documents.forms_copies import AttachmentForm, ReviewersForm
-from tiendon.documents.models import Document
+from tiendon.documents import queries
+from tiendon.documents.copies import actions as copies
+from tiendon.documents.copies.forms import AttachmentForm, ReviewersForm
+from tiendon.documents.drafting import reviews
+from tiendon.documents.models import Document, IncomingCopy
 from tiendon.units.models import Person, Role
 
 register = template.Library()

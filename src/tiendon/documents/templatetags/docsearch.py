@@ -7,8 +7,8 @@ from typing import Any
 
 from django import template
 
-from tiendon.documents import casefiles
-from tiendon.documents.docsearch_models import DueDate
+from tiendon.documents.models import DueDate
+from tiendon.documents.search import casefiles
 from tiendon.units.models import Person
 
 register = template.Library()

@@ -12,7 +12,7 @@ import pytest
 from django.db import connection
 from django.test import RequestFactory
 
-from tiendon.documents.actions import do_create_draft, do_submit_for_review
+from tiendon.documents.drafting.actions import do_create_draft, do_submit_for_review
 from tiendon.documents.models import DocumentType
 from tiendon.pki.actions import do_issue_person_key, do_issue_unit_keys
 from tiendon.units import auth
@@ -147,7 +147,7 @@ def paper_assigned(
 ) -> list[Any]:
     """A paper document received by commune A's clerk, registered, and assigned by its
     commander to `assignees` with `deadline`: the assignments."""
-    from tiendon.documents.actions_flow import (
+    from tiendon.documents.incoming.actions import (
         do_assign_incoming,
         do_receive_paper,
         do_register_incoming,

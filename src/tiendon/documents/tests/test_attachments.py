@@ -14,14 +14,15 @@ from django.utils import translation
 from reportlab.pdfgen.canvas import Canvas
 
 from tiendon.audit.models import AuditRecord
-from tiendon.documents import container, pades, queries, stamps
-from tiendon.documents.actions import do_issue, do_sign
-from tiendon.documents.actions_flow import do_open_incoming
-from tiendon.documents.attachments import do_add_attachment
-from tiendon.documents.copies_models import Attachment, IncomingAttachment
+from tiendon.documents import queries
+from tiendon.documents.drafting import state
+from tiendon.documents.drafting.actions import do_issue, do_sign
+from tiendon.documents.drafting.attachments import do_add_attachment
 from tiendon.documents.errors import DocumentError
-from tiendon.documents.models import Document, NumberCounter
-from tiendon.documents.pdf import SERIF, register_fonts
+from tiendon.documents.incoming.actions import do_open_incoming
+from tiendon.documents.models import Attachment, Document, IncomingAttachment, NumberCounter
+from tiendon.documents.pdf import container, pades, stamps
+from tiendon.documents.pdf.layout import SERIF, register_fonts
 from tiendon.documents.tests.conftest import draft
 from tiendon.errors import InvalidInput, OutOfScope
 from tiendon.exchange.models import Envelope
@@ -52,7 +53,7 @@ def _text(pdf: bytes, tmp_path, name: str = "a.pdf") -> str:
 def _issued_with_annex(board, tree, **overrides):
     document = draft(board, recipient_spec=[{"unit": tree.commune_b.code}], **overrides)
     do_add_attachment(document, board.clerk, name="Phu luc 1.pdf", content=annex_pdf())
-    from tiendon.documents.actions import do_submit_for_review
+    from tiendon.documents.drafting.actions import do_submit_for_review
 
     document = do_submit_for_review(document, board.clerk)
     document = do_sign(document, board.commander, totp_code=board.code())
@@ -123,7 +124,7 @@ def test_a_changed_byte_in_a_received_attachment_shows_as_not_verified(
     """The delivery decrypts to a container whose signed annex has one byte changed (what
     a faulty store or a holder of the content key could hand over): the container's own
     hashes are consistent, so only the signature can tell."""
-    from tiendon.documents import actions_flow
+    from tiendon.documents.incoming import actions as actions_flow
 
     document = _issued_with_annex(board, tree)
     payload = container.unpack_document(open_payload(tree.clerk_b, str(document.envelope_id)))
@@ -159,9 +160,8 @@ def test_a_bad_attachment_is_refused_with_field_and_code_and_nothing_is_stored(
 
 
 def test_an_attachment_over_the_size_limit_is_refused(board, monkeypatch):
-    from tiendon.documents import actions
 
-    monkeypatch.setattr(actions, "MAX_UPLOAD_BYTES", 1000)
+    monkeypatch.setattr(state, "MAX_UPLOAD_BYTES", 1000)
     document = draft(board)
     with pytest.raises(InvalidInput) as refused:
         do_add_attachment(document, board.clerk, name="big.pdf", content=annex_pdf(pages=3))
@@ -185,7 +185,7 @@ def test_a_failure_signing_an_attachment_issues_nothing_and_consumes_no_number(
 ):
     document = draft(board, recipient_spec=[{"unit": tree.commune_b.code}])
     do_add_attachment(document, board.clerk, name="p.pdf", content=annex_pdf())
-    from tiendon.documents.actions import do_submit_for_review
+    from tiendon.documents.drafting.actions import do_submit_for_review
 
     signed = do_sign(
         do_submit_for_review(document, board.clerk), board.commander, totp_code=board.code()

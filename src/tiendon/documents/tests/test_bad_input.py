@@ -21,8 +21,9 @@ from django.utils import translation
 from django.utils.translation import gettext
 
 from tiendon.audit.models import AuditRecord
-from tiendon.documents import actions, actions_flow
-from tiendon.documents.actions import do_sign
+from tiendon.documents.drafting import state
+from tiendon.documents.drafting.actions import do_sign
+from tiendon.documents.incoming import actions as actions_flow
 from tiendon.documents.models import Document, IncomingDocument, NumberCounter
 from tiendon.documents.tests.conftest import in_review
 from tiendon.pki.actions import do_revoke_certificate
@@ -97,7 +98,7 @@ def test_an_upload_over_the_limit_is_refused_by_its_size_without_being_read(
     board, client, monkeypatch, never_read
 ):
     # The limit is 50 MB; a 200 MB upload is the same case at a smaller scale here.
-    monkeypatch.setattr(actions, "MAX_UPLOAD_BYTES", 4 * 1024)
+    monkeypatch.setattr(state, "MAX_UPLOAD_BYTES", 4 * 1024)
     log_in_with_totp(client, board.clerk)
     upload = _client_file("lon.pdf", b"%PDF-1.7\n" + b"0" * 16 * 1024)
     response = client.post(reverse("document_new"), _draft_post(board, uploaded_pdf=upload))

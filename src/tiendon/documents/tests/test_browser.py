@@ -12,7 +12,7 @@ import pytest
 from conftest import PASSWORD
 from django.test import RequestFactory
 
-from tiendon.documents.deadlines import add_working_days, today_in_vietnam
+from tiendon.documents.deadlines.reminders import add_working_days, today_in_vietnam
 from tiendon.documents.models import Document, IncomingDocument
 from tiendon.pki.actions import do_issue_person_key, do_issue_unit_keys
 from tiendon.units import auth

@@ -9,10 +9,10 @@ import pytest
 from django.urls import reverse
 
 from tiendon.audit.models import AuditRecord
-from tiendon.documents import casefiles
-from tiendon.documents.actions import do_create_draft
+from tiendon.documents.drafting.actions import do_create_draft
 from tiendon.documents.errors import DocumentError
 from tiendon.documents.models import DocumentType, Secrecy
+from tiendon.documents.search import casefiles
 from tiendon.errors import InvalidInput, OutOfScope
 
 

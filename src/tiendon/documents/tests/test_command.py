@@ -9,7 +9,7 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
-from tiendon.documents.actions import do_issue, do_sign
+from tiendon.documents.drafting.actions import do_issue, do_sign
 from tiendon.documents.tests.conftest import SUBJECT, draft, in_review
 
 pytestmark = pytest.mark.django_db
@@ -57,8 +57,8 @@ def test_render_refuses_a_person_of_another_unit(board, tree, tmp_path):
 
 
 def test_verify_refuses_a_pdf_without_signatures(board, tmp_path):
-    from tiendon.documents.actions import layout_of
-    from tiendon.documents.pdf import render
+    from tiendon.documents.drafting.actions import layout_of
+    from tiendon.documents.pdf.layout import render
 
     path = tmp_path / "unsigned.pdf"
     path.write_bytes(render(layout_of(draft(board))).pdf)

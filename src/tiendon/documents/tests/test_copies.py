@@ -11,13 +11,13 @@ import pytest
 from django.test import override_settings
 
 from tiendon.audit.models import AuditRecord
-from tiendon.documents import pades, queries
-from tiendon.documents.actions import do_issue, do_sign
-from tiendon.documents.actions_flow import do_open_incoming, do_register_incoming
-from tiendon.documents.copies import do_make_copy, parse_pages
-from tiendon.documents.copies_models import CertifiedCopy, IncomingCopy
+from tiendon.documents import queries
+from tiendon.documents.copies.actions import do_make_copy, parse_pages
+from tiendon.documents.drafting.actions import do_issue, do_sign
 from tiendon.documents.errors import DocumentError
-from tiendon.documents.models import NumberCounter
+from tiendon.documents.incoming.actions import do_open_incoming, do_register_incoming
+from tiendon.documents.models import CertifiedCopy, IncomingCopy, NumberCounter
+from tiendon.documents.pdf import pades
 from tiendon.documents.tests.conftest import SUBJECT, in_review
 from tiendon.errors import InvalidInput, OutOfScope
 from tiendon.exchange.models import Envelope
@@ -284,7 +284,7 @@ def test_page_lists_are_parsed():
 def _paper(clerk, scan, **extra):
     from django.utils import timezone
 
-    from tiendon.documents.actions_flow import do_receive_paper
+    from tiendon.documents.incoming.actions import do_receive_paper
 
     return do_register_incoming(
         do_receive_paper(
@@ -311,7 +311,7 @@ def test_a_paper_document_is_copied_from_its_scan_and_sent_down(
     from django.test import Client
     from django.urls import reverse
 
-    from tiendon.documents.pdf import render_line
+    from tiendon.documents.pdf.layout import render_line
 
     scan = render_line("Chỉ thị về phòng chống lụt bão năm 2027", 500, 40)
     paper = _paper(province_board.clerk, scan)

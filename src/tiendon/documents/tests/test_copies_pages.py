@@ -12,10 +12,10 @@ from django.urls import reverse
 from django.utils import translation
 
 from tiendon.documents import queries
-from tiendon.documents.actions import do_issue, do_sign
-from tiendon.documents.actions_flow import do_open_incoming, do_register_incoming
-from tiendon.documents.copies_models import Attachment, CertifiedCopy, ReviewStep
-from tiendon.documents.models import Document
+from tiendon.documents.drafting import state
+from tiendon.documents.drafting.actions import do_issue, do_sign
+from tiendon.documents.incoming.actions import do_open_incoming, do_register_incoming
+from tiendon.documents.models import Attachment, CertifiedCopy, Document, ReviewStep
 from tiendon.documents.tests.conftest import SUBJECT, draft
 from tiendon.documents.tests.test_attachments import annex_pdf
 from tiendon.documents.tests.test_copies import issue_to
@@ -112,8 +112,8 @@ def test_the_signer_sees_the_sign_form_only_after_the_last_approval(tree, board)
         password="Mat-khau-thu-nghiem-2026",
     )
     document = draft(board)
-    from tiendon.documents.actions import do_submit_for_review
-    from tiendon.documents.reviews import do_approve, do_set_reviewers
+    from tiendon.documents.drafting.actions import do_submit_for_review
+    from tiendon.documents.drafting.reviews import do_approve, do_set_reviewers
 
     do_set_reviewers(document, board.clerk, reviewers=[reviewer])
     do_submit_for_review(document, board.clerk)
@@ -188,9 +188,8 @@ def test_a_sao_y_is_made_from_the_received_documents_page_and_read_as_a_copy(
 
 
 def test_an_attachment_over_the_limit_is_refused_on_the_page_before_it_is_read(board, monkeypatch):
-    from tiendon.documents import actions
 
-    monkeypatch.setattr(actions, "MAX_UPLOAD_BYTES", 1000)
+    monkeypatch.setattr(state, "MAX_UPLOAD_BYTES", 1000)
     document = draft(board)
     drafter = logged_in(board.clerk)
     with translation.override("en"):

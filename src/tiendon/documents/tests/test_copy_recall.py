@@ -9,16 +9,17 @@ from django.urls import reverse
 from django.utils.timezone import localtime
 
 from tiendon.audit.models import AuditRecord
-from tiendon.documents import history, queries
-from tiendon.documents.actions_flow import (
+from tiendon.documents import queries
+from tiendon.documents.copies.actions import do_make_copy, do_request_copy_recall
+from tiendon.documents.delivery import history
+from tiendon.documents.errors import DocumentError
+from tiendon.documents.incoming.actions import (
     do_answer_recall,
     do_open_recall,
     do_register_incoming,
     do_request_recall,
 )
-from tiendon.documents.copies import do_make_copy, do_request_copy_recall
-from tiendon.documents.copies_models import CertifiedCopy, IncomingCopy
-from tiendon.documents.errors import DocumentError
+from tiendon.documents.models import CertifiedCopy, IncomingCopy
 from tiendon.documents.tests.test_copies import issue_to, open_waiting
 from tiendon.errors import InvalidInput, OutOfScope
 
@@ -155,7 +156,7 @@ def test_a_unit_makes_a_sao_luc_of_its_own_copy(tree, province_board, forwarded)
 def test_the_sender_sees_every_status_of_each_recipient_with_its_time(
     tree, province_board, forwarded, client
 ):
-    from tiendon.documents.actions_flow import do_assign_incoming
+    from tiendon.documents.incoming.actions import do_assign_incoming
 
     _directive, _at_38, copy, at_commune = forwarded
     do_assign_incoming(
@@ -201,7 +202,7 @@ def test_the_sender_sees_every_status_of_each_recipient_with_its_time(
 def test_the_document_page_and_the_export_carry_each_recipients_history(
     tree, ministry_board, forwarded, client
 ):
-    from tiendon.documents.export import export_metadata, files_to_export
+    from tiendon.documents.registers.export import export_metadata, files_to_export
 
     directive, _at_38, _copy, _at_commune = forwarded
     client.force_login(ministry_board.clerk)

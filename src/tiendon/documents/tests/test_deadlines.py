@@ -10,11 +10,10 @@ import pytest
 from django.urls import reverse
 
 from tiendon.audit.models import AuditRecord
-from tiendon.documents import deadlines
-from tiendon.documents.actions import do_create_draft, do_submit_for_review
-from tiendon.documents.deadlines import add_working_days, working_days_between
-from tiendon.documents.docsearch_models import Reminder
-from tiendon.documents.models import DocumentType, Urgency
+from tiendon.documents.deadlines import reminders as deadlines
+from tiendon.documents.deadlines.reminders import add_working_days, working_days_between
+from tiendon.documents.drafting.actions import do_create_draft, do_submit_for_review
+from tiendon.documents.models import DocumentType, Reminder, Urgency
 from tiendon.documents.tests.conftest import paper_assigned
 from tiendon.errors import InvalidInput, OutOfScope
 
@@ -197,7 +196,7 @@ def test_deadline_pages(tree: Any, client: Any) -> None:
 def test_urgent_documents_are_announced_at_once_to_whoever_must_act(
     board: Any, client: Any
 ) -> None:
-    from tiendon.documents.actions import do_sign
+    from tiendon.documents.drafting.actions import do_sign
     from tiendon.documents.tests.conftest import in_review
 
     document = in_review(board, urgency=Urgency.THUONG_KHAN)
@@ -232,7 +231,7 @@ def staff_a(tree: Any) -> Any:
 
 
 def test_assignment_deadlines_are_listed_per_person_and_per_unit(tree: Any, staff_a: Any) -> None:
-    from tiendon.documents.actions_flow import do_complete_assignment, do_start_assignment
+    from tiendon.documents.incoming.actions import do_complete_assignment, do_start_assignment
 
     today = deadlines.today_in_vietnam()
     soon = add_working_days(today, 1)

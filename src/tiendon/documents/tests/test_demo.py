@@ -9,9 +9,11 @@ from typing import Any
 import pytest
 from django.utils import translation
 
-from tiendon.documents import deadlines, pades, queries
+from tiendon.documents import queries
+from tiendon.documents.deadlines import reminders as deadlines
 from tiendon.documents.demo import DEMO_DOCUMENTS, seed_demo_documents
 from tiendon.documents.models import Document, IncomingDocument
+from tiendon.documents.pdf import pades
 from tiendon.pki.actions import do_init_pki, do_issue_person_key, do_issue_unit_keys
 from tiendon.units.models import Person, Role, Unit
 from tiendon.units.seed import seed_units

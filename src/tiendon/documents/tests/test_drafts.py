@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 
 from tiendon.audit.models import AuditRecord
-from tiendon.documents import actions
-from tiendon.documents.actions import (
+from tiendon.documents.drafting import state
+from tiendon.documents.drafting.actions import (
     do_create_draft,
     do_edit_draft,
     do_return_to_draft,
@@ -16,7 +16,7 @@ from tiendon.documents.actions import (
 )
 from tiendon.documents.errors import DocumentError
 from tiendon.documents.models import Document, DocumentType, DocumentVersion, SigningMode
-from tiendon.documents.pdf import render
+from tiendon.documents.pdf.layout import render
 from tiendon.documents.tests.conftest import SUBJECT, draft
 from tiendon.errors import InvalidInput
 
@@ -119,7 +119,7 @@ def test_a_signer_of_another_unit_is_refused(board, tree):
 
 
 def test_an_upload_over_the_limit_is_refused(board, monkeypatch):
-    monkeypatch.setattr(actions, "MAX_UPLOAD_BYTES", 1024)
+    monkeypatch.setattr(state, "MAX_UPLOAD_BYTES", 1024)
     with pytest.raises(InvalidInput) as refused:
         draft(board, uploaded_pdf=b"%PDF-1.7\n" + b"0" * 2048)
     assert refused.value.code == "upload_too_large"

@@ -18,10 +18,11 @@ from django.core.management.base import CommandError
 from django.utils import timezone
 
 from tiendon.audit.models import AuditRecord
-from tiendon.documents import casefiles, pades
-from tiendon.documents.actions import do_issue, do_sign
-from tiendon.documents.export import XML_NAMESPACE
+from tiendon.documents.drafting.actions import do_issue, do_sign
 from tiendon.documents.models import Secrecy
+from tiendon.documents.pdf import pades
+from tiendon.documents.registers.export import XML_NAMESPACE
+from tiendon.documents.search import casefiles
 from tiendon.documents.tests.conftest import BODY, SUBJECT, draft, in_review
 
 pytestmark = pytest.mark.django_db
@@ -210,12 +211,12 @@ def test_an_existing_export_is_not_overwritten(board, tmp_path):
 def test_an_attachment_is_exported_as_the_unit_signed_it_and_listed_in_the_metadata(
     board, tree, commune_b_keys, tmp_path
 ):
-    from tiendon.documents.attachments import do_add_attachment
+    from tiendon.documents.drafting.attachments import do_add_attachment
     from tiendon.documents.tests.test_attachments import annex_pdf
 
     document = draft(board, recipient_spec=[{"unit": tree.commune_b.code}])
     do_add_attachment(document, board.clerk, name="Phụ lục 1.pdf", content=annex_pdf())
-    from tiendon.documents.actions import do_submit_for_review
+    from tiendon.documents.drafting.actions import do_submit_for_review
 
     document = do_submit_for_review(document, board.clerk)
     document = do_issue(do_sign(document, board.commander, totp_code=board.code()), board.clerk)

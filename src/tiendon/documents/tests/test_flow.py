@@ -11,8 +11,9 @@ from django.utils import timezone, translation
 
 from tiendon.audit.models import AuditRecord
 from tiendon.documents import queries
-from tiendon.documents.actions import do_issue, do_sign
-from tiendon.documents.actions_flow import (
+from tiendon.documents.drafting.actions import do_issue, do_sign
+from tiendon.documents.errors import DocumentError
+from tiendon.documents.incoming.actions import (
     do_answer_recall,
     do_assign_incoming,
     do_complete_assignment,
@@ -24,7 +25,6 @@ from tiendon.documents.actions_flow import (
     do_request_recall,
     do_start_assignment,
 )
-from tiendon.documents.errors import DocumentError
 from tiendon.documents.models import Document, IncomingDocument, NumberCounter
 from tiendon.documents.tests.conftest import SUBJECT, in_review, run_concurrently
 from tiendon.errors import InvalidInput, OutOfScope
@@ -337,8 +337,8 @@ def test_an_empty_set_is_refused_at_issuing_and_consumes_no_number(tree, board, 
 
 
 def test_sets_and_groups_resolve_to_units_and_show_in_noi_nhan(tree, board, province_board):
+    from tiendon.documents.drafting.recipients import labels, resolve
     from tiendon.documents.models import RecipientGroup
-    from tiendon.documents.recipients import labels, resolve
 
     group = RecipientGroup.objects.create(owner=tree.province, name="Các phường phía Đông")
     group.members.add(tree.commune_a)
@@ -415,7 +415,7 @@ def test_a_broadcast_is_one_envelope_with_one_delivery_per_unit(tree, board, pro
 def test_resolving_sets_and_reading_statuses_cost_the_same_queries_for_many_units(
     tree, board, province_board, django_assert_max_num_queries
 ):
-    from tiendon.documents.recipients import resolve
+    from tiendon.documents.drafting.recipients import resolve
     from tiendon.units.actions import do_create_unit
     from tiendon.units.models import CommuneType, UnitKind
 
@@ -497,7 +497,7 @@ def test_concurrent_registrations_get_arrival_numbers_without_gap_or_duplicate(t
 
 
 def test_an_unreadable_delivery_can_be_refused_with_a_reason(tree, board, province_board):
-    from tiendon.documents.actions_flow import do_refuse_delivery
+    from tiendon.documents.incoming.actions import do_refuse_delivery
     from tiendon.exchange.actions import do_send_envelope
 
     garbage = do_send_envelope(

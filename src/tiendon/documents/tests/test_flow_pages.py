@@ -209,7 +209,7 @@ def test_a_paper_document_is_received_from_the_page(tree):
 
 
 def test_the_issue_page_says_why_a_secret_document_was_not_sent(tree, board, province_board):
-    from tiendon.documents.actions import do_sign
+    from tiendon.documents.drafting.actions import do_sign
     from tiendon.documents.tests.conftest import in_review
 
     document = do_sign(
@@ -257,7 +257,7 @@ def test_an_unreadable_delivery_is_refused_from_the_inbox(tree, board, province_
 def test_a_result_file_is_downloaded_by_the_unit_only(tree, board, province_board):
     from django.core.files.uploadedfile import SimpleUploadedFile
 
-    from tiendon.documents.actions_flow import (
+    from tiendon.documents.incoming.actions import (
         do_assign_incoming,
         do_open_incoming,
         do_register_incoming,

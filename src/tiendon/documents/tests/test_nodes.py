@@ -23,7 +23,8 @@ DEADLINE_SECONDS = 240
 ISSUE = f"""
 import json
 from django.test import RequestFactory
-from tiendon.documents.actions import do_create_draft, do_issue, do_sign, do_submit_for_review
+from tiendon.documents.drafting.actions import (
+    do_create_draft, do_issue, do_sign, do_submit_for_review)
 from tiendon.pki.actions import do_issue_person_key
 from tiendon.units import auth
 from tiendon.units.actions import do_create_person
@@ -58,7 +59,7 @@ print(EnvelopeRecipient.objects.filter(unit__code="{COMMUNE}", state="arrived",
 
 REGISTER = f"""
 import json
-from tiendon.documents.actions_flow import do_open_incoming, do_register_incoming
+from tiendon.documents.incoming.actions import do_open_incoming, do_register_incoming
 from tiendon.units.actions import do_create_person
 from tiendon.units.models import Unit
 clerk = do_create_person(username="vt.muonglat", full_name="Lò Thị Ánh",

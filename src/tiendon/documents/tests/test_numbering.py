@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 from django.db import transaction
 
-from tiendon.documents.actions import do_issue, do_sign
+from tiendon.documents.drafting.actions import do_issue, do_sign
 from tiendon.documents.errors import DocumentError
+from tiendon.documents.issuing.numbering import format_number, symbol_for, take_next_number
 from tiendon.documents.models import Document, DocumentType, NumberCounter, Series
-from tiendon.documents.numbering import format_number, symbol_for, take_next_number
 from tiendon.documents.tests.conftest import draft, in_review, run_concurrently
 
 

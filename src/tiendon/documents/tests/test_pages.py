@@ -69,7 +69,7 @@ def test_a_clerk_drafts_the_commander_signs_and_the_clerk_issues_through_the_pag
 
 
 def test_a_wrong_code_is_shown_and_nothing_is_signed(board, client):
-    from tiendon.documents.actions import do_submit_for_review
+    from tiendon.documents.drafting.actions import do_submit_for_review
 
     document = do_submit_for_review(draft(board), board.clerk)
     commander = log_in_with_totp(client, board.commander)
@@ -157,7 +157,7 @@ def test_the_drafter_edits_through_the_page_and_a_new_version_is_kept(board, cli
 
 
 def test_the_signer_returns_the_draft_with_a_comment_through_the_page(board, client):
-    from tiendon.documents.actions import do_submit_for_review
+    from tiendon.documents.drafting.actions import do_submit_for_review
 
     document = do_submit_for_review(draft(board), board.clerk)
     commander = log_in_with_totp(client, board.commander)

@@ -13,10 +13,10 @@ from django.urls import reverse
 from openpyxl import load_workbook
 
 from tiendon.audit.models import AuditRecord
-from tiendon.documents import registers
-from tiendon.documents.actions import do_issue, do_sign
+from tiendon.documents.drafting.actions import do_issue, do_sign
 from tiendon.documents.models import DocumentType, Urgency
 from tiendon.documents.queries import ClearanceRequired
+from tiendon.documents.registers import outgoing as registers
 from tiendon.documents.tests.conftest import in_review
 from tiendon.errors import InvalidInput
 

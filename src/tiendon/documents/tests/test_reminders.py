@@ -11,15 +11,14 @@ import pytest
 from django.urls import reverse
 
 from tiendon.audit.models import AuditRecord
-from tiendon.documents import deadlines
-from tiendon.documents.actions import do_issue, do_sign
-from tiendon.documents.actions_flow import (
+from tiendon.documents.deadlines import reminders as deadlines
+from tiendon.documents.deadlines.reminders import add_working_days
+from tiendon.documents.drafting.actions import do_issue, do_sign
+from tiendon.documents.incoming.actions import (
     do_open_incoming,
     do_receive_paper,
 )
-from tiendon.documents.deadlines import add_working_days
-from tiendon.documents.docsearch_models import Reminder
-from tiendon.documents.models import DocumentType, Urgency
+from tiendon.documents.models import DocumentType, Reminder, Urgency
 from tiendon.documents.tests.conftest import PNG_SCAN, in_review, paper_assigned
 from tiendon.errors import OutOfScope
 from tiendon.units.actions import do_create_person

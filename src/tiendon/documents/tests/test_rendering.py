@@ -7,9 +7,9 @@ import unicodedata
 
 import pytest
 
-from tiendon.documents.actions import do_create_draft, layout_of
+from tiendon.documents.drafting.actions import do_create_draft, layout_of
 from tiendon.documents.models import DocumentType, SigningMode
-from tiendon.documents.pdf import MOTTO, NATIONAL_TITLE, render, vietnamese_date
+from tiendon.documents.pdf.layout import MOTTO, NATIONAL_TITLE, render, vietnamese_date
 from tiendon.documents.tests.conftest import SUBJECT, draft
 
 pytestmark = pytest.mark.django_db

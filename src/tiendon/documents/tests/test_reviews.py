@@ -7,22 +7,21 @@ import pytest
 from django.utils import translation
 
 from tiendon.audit.models import AuditRecord
-from tiendon.documents.actions import (
+from tiendon.documents.drafting.actions import (
     do_edit_draft,
     do_return_to_draft,
     do_sign,
     do_submit_for_review,
 )
-from tiendon.documents.copies_models import ReviewStep
-from tiendon.documents.errors import DocumentError
-from tiendon.documents.models import Document
-from tiendon.documents.reviews import (
+from tiendon.documents.drafting.reviews import (
     current_step,
     do_approve,
     do_return_for_changes,
     do_set_reviewers,
     review_trail,
 )
+from tiendon.documents.errors import DocumentError
+from tiendon.documents.models import Document, ReviewStep
 from tiendon.documents.tests.conftest import draft
 from tiendon.errors import InvalidInput
 from tiendon.units.actions import do_create_person
@@ -168,7 +167,7 @@ def test_a_reviewer_without_clearance_cannot_be_chosen_for_a_secret_draft(tree, 
 
 
 def test_an_urgent_draft_reminds_the_reviewer_whose_turn_it_is_then_the_signer(board, reviewers):
-    from tiendon.documents import deadlines
+    from tiendon.documents.deadlines import reminders as deadlines
     from tiendon.documents.models import Urgency
 
     first, second = reviewers
@@ -193,7 +192,7 @@ def test_the_due_date_follows_the_draft_to_whoever_must_act(board, reviewers):
     finds it on their own deadline list while it is their turn; the drafter all along."""
     import datetime as dt
 
-    from tiendon.documents import deadlines
+    from tiendon.documents.deadlines import reminders as deadlines
 
     first, second = reviewers
     today = dt.date(2027, 3, 1)

@@ -11,11 +11,10 @@ from conftest import PASSWORD
 from django.db import connection
 from django.urls import reverse
 
-from tiendon.documents import search
-from tiendon.documents.actions import do_create_draft, do_edit_draft, do_submit_for_review
-from tiendon.documents.docsearch_models import SearchEntry
-from tiendon.documents.models import DocumentType, Secrecy, Urgency
-from tiendon.documents.pdf import render_line
+from tiendon.documents.drafting.actions import do_create_draft, do_edit_draft, do_submit_for_review
+from tiendon.documents.models import DocumentType, SearchEntry, Secrecy, Urgency
+from tiendon.documents.pdf.layout import render_line
+from tiendon.documents.search import fts as search
 from tiendon.errors import InvalidInput
 from tiendon.units.actions import do_create_person
 from tiendon.units.models import Clearance, Role
@@ -351,7 +350,7 @@ def test_postgres_rum_migration_creates_indexes_only_where_it_can(
 
 
 def test_a_secret_document_is_found_by_its_number_only(province_board: Any) -> None:
-    from tiendon.documents.actions import do_issue, do_sign
+    from tiendon.documents.drafting.actions import do_issue, do_sign
     from tiendon.documents.tests.conftest import in_review
 
     board = province_board

@@ -25,9 +25,10 @@ from django.core.management.base import CommandError
 from django.db import connection
 from django.urls import reverse
 
-from tiendon.documents import search, search_index
-from tiendon.documents.docsearch_models import SearchQueueItem
-from tiendon.documents.models import Document, Secrecy
+from tiendon.documents.drafting.state import document_saved
+from tiendon.documents.models import Document, SearchQueueItem, Secrecy
+from tiendon.documents.search import fts as search
+from tiendon.documents.search import index as search_index
 from tiendon.documents.tests import test_search as behaviour
 from tiendon.documents.tests.test_search import ids, make
 
@@ -174,10 +175,12 @@ def test_an_edited_or_removed_document_leaves_the_index(
     indexer.sync()
     document.subject = "Về việc phòng cháy chữa cháy rừng"
     document.save()
+    document_saved(document)  # as the editing action does
     indexer.sync()
     assert ids(search.search(tree.clerk_a, "dien tap")) == []
     assert ids(search.search(tree.clerk_a, "chay rung")) == [document.pk]
     Document.objects.filter(pk=document.pk).delete()
+    search_index.on_document_changed(document.pk)  # whatever removes one queues it
     indexer.sync()
     assert search_index.open_index().searcher().num_docs == 0
 
@@ -324,6 +327,7 @@ def test_a_change_made_during_a_rebuild_stays_queued(
         # Saved after the rebuild has read the entries: its queue row must survive.
         document.subject = "Về việc phòng cháy chữa cháy rừng"
         document.save()
+        document_saved(document)
 
     monkeypatch.setattr(search_index, "_rows", rows_then_an_edit)
     assert indexer.rebuild() == 1
@@ -341,6 +345,7 @@ def test_a_database_failure_mid_batch_leaves_nothing_half_applied(
     indexer.sync()
     kept.subject = "Về việc phòng chống lụt bão"
     kept.save()
+    document_saved(kept)
 
     def lost_connection(entries: Any) -> Iterator[Any]:
         raise OSError("connection lost")

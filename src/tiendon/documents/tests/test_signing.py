@@ -10,11 +10,11 @@ import unicodedata
 import pytest
 
 from tiendon.audit.models import AuditRecord
-from tiendon.documents import pades
-from tiendon.documents.actions import do_issue, do_sign
+from tiendon.documents.drafting.actions import do_issue, do_sign
 from tiendon.documents.errors import DocumentError
 from tiendon.documents.models import Document, NumberCounter
-from tiendon.documents.pdf import ORGANISATION_FIELD, SIGNER_FIELD
+from tiendon.documents.pdf import pades
+from tiendon.documents.pdf.layout import ORGANISATION_FIELD, SIGNER_FIELD
 from tiendon.documents.tests.conftest import SUBJECT, enrol, in_review
 from tiendon.pki.actions import do_issue_person_key, do_issue_unit_keys, do_revoke_certificate
 from tiendon.pki.errors import PkiError
@@ -225,7 +225,7 @@ def test_signing_with_a_key_on_a_softhsm_token(board, softhsm_token):
 
 
 def test_second_factor_is_needed_to_sign(tree, pki):
-    from tiendon.documents.actions import do_create_draft, do_submit_for_review
+    from tiendon.documents.drafting.actions import do_create_draft, do_submit_for_review
 
     do_issue_person_key(tree.province_commander)
     document = do_submit_for_review(
@@ -247,9 +247,9 @@ def test_second_factor_is_needed_to_sign(tree, pki):
 def test_an_uploaded_content_pdf_is_signed_with_the_document(board, tmp_path):
     from reportlab.pdfgen.canvas import Canvas
 
-    from tiendon.documents.actions import do_create_draft, do_submit_for_review
+    from tiendon.documents.drafting.actions import do_create_draft, do_submit_for_review
     from tiendon.documents.models import DocumentType
-    from tiendon.documents.pdf import SERIF, register_fonts
+    from tiendon.documents.pdf.layout import SERIF, register_fonts
 
     register_fonts()
     path = tmp_path / "upload.pdf"

@@ -10,8 +10,8 @@ import pytest
 from django.core.management import call_command
 from django.utils import translation
 
-from tiendon.documents.actions import do_issue, do_sign
-from tiendon.documents.actions_flow import (
+from tiendon.documents.drafting.actions import do_issue, do_sign
+from tiendon.documents.incoming.actions import (
     do_open_incoming,
     do_refuse_incoming,
     do_register_incoming,

@@ -16,10 +16,10 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-from tiendon.documents import pades
-from tiendon.documents.actions import do_issue, do_sign
+from tiendon.documents.drafting.actions import do_issue, do_sign
 from tiendon.documents.errors import DocumentError
 from tiendon.documents.models import Document, NumberCounter
+from tiendon.documents.pdf import pades
 from tiendon.documents.tests.conftest import in_review
 from tiendon.pki.keystore import SoftwareKeystore
 

@@ -13,11 +13,11 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from tiendon.documents import pades, search_index
-from tiendon.documents import pdf as layout
-from tiendon.documents.actions import layout_of
-from tiendon.documents.export import do_export_document
+from tiendon.documents.drafting.actions import layout_of
+from tiendon.documents.pdf import layout, pades
 from tiendon.documents.queries import get_visible_document
+from tiendon.documents.registers.export import do_export_document
+from tiendon.documents.search import index as search_index
 from tiendon.errors import TiendonError
 from tiendon.units.models import Person
 

@@ -20,7 +20,7 @@ from django.utils.translation import gettext_lazy
 
 from tiendon.audit.models import AuditRecord
 from tiendon.documents.queries import documents_by_state, documents_stats_labels
-from tiendon.documents.search_index import stats as search_index_stats
+from tiendon.documents.search.index import stats as search_index_stats
 from tiendon.exchange.queries import envelopes_by_state, outbox_by_destination
 from tiendon.pki.queries import certificates_by_state
 from tiendon.readiness.queries import STATS_LABELS as READINESS_LABELS

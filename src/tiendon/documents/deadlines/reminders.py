@@ -1,0 +1,618 @@
+"""Deadlines in working days (Vietnam's weekends and public holidays, Tết included, from the
+`holidays` package), overdue and due-soon lists per unit and per person with Hỏa tốc and
+Thượng khẩn items pinned on top, and the in-app reminders built from them.
+
+The lists are generic: each source yields `DeadlineItem`s. Two sources are built in: the
+due date (hạn xử lý) of outgoing documents not yet issued, and the deadlines of the
+assignments of received documents; other sources register with `register_source`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+import holidays
+from django.db import IntegrityError, transaction
+from django.db.models import Exists, OuterRef, Q
+from django.http import HttpRequest
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from tiendon.audit.actions import AuditEntry, client_address, do_record, do_record_batch
+from tiendon.documents import queries
+from tiendon.documents.errors import DocumentError
+from tiendon.documents.models import (
+    Assignment,
+    Document,
+    DueDate,
+    IncomingDocument,
+    Reminder,
+    ReviewStep,
+    Urgency,
+)
+from tiendon.errors import InvalidInput, OutOfScope
+from tiendon.units.models import Person, Role
+
+# Due within this many working days counts as "due soon".
+DUE_SOON_WORKING_DAYS = 2
+MAX_WORKING_DAYS = 3650
+MAX_DUE_DAYS = 5 * 366
+# Handled at once, before anything else (Decree 30): always listed first.
+PINNED_URGENCIES = (Urgency.HOA_TOC, Urgency.THUONG_KHAN)
+_URGENCY_ORDER: dict[str, int] = {
+    Urgency.HOA_TOC: 0,
+    Urgency.THUONG_KHAN: 1,
+    Urgency.KHAN: 2,
+    Urgency.NORMAL: 3,
+}
+
+
+@functools.lru_cache(maxsize=64)
+def _holidays_of(year: int) -> frozenset[dt.date]:
+    return frozenset(holidays.country_holidays("VN", years=year).keys())
+
+
+def holiday_name(day: dt.date) -> str:
+    """The public holiday on that day ('' if none), in the package's English name."""
+    return str(holidays.country_holidays("VN", years=day.year).get(day) or "")
+
+
+def is_working_day(day: dt.date) -> bool:
+    """Monday to Friday and not a public holiday (Tết, 30/4, 1/5, 2/9 and the rest)."""
+    return day.weekday() < 5 and day not in _holidays_of(day.year)
+
+
+def _check_count(days: int) -> None:
+    if abs(days) > MAX_WORKING_DAYS:
+        raise InvalidInput(
+            _("At most %(max)s working days.") % {"max": MAX_WORKING_DAYS},
+            code="too_many_days",
+            field="days",
+        )
+
+
+def add_working_days(start: dt.date, days: int) -> dt.date:
+    """The day `days` working days after `start` (before it when negative); `start` itself
+    is not counted, so 1 working day after a Wednesday before Tết is the first working day
+    after Tết. With 0, `start` is returned as it is."""
+    _check_count(days)
+    step = 1 if days >= 0 else -1
+    day, left = start, abs(days)
+    while left:
+        day += dt.timedelta(days=step)
+        if is_working_day(day):
+            left -= 1
+    return day
+
+
+def working_days_between(start: dt.date, end: dt.date) -> int:
+    """Working days after `start` up to and including `end` (negative when `end` is earlier):
+    `working_days_between(d, add_working_days(d, n)) == n`."""
+    if end < start:
+        return -working_days_between(end, start)
+    if (end - start).days > MAX_WORKING_DAYS * 2:
+        _check_count(MAX_WORKING_DAYS + 1)
+    count, day = 0, start
+    while day < end:
+        day += dt.timedelta(days=1)
+        if is_working_day(day):
+            count += 1
+    return count
+
+
+@dataclass
+class DeadlineItem:
+    """One thing due: a document (an outgoing one, or a received one for an assignment),
+    its due date, who must act, and how urgent it is."""
+
+    document: Document | IncomingDocument
+    due_date: dt.date
+    person: Person | None
+    kind: str  # "outgoing" for a due date; "assignment" for a received document's
+    working_days_left: int = 0
+    assignment: Assignment | None = None
+
+    @property
+    def pinned(self) -> bool:
+        return self.document.urgency in PINNED_URGENCIES
+
+    @property
+    def overdue(self) -> bool:
+        return self.working_days_left < 0
+
+    @property
+    def url(self) -> str:
+        if isinstance(self.document, IncomingDocument):
+            return reverse("incoming_detail", args=[self.document.pk])
+        return reverse("document_detail", args=[self.document.pk])
+
+    @property
+    def masked(self) -> bool:
+        """A received secret document whose subject the viewer may not read."""
+        return bool(getattr(self.document, "masked", False))
+
+
+def pin_key(urgency: str, due: dt.date | None = None) -> tuple[int, int, dt.date]:
+    """Sort key: Hỏa tốc, then Thượng khẩn, on top; then the earliest due date."""
+    pinned = 0 if urgency in PINNED_URGENCIES else 1
+    return (pinned, _URGENCY_ORDER.get(urgency, 9), due or dt.date.max)
+
+
+def pin_urgent(documents: Iterable[Document]) -> list[Document]:
+    """Documents with Hỏa tốc and Thượng khẩn ones moved to the top (order kept otherwise)."""
+    return sorted(documents, key=lambda d: 0 if d.urgency in PINNED_URGENCIES else 1)
+
+
+Source = Callable[[Person, str], Iterable[DeadlineItem]]
+_SOURCES: list[Source] = []
+
+
+def register_source(source: Source) -> Source:
+    """Add a source of deadline items: `source(viewer, scope)` with scope "person" or
+    "unit"; it must read through `queries` (scope and clearance)."""
+    if source not in _SOURCES:
+        _SOURCES.append(source)
+    return source
+
+
+@register_source
+def outgoing_due_dates(viewer: Person, scope: str) -> Iterable[DeadlineItem]:
+    """Drafts and signed documents of the viewer's unit with a due date, not yet issued. In
+    the person scope, those the viewer answers for (named with the due date, or the
+    drafter) and those waiting on the viewer now (`acting_on`: the reviewer whose turn it
+    is, or the signer after the last approval), each shown with who must act now."""
+    documents = list(
+        queries.documents_visible_to(viewer)
+        .filter(due__isnull=False)
+        .exclude(state=Document.State.ISSUED)
+        .select_related("due", "due__person")
+        .defer("pdf", "uploaded_pdf")
+    )
+    acting = acting_on(documents)
+    for document in documents:
+        due: DueDate = document.due
+        answerable = due.person or document.drafter
+        actor = acting.get(document.pk, answerable)
+        if scope == "person" and viewer not in (answerable, actor):
+            continue
+        yield DeadlineItem(document=document, due_date=due.due_date, person=actor, kind="outgoing")
+
+
+def acting_on(documents: list[Document]) -> dict[Any, Person]:
+    """For documents in review: who must act now, by document id. The reviewer of the first
+    pending step of the latest round, or the signer once every reviewer has approved."""
+    in_review = [d for d in documents if d.state == Document.State.IN_REVIEW]
+    if not in_review:
+        return {}
+    acting: dict[Any, Person] = {}
+    steps = (
+        ReviewStep.objects.filter(
+            document__in=[d.pk for d in in_review], decision=ReviewStep.Decision.PENDING
+        )
+        .select_related("reviewer")
+        .order_by("document", "-round", "position")
+    )
+    for step in steps:
+        acting.setdefault(step.document_id, step.reviewer)
+    for document in in_review:
+        acting.setdefault(document.pk, document.signer)
+    return acting
+
+
+@register_source
+def assignment_deadlines(viewer: Person, scope: str) -> Iterable[DeadlineItem]:
+    """Assignments of received documents not done yet, with the deadline the commander
+    gave: the viewer's own (person scope), or every officer's of the unit (unit scope)."""
+    for assignment in queries.open_assignments(viewer, scope):
+        yield DeadlineItem(
+            document=assignment.incoming,
+            due_date=assignment.deadline,
+            person=assignment.assignee,
+            kind="assignment",
+            assignment=assignment,
+        )
+
+
+@dataclass
+class DeadlineLists:
+    overdue: list[DeadlineItem]
+    due_soon: list[DeadlineItem]
+    today: dt.date
+
+
+def today_in_vietnam() -> dt.date:
+    return timezone.localtime(timezone.now()).date()
+
+
+def deadline_lists(
+    viewer: Person, *, scope: str = "person", today: dt.date | None = None
+) -> DeadlineLists:
+    """Overdue and due-soon items for the viewer (scope "person") or the viewer's unit
+    (scope "unit"); pinned urgencies first, then the earliest due date."""
+    if scope not in ("person", "unit"):
+        raise InvalidInput(_("Unknown list: %(s)s.") % {"s": scope[:20]}, code="unknown_scope")
+    today = today or today_in_vietnam()
+    overdue, due_soon = [], []
+    for source in _SOURCES:
+        for item in source(viewer, scope):
+            item.working_days_left = working_days_between(today, item.due_date)
+            if item.overdue:
+                overdue.append(item)
+            elif item.working_days_left <= DUE_SOON_WORKING_DAYS:
+                due_soon.append(item)
+
+    def key(item: DeadlineItem) -> tuple[Any, ...]:
+        return pin_key(item.document.urgency, item.due_date)
+
+    return DeadlineLists(sorted(overdue, key=key), sorted(due_soon, key=key), today)
+
+
+def _parse_day(value: dt.date | str) -> dt.date:
+    if isinstance(value, dt.date):
+        return value
+    for pattern in ("%d/%m/%Y", "%Y-%m-%d"):
+        try:
+            return dt.datetime.strptime(value.strip(), pattern).date()
+        except ValueError:
+            continue
+    raise InvalidInput(
+        _("Write the date as dd/mm/yyyy: %(value)s.") % {"value": str(value)[:20]},
+        code="bad_date",
+        field="due_date",
+    )
+
+
+@transaction.atomic
+def do_set_due_date(
+    document: Document,
+    actor: Person,
+    due_date: dt.date | str | None,
+    *,
+    person: Person | None = None,
+    today: dt.date | None = None,
+    request: HttpRequest | None = None,
+) -> DueDate | None:
+    """Set (or, with None, clear) a document's due date: the drafter, a clerk or the
+    commander of the issuing unit; the person named must be of that unit."""
+    document = queries.get_visible_document(actor, document.pk, request=request)
+    if actor.pk != document.drafter_id and actor.role not in (
+        Role.CLERK,
+        Role.COMMANDER,
+        Role.ADMIN,
+    ):
+        raise DocumentError(
+            _("Only the drafter, a clerk or the commander sets the due date."),
+            code="not_allowed",
+        )
+    if document.state == Document.State.ISSUED:
+        raise DocumentError(_("The document is issued already."), code="wrong_state")
+    old = DueDate.objects.filter(document=document).first()
+    old_value = old.due_date.isoformat() if old else None
+    if due_date is None:
+        if old is not None:
+            old.delete()
+        do_record(
+            "documents.due_date_cleared",
+            actor=actor,
+            obj=document,
+            unit=document.issuing_unit,
+            old={"due_date": old_value},
+            request=request,
+        )
+        return None
+    day = _parse_day(due_date)
+    today = today or today_in_vietnam()
+    if day < today:
+        raise InvalidInput(
+            _("The due date is in the past."), code="due_date_past", field="due_date"
+        )
+    if (day - today).days > MAX_DUE_DAYS:
+        raise InvalidInput(
+            _("The due date is more than five years away."),
+            code="due_date_too_far",
+            field="due_date",
+        )
+    if person is not None and (person.unit_id != document.issuing_unit_id or not person.is_active):
+        raise InvalidInput(
+            _("The person responsible must be an active person of the issuing unit."),
+            code="person_outside_unit",
+            field="person",
+        )
+    due, _created = DueDate.objects.update_or_create(
+        document=document, defaults={"due_date": day, "person": person, "set_by": actor}
+    )
+    do_record(
+        "documents.due_date_set",
+        actor=actor,
+        obj=document,
+        unit=document.issuing_unit,
+        old={"due_date": old_value},
+        new={"due_date": day.isoformat(), "person": person.username if person else None},
+        request=request,
+    )
+    return due
+
+
+def _urgent_waiting_on(viewer: Person) -> Iterable[Document]:
+    """Hỏa tốc and Thượng khẩn documents waiting on the viewer: to sign, or to issue."""
+    from tiendon.documents.models import ReviewStep
+
+    documents = queries.documents_visible_to(viewer).filter(urgency__in=PINNED_URGENCIES)
+    # With reviewers (reviews.py), a draft waits on the first pending reviewer of its round,
+    # and on the signer only once none is pending.
+    pending = ReviewStep.objects.filter(document=OuterRef("pk"), decision="pending")
+    earlier = ReviewStep.objects.filter(
+        document=OuterRef("document"),
+        round=OuterRef("round"),
+        decision="pending",
+        position__lt=OuterRef("position"),
+    )
+    my_turn = pending.filter(reviewer=viewer).exclude(Exists(earlier))
+    waiting = Q(state=Document.State.IN_REVIEW) & (
+        (Q(signer=viewer) & ~Q(Exists(pending))) | Q(Exists(my_turn))
+    )
+    if viewer.role in (Role.CLERK, Role.ADMIN):
+        waiting |= Q(state=Document.State.SIGNED)
+    return documents.filter(waiting).defer("pdf", "uploaded_pdf")
+
+
+@dataclass(frozen=True)
+class _Wanted:
+    """A reminder to make if the person has none like it yet."""
+
+    person: Person
+    kind: str
+    due: dt.date | None = None
+    document: Document | None = None
+    incoming: IncomingDocument | None = None
+    envelope_id: Any = None
+
+
+def _make_reminders(
+    wanted: Iterable[_Wanted], *, actor: Person | None, request: HttpRequest | None = None
+) -> list[Reminder]:
+    """Create the reminders not made yet (each once: a concurrent request's is skipped) and
+    audit them in one batch, one record per person reminded."""
+    created: list[Reminder] = []
+    for want in wanted:
+        target: dict[str, Any] = {
+            "document": want.document,
+            "incoming": want.incoming,
+            "envelope_id": want.envelope_id,
+        }
+        same = Reminder.objects.filter(person=want.person, kind=want.kind, due_date=want.due)
+        if want.envelope_id is not None:
+            same = Reminder.objects.filter(
+                person=want.person, kind=want.kind, envelope_id=want.envelope_id
+            )
+        elif want.incoming is not None:
+            same = same.filter(incoming=want.incoming)
+        else:
+            same = same.filter(document=want.document)
+        if same.exists():
+            continue
+        try:
+            with transaction.atomic():
+                created.append(
+                    Reminder.objects.create(
+                        person=want.person, kind=want.kind, due_date=want.due, **target
+                    )
+                )
+        except IntegrityError:  # made meanwhile by another request
+            continue
+    by_person: dict[int, list[Reminder]] = {}
+    for reminder in created:
+        by_person.setdefault(reminder.person_id, []).append(reminder)
+    entries = []
+    for made in by_person.values():
+        person = made[0].person
+        entries.append(
+            AuditEntry(
+                action="documents.reminders_created",
+                actor=actor,
+                unit=person.unit,
+                object_type="units.person",
+                object_id=str(person.pk),
+                new={
+                    "count": len(made),
+                    "kinds": sorted({r.kind for r in made}),
+                    "for": person.username,
+                },
+                client_address=client_address(request),
+            )
+        )
+    do_record_batch(entries)
+    return created
+
+
+def do_refresh_reminders(
+    viewer: Person, *, today: dt.date | None = None, request: HttpRequest | None = None
+) -> list[Reminder]:
+    """Create the viewer's reminders for what is overdue, due soon or urgent and waiting on
+    them (outgoing documents, and the viewer's assignments of received documents), and
+    announce the unit's urgent deliveries; each (thing, kind, due date) reminds once.
+    Returns the viewer's new ones."""
+    lists = deadline_lists(viewer, scope="person", today=today)
+    wanted: list[_Wanted] = []
+    for kind, items in (
+        (Reminder.Kind.OVERDUE, lists.overdue),
+        (Reminder.Kind.DUE_SOON, lists.due_soon),
+    ):
+        for item in items:
+            if isinstance(item.document, Document):
+                wanted.append(_Wanted(viewer, kind, item.due_date, document=item.document))
+            elif item.person is not None and item.person.pk == viewer.pk:
+                wanted.append(_Wanted(viewer, kind, item.due_date, incoming=item.document))
+    wanted += [
+        _Wanted(viewer, Reminder.Kind.URGENT, document=document)
+        for document in _urgent_waiting_on(viewer)
+    ]
+    made = _make_reminders(wanted, actor=viewer, request=request)
+    do_announce_arrivals(viewer, request=request)
+    return made
+
+
+def announce_assigned(
+    assignments: Iterable[Assignment], actor: Person, *, request: HttpRequest | None = None
+) -> list[Reminder]:
+    """At once, when the commander assigns a received document: each officer is reminded
+    of it, with the deadline (run by `do_assign_incoming`, in its transaction)."""
+    return _make_reminders(
+        [
+            _Wanted(a.assignee, Reminder.Kind.ASSIGNED, a.deadline, incoming=a.incoming)
+            for a in assignments
+        ],
+        actor=actor,
+        request=request,
+    )
+
+
+def _announced_to(unit_id: int, secrecy: int) -> list[Person]:
+    """Who hears of an urgent arrival: the unit's clerks and commanders, cleared for it."""
+    return list(
+        Person.objects.filter(
+            unit=unit_id,
+            role__in=(Role.CLERK, Role.ADMIN, Role.COMMANDER),
+            is_active=True,
+            clearance__gte=secrecy,
+        ).select_related("unit")
+    )
+
+
+_SECRECY_OF_LABEL = {"none": 0, "mat": 1, "toi_mat": 2, "tuyet_mat": 3}
+_URGENT_PRECEDENCES = ("hoa_toc", "thuong_khan")
+
+
+def do_announce_arrivals(viewer: Person, *, request: HttpRequest | None = None) -> list[Reminder]:
+    """Hỏa tốc and Thượng khẩn documents delivered to the viewer's unit and not announced
+    yet: every clerk and the commander (cleared for it) get a reminder at once, before
+    anyone opens the envelope. Run on every page of a person of the unit (the exchange has
+    no arrival hook for payload kinds), so it is one query when there is nothing new."""
+    from tiendon.documents.pdf import container
+    from tiendon.exchange.queries import inbox as exchange_inbox
+
+    announced = Reminder.objects.filter(
+        envelope=OuterRef("envelope"), kind=Reminder.Kind.URGENT, person__unit=viewer.unit_id
+    )
+    fresh = list(
+        exchange_inbox(viewer)
+        .filter(
+            envelope__kind=container.DOCUMENT_KIND,
+            envelope__precedence__in=_URGENT_PRECEDENCES,
+        )
+        .exclude(Exists(announced))
+        .values_list("envelope_id", "envelope__security")[:200]
+    )
+    if not fresh:
+        return []
+    wanted = [
+        _Wanted(person, Reminder.Kind.URGENT, envelope_id=envelope_id)
+        for envelope_id, label in fresh
+        for person in _announced_to(viewer.unit_id, _SECRECY_OF_LABEL.get(label, 3))
+    ]
+    return _make_reminders(wanted, actor=None, request=request)
+
+
+def announce_incoming(
+    incoming: IncomingDocument, actor: Person, *, request: HttpRequest | None = None
+) -> list[Reminder]:
+    """An urgent document received on paper: announced as a delivery is (run by
+    `do_receive_paper`); an exchanged one's announcement moves to the opened document."""
+    if incoming.urgency not in PINNED_URGENCIES:
+        return []
+    wanted = [
+        _Wanted(person, Reminder.Kind.URGENT, incoming=incoming)
+        for person in _announced_to(incoming.unit_id, incoming.secrecy)
+        if person.pk != actor.pk
+    ]
+    return _make_reminders(wanted, actor=actor, request=request)
+
+
+def attach_opened(incoming: IncomingDocument) -> None:
+    """The announced delivery was opened: its reminders now lead to the received document."""
+    if incoming.envelope_id is not None:
+        Reminder.objects.filter(
+            envelope_id=incoming.envelope_id, person__unit=incoming.unit_id
+        ).update(incoming=incoming)
+
+
+def unread_reminders(viewer: Person) -> list[Reminder]:
+    """The viewer's unread reminders of things the viewer may still see (outgoing documents
+    of the unit, received documents not recalled, deliveries still waiting), urgent first;
+    a secret received document's subject is masked for the uncleared."""
+    from tiendon.exchange.models import EnvelopeRecipient
+
+    visible = queries.documents_visible_to(viewer).values("pk")
+    received = queries.incoming_visible_to(viewer).values("pk")
+    cleared = [label for label, level in _SECRECY_OF_LABEL.items() if level <= viewer.clearance]
+    delivered = EnvelopeRecipient.objects.filter(
+        unit=viewer.unit_id, envelope__security__in=cleared
+    ).values("envelope")
+    reminders = list(
+        Reminder.objects.filter(person=viewer, read_at__isnull=True)
+        .filter(
+            Q(document__in=visible)
+            | Q(incoming__in=received)
+            | Q(incoming__isnull=True, envelope__in=delivered)
+        )
+        .select_related("document", "incoming", "envelope", "envelope__sender")
+        .defer("document__pdf", "document__uploaded_pdf", "incoming__scan")
+        .order_by("created_at")
+    )
+    for reminder in reminders:
+        if reminder.incoming is not None:
+            queries._mask(viewer, reminder.incoming)
+    return sorted(reminders, key=lambda r: pin_key(r.urgency, r.due_date))
+
+
+@transaction.atomic
+def do_mark_reminder_read(
+    reminder_id: int | str, viewer: Person, *, request: HttpRequest | None = None
+) -> Reminder:
+    """The viewer dismisses one of their own reminders (anyone else's is out of scope)."""
+    try:
+        reminder = Reminder.objects.select_for_update().get(pk=int(reminder_id), person=viewer)
+    except (Reminder.DoesNotExist, ValueError) as exc:
+        raise OutOfScope("reminder", str(reminder_id)) from exc
+    if reminder.read_at is None:
+        reminder.read_at = timezone.now()
+        reminder.save(update_fields=["read_at"])
+        do_record(
+            "documents.reminder_read",
+            actor=viewer,
+            obj=reminder,
+            unit=viewer.unit,
+            new={"kind": reminder.kind},
+            request=request,
+        )
+    return reminder
+
+
+def announce_urgent(document: Document) -> list[Reminder]:
+    """At once, when a Hỏa tốc or Thượng khẩn document starts waiting on someone: the signer
+    when it is submitted, the unit's cleared clerks when it is signed (run on every save)."""
+    if document.urgency not in PINNED_URGENCIES:
+        return []
+    if document.state == Document.State.IN_REVIEW:
+        step = queries.current_step(document)  # with reviewers, the one whose turn it is
+        people = [step.reviewer if step is not None else document.signer]
+    elif document.state == Document.State.SIGNED:
+        people = list(
+            Person.objects.filter(
+                unit=document.issuing_unit_id,
+                role__in=(Role.CLERK, Role.ADMIN),
+                is_active=True,
+                clearance__gte=document.secrecy,
+            )
+        )
+    else:
+        return []
+    return _make_reminders(
+        [_Wanted(person, Reminder.Kind.URGENT, document=document) for person in people],
+        actor=None,
+    )

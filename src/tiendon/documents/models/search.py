@@ -1,0 +1,52 @@
+"""The search entries of documents and the queue of the Tantivy indexer."""
+
+from __future__ import annotations
+
+from django.db import models
+
+
+class SearchEntry(models.Model):
+    """The searchable text of one document, kept in step with it by `search.index_document`.
+
+    `exact` is the text in NFC, lower case, diacritics kept; `folded` is the same text with
+    every diacritic removed and đ folded to d. SQLite indexes both in an FTS5 table kept in
+    sync by triggers; PostgreSQL indexes `tiendon_fold(exact)` with a GIN index that carries
+    the issuing unit too (btree_gin), and both vectors with RUM indexes where the extension
+    is installed (migration 0007, ADR 0009). A secret document's entry holds its number and symbol
+    only (DESIGN.md: secret documents are indexed by number, issuer and date), never its
+    subject or content.
+    """
+
+    document = models.OneToOneField(
+        "documents.Document", on_delete=models.CASCADE, related_name="search_entry"
+    )
+    exact = models.TextField(blank=True)
+    folded = models.TextField(blank=True)
+    # Text of the uploaded PDF (pdftotext), kept so a re-index does not extract again.
+    pdf_text = models.TextField(blank=True)
+    pdf_sha256 = models.CharField(max_length=64, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    # Copied from the document (by `index_document`, and by a database trigger whenever a
+    # document's unit, secrecy or date changes) so that a search ranks inside this table
+    # alone: the scope and clearance of `queries.search_entries_visible_to` and the
+    # newest-first tie-break. docs/adr/0008-search-scope-in-the-index.md says why.
+    issuing_unit = models.ForeignKey(
+        "units.Unit", on_delete=models.PROTECT, related_name="+", db_index=False
+    )
+    secrecy = models.PositiveSmallIntegerField(default=0)
+    document_created_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"search entry of {self.document_id}"
+
+
+class SearchQueueItem(models.Model):
+    """A document whose change has not reached the node's Tantivy index yet (written in the
+    transaction of the change; the indexer deletes it once the index holds the change).
+    Only written when the node has the index (`search_index`, ADR 0011)."""
+
+    document_id = models.UUIDField()  # not a foreign key: a removed document is queued too
+    queued_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"search queue {self.pk}: {self.document_id}"
