@@ -37,6 +37,8 @@ lint: dev-venv
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+	$(BIN)/lint-imports --no-cache
+	$(BIN)/python scripts/check_private_imports.py
 
 messages: dev-venv
 	cd src/tiendon && ../../$(BIN)/tiendon makemessages -l vi --no-obsolete --no-location \

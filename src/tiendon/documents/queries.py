@@ -150,7 +150,7 @@ def versions_of(viewer: Person, document_id: uuid.UUID | str) -> list[DocumentVe
 # Received documents (văn bản đến) and the sender's view of its recipients.
 
 
-def _mask(viewer: Person, incoming: IncomingDocument) -> IncomingDocument:
+def mask_secret(viewer: Person, incoming: IncomingDocument) -> IncomingDocument:
     """Without the clearance, a secret document's subject is never shown (the row stays, so
     the clerk knows something arrived)."""
     incoming.masked = viewer.clearance < incoming.secrecy  # type: ignore[attr-defined]
@@ -195,7 +195,7 @@ def incoming_list(viewer: Person, *, limit: int = 200) -> list[IncomingDocument]
         .annotate(rank=URGENCY_RANK)
         .order_by("-rank", "-arrived_at")[:limit]
     )
-    return [_mask(viewer, r) for r in rows]
+    return [mask_secret(viewer, r) for r in rows]
 
 
 def waiting_envelopes(viewer: Person) -> QuerySet[EnvelopeRecipient]:
@@ -261,7 +261,7 @@ def assignments_of(viewer: Person) -> list[Assignment]:
         .order_by("deadline")
     )
     for row in rows:
-        _mask(viewer, row.incoming)
+        mask_secret(viewer, row.incoming)
     return rows
 
 
@@ -280,7 +280,7 @@ def open_assignments(viewer: Person, scope: str) -> list[Assignment]:
         rows = rows.filter(assignee=viewer)
     found = list(rows)
     for row in found:
-        _mask(viewer, row.incoming)
+        mask_secret(viewer, row.incoming)
     return found
 
 
@@ -350,7 +350,7 @@ def incoming_register(
         .prefetch_related("assignments__assignee")
         .order_by("year", "arrival_number")
     )
-    return [_mask(viewer, r) for r in rows]
+    return [mask_secret(viewer, r) for r in rows]
 
 
 def assignment_result_file(

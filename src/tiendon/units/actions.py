@@ -16,7 +16,7 @@ from tiendon.errors import InvalidInput
 from tiendon.units.models import Clearance, Person, PersonMove, Role, Unit
 
 
-def _unit_snapshot(unit: Unit) -> dict[str, Any]:
+def unit_snapshot(unit: Unit) -> dict[str, Any]:
     return {
         "code": unit.code,
         "name": unit.name,
@@ -96,7 +96,7 @@ def do_create_unit(
             actor=actor,
             unit=unit,
             obj=unit,
-            new=_unit_snapshot(unit),
+            new=unit_snapshot(unit),
             request=request,
         )
     return unit
@@ -110,11 +110,11 @@ def do_update_unit(
     unknown = set(changes) - allowed
     if unknown:
         raise InvalidInput(f"cannot change {', '.join(sorted(unknown))}", field=min(unknown))
-    old = _unit_snapshot(unit)
+    old = unit_snapshot(unit)
     for key, value in changes.items():
         setattr(unit, key, value)
     _full_clean(unit, exclude=["path", "depth"])
-    new = _unit_snapshot(unit)
+    new = unit_snapshot(unit)
     if new == old and "is_active" not in changes:
         return unit
     unit.save()
@@ -134,7 +134,7 @@ def do_move_unit(
             code="cycle",
             field="parent",
         )
-    old = _unit_snapshot(unit)
+    old = unit_snapshot(unit)
     old_path = unit.path
     unit.parent = new_parent
     set_path(unit)
@@ -152,7 +152,7 @@ def do_move_unit(
         unit=unit,
         obj=unit,
         old=old,
-        new=_unit_snapshot(unit),
+        new=unit_snapshot(unit),
         request=request,
     )
     return unit

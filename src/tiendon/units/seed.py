@@ -27,7 +27,7 @@ from django.utils.translation import ngettext
 
 from tiendon.audit.actions import AuditEntry, do_record_batch
 from tiendon.errors import TiendonError
-from tiendon.units.actions import _unit_snapshot, do_move_unit
+from tiendon.units.actions import do_move_unit, unit_snapshot
 from tiendon.units.models import CommuneType, Unit, UnitKind
 
 MINISTRY_CODE = "BQP"
@@ -391,14 +391,14 @@ def seed_units(stdout: Writer | None = None) -> SeedReport:
             )
         changed = [f for f in _SYNCED_FIELDS if getattr(unit, f) != getattr(spec, f)]
         if changed:
-            old = _unit_snapshot(unit)
+            old = unit_snapshot(unit)
             for name in changed:
                 setattr(unit, name, getattr(spec, name))
             _check(unit)
             unit.save(update_fields=changed)
             entries.append(
                 AuditEntry(
-                    action="unit.updated", unit=unit, obj=unit, old=old, new=_unit_snapshot(unit)
+                    action="unit.updated", unit=unit, obj=unit, old=old, new=unit_snapshot(unit)
                 )
             )
             report.updated += 1
@@ -427,7 +427,7 @@ def seed_units(stdout: Writer | None = None) -> SeedReport:
                 unit.path = f"{unit.parent.path}{unit.pk}/"
                 unit.depth = unit.parent.depth + 1
         entries.extend(
-            AuditEntry(action="unit.created", unit=u, obj=u, new=_unit_snapshot(u)) for u in created
+            AuditEntry(action="unit.created", unit=u, obj=u, new=unit_snapshot(u)) for u in created
         )
         report.created += len(created)
 

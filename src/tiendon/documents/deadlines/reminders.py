@@ -566,7 +566,7 @@ def unread_reminders(viewer: Person) -> list[Reminder]:
     )
     for reminder in reminders:
         if reminder.incoming is not None:
-            queries._mask(viewer, reminder.incoming)
+            queries.mask_secret(viewer, reminder.incoming)
     return sorted(reminders, key=lambda r: pin_key(r.urgency, r.due_date))
 
 

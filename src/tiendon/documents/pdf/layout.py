@@ -187,7 +187,7 @@ class _SignatureSpace(Flowable):
         self._on_place(self.canv.getPageNumber() - 1, x, y, self.width, self.height)
 
 
-def _canvas(*args: Any, **kwargs: Any) -> Canvas:
+def new_canvas(*args: Any, **kwargs: Any) -> Canvas:
     # Start in our font: reportlab's default (Helvetica) would be listed, unembedded.
     kwargs["initialFontName"] = SERIF
     return Canvas(*args, **kwargs)
@@ -363,7 +363,7 @@ def render(layout: Layout) -> Rendered:
     )
     story.append(Spacer(1, 12))
     story.append(KeepTogether([table]))
-    doc.build(story, canvasmaker=_canvas)
+    doc.build(story, canvasmaker=new_canvas)
     return Rendered(
         pdf=buffer.getvalue(),
         signer_box=boxes["signer"],
@@ -378,7 +378,7 @@ def render_line(text: str, width: float, height: float, *, size: float = 13) -> 
     imported as the field's appearance when issuing fills the number and the date."""
     register_fonts()
     buffer = io.BytesIO()
-    canvas = _canvas(buffer, pagesize=(width, height))
+    canvas = new_canvas(buffer, pagesize=(width, height))
     canvas.setFont(SERIF, size)
     canvas.drawString(1, FIELD_BASELINE, nfc(text))
     canvas.showPage()

@@ -99,7 +99,7 @@ class KeystoreSigner(signers.Signer):
             signature_mechanism=algos.SignedDigestAlgorithm({"algorithm": "sha256_ecdsa"}),
             embed_roots=True,
         )
-        self._sign = sign
+        self.write_signature = sign
 
     async def async_sign_raw(
         self, data: bytes, digest_algorithm: str, dry_run: bool = False
@@ -108,7 +108,7 @@ class KeystoreSigner(signers.Signer):
             raise SigningError(f"only SHA-256 is used here, not {digest_algorithm}")
         if dry_run:
             return bytes(_P256_DER_MAX)
-        signature: bytes = await sync_to_async(self._sign, thread_sensitive=True)(data)
+        signature: bytes = await sync_to_async(self.write_signature, thread_sensitive=True)(data)
         return signature
 
 
@@ -224,7 +224,7 @@ def seal_image(unit_name: str, size: float) -> bytes:
     return buffer.getvalue()
 
 
-def _stamp(image: bytes) -> StaticStampStyle:
+def stamp_style(image: bytes) -> StaticStampStyle:
     return StaticStampStyle(background=BytesPdfPage(image), border_width=0, background_opacity=1.0)
 
 
@@ -240,13 +240,13 @@ def _metadata(field_name: str, context: ValidationContext, *, certify: bool) -> 
     )
 
 
-def _timestamper() -> timestamps.TimeStamper | None:
+def timestamper() -> timestamps.TimeStamper | None:
     """The configured RFC 3161 authority; its certificate must validate like any other."""
     url = getattr(settings, "TIENDON_TSA_URL", "")
     return timestamps.HTTPTimeStamper(url, timeout=20) if url else None
 
 
-def _sign(writer: IncrementalPdfFileWriter, pdf_signer: signers.PdfSigner) -> bytes:
+def write_signature(writer: IncrementalPdfFileWriter, pdf_signer: signers.PdfSigner) -> bytes:
     output = io.BytesIO()
 
     async def run() -> None:
@@ -296,11 +296,11 @@ def sign_as_signer(
     pdf_signer = signers.PdfSigner(
         _metadata(layout.SIGNER_FIELD, context, certify=True),
         signer=KeystoreSigner(certificate, sign),
-        stamp_style=_stamp(signature_image(signer_name, width, height)),
+        stamp_style=stamp_style(signature_image(signer_name, width, height)),
         new_field_spec=spec,
-        timestamper=_timestamper(),
+        timestamper=timestamper(),
     )
-    return _sign(writer, pdf_signer)
+    return write_signature(writer, pdf_signer)
 
 
 def _field(writer: IncrementalPdfFileWriter, name: str) -> generic.DictionaryObject:
@@ -349,10 +349,10 @@ def issue_pdf(
     pdf_signer = signers.PdfSigner(
         _metadata(layout.ORGANISATION_FIELD, context, certify=False),
         signer=KeystoreSigner(certificate, sign),
-        stamp_style=_stamp(seal_image(seal_unit_name, min(x2 - x1, y2 - y1))),
-        timestamper=_timestamper(),
+        stamp_style=stamp_style(seal_image(seal_unit_name, min(x2 - x1, y2 - y1))),
+        timestamper=timestamper(),
     )
-    return _sign(writer, pdf_signer)
+    return write_signature(writer, pdf_signer)
 
 
 @dataclass(frozen=True)

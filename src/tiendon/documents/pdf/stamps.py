@@ -61,7 +61,7 @@ def _text_box(lines: list[str], width: float, height: float) -> bytes:
     """One page the size of the stamp, the lines drawn as text (no image)."""
     layout.register_fonts()
     buffer = io.BytesIO()
-    canvas = layout._canvas(buffer, pagesize=(width, height))
+    canvas = layout.new_canvas(buffer, pagesize=(width, height))
     canvas.setFont(layout.SERIF, STAMP_SIZE)
     y = height - LINE_HEIGHT + 2
     for line in lines:
@@ -147,12 +147,12 @@ def sign_top_right(
     pdf_signer = _TimedPdfSigner(
         metadata,
         signer=pades.KeystoreSigner(certificate, sign),
-        stamp_style=pades._stamp(_text_box(lines, box[2] - box[0], box[3] - box[1])),
+        stamp_style=pades.stamp_style(_text_box(lines, box[2] - box[0], box[3] - box[1])),
         new_field_spec=fields.SigFieldSpec(name, on_page=0, box=box),
-        timestamper=pades._timestamper(),
+        timestamper=pades.timestamper(),
         signing_time=moment,
     )
-    return pades._sign(writer, pdf_signer)
+    return pades.write_signature(writer, pdf_signer)
 
 
 def page_count(pdf_bytes: bytes) -> int:

@@ -30,12 +30,17 @@ from django.db import connection
 from django.db.models import QuerySet
 from django.db.models.expressions import RawSQL
 from django.db.models.functions import Coalesce
-from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from tiendon.documents import queries
 from tiendon.documents.models import Document, DocumentType, SearchEntry, Secrecy, Urgency
 from tiendon.documents.search import index as search_index
+from tiendon.documents.search.text import (
+    INDEXED_FIELDS,
+    fold,
+    newest_first_on_ties,
+    start_of,
+)
 from tiendon.errors import InvalidInput
 from tiendon.units.models import Person, Unit
 
@@ -47,19 +52,6 @@ LIMIT_MAX = 100
 PDFTOTEXT_TIMEOUT_S = 30
 FILTERS = ("type", "issuer", "date_from", "date_to", "urgency", "status")
 # Fields whose change must re-index a document (the rest are left alone on partial saves).
-INDEXED_FIELDS = frozenset(
-    {
-        "subject",
-        "body",
-        "uploaded_pdf",
-        "secrecy",
-        "number",
-        "symbol",
-        "doc_type",
-        "issuing_unit",
-        "created_at",
-    }
-)
 _WORD = re.compile(r"\w+")
 # What a page of results shows (and `queries.is_visible_to` reads): loading the body,
 # the PDFs or the signer for twenty rows would cost more than the ranking.
@@ -75,14 +67,6 @@ RESULT_FIELDS = (
     "created_at",
     "issued_at",
 )
-
-
-def fold(text: str) -> str:
-    """Lower case without diacritics: 'Đào tạo' → 'dao tao'. Đ/đ is a letter of its own to
-    Unicode (no decomposition), so it is mapped to d explicitly."""
-    decomposed = unicodedata.normalize("NFD", text.replace("đ", "d").replace("Đ", "D"))
-    bare = "".join(ch for ch in decomposed if unicodedata.category(ch) != "Mn")
-    return unicodedata.normalize("NFC", bare).lower()
 
 
 def words(text: str) -> list[str]:
@@ -219,10 +203,6 @@ def clean_query(query: str) -> list[str]:
     return found
 
 
-def _start_of(day: dt.date) -> dt.datetime:
-    return timezone.make_aware(dt.datetime.combine(day, dt.time.min))
-
-
 def apply_filters(qs: QuerySet[Document], cleaned: dict[str, Any]) -> QuerySet[Document]:
     """Filters on the documents' own columns; dates are the issue date (a draft's creation)."""
     if "type" in cleaned:
@@ -236,9 +216,9 @@ def apply_filters(qs: QuerySet[Document], cleaned: dict[str, Any]) -> QuerySet[D
     if "date_from" in cleaned or "date_to" in cleaned:
         qs = qs.annotate(search_day=Coalesce("issued_at", "created_at"))
         if "date_from" in cleaned:
-            qs = qs.filter(search_day__gte=_start_of(cleaned["date_from"]))
+            qs = qs.filter(search_day__gte=start_of(cleaned["date_from"]))
         if "date_to" in cleaned:
-            qs = qs.filter(search_day__lt=_start_of(cleaned["date_to"] + dt.timedelta(days=1)))
+            qs = qs.filter(search_day__lt=start_of(cleaned["date_to"] + dt.timedelta(days=1)))
     return qs
 
 
@@ -368,12 +348,6 @@ def rum_rankings(
     return exact, folded
 
 
-def _newest_first_on_ties(rows: list[Any]) -> list[uuid.UUID]:
-    """Rows (id, distance, date) already by distance: equal distances, newest first."""
-    by_date = sorted(rows, key=lambda row: row[2], reverse=True)
-    return [row[0] for row in sorted(by_date, key=lambda row: row[1])]
-
-
 def ranked(
     person: Person, terms: list[str], cleaned: dict[str, Any], offset: int, limit: int
 ) -> list[tuple[uuid.UUID, bool]]:
@@ -388,12 +362,12 @@ def ranked(
         return list(ranking(person, terms, cleaned)[offset : offset + limit])
     wanted = offset + limit
     exact_q, _ = rum_rankings(person, terms, cleaned, [])
-    exact = _newest_first_on_ties(list(exact_q[:wanted]))
+    exact = newest_first_on_ties(list(exact_q[:wanted]))
     rows = [(pk, True) for pk in exact]
     if len(exact) < wanted:
         # Fewer exact matches than the page needs: they are all of them.
         _, folded_q = rum_rankings(person, terms, cleaned, exact)
-        folded = _newest_first_on_ties(list(folded_q[: wanted - len(exact)]))
+        folded = newest_first_on_ties(list(folded_q[: wanted - len(exact)]))
         rows += [(pk, False) for pk in folded]
     return rows[offset:wanted]
 

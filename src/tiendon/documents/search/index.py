@@ -41,6 +41,7 @@ from django.db.models.functions import Coalesce
 
 from tiendon.documents import queries
 from tiendon.documents.models import Document, SearchEntry, SearchQueueItem
+from tiendon.documents.search.text import INDEXED_FIELDS, fold, newest_first_on_ties, start_of
 from tiendon.units.models import Person
 
 logger = logging.getLogger(__name__)
@@ -163,8 +164,6 @@ def on_document_changed(document_id: uuid.UUID, update_fields: Any = None) -> No
     and the save touched something the index holds."""
     if not enabled():
         return
-    from tiendon.documents.search.fts import INDEXED_FIELDS
-
     if update_fields is not None and not (INDEXED_FIELDS | FILTER_FIELDS) & set(update_fields):
         return
     SearchQueueItem.objects.create(document_id=document_id)
@@ -344,8 +343,6 @@ def scope_and_filters(person: Person, cleaned: dict[str, Any]) -> list[tantivy.Q
     one unit, secrecy up to the person's clearance) and the search's filters, as
     non-scoring clauses. The scope is one range over the `scope` fast field, checked only
     for documents whose words match: cheaper than intersecting the unit's postings."""
-    from tiendon.documents.search.fts import _start_of
-
     scope = queries.search_scope(person)
     clauses = [_scope_range(scope.unit_id, scope.max_secrecy)]
     if "type" in cleaned:
@@ -359,9 +356,9 @@ def scope_and_filters(person: Person, cleaned: dict[str, Any]) -> list[tantivy.Q
     if "date_from" in cleaned or "date_to" in cleaned:
         lower = upper = None
         if "date_from" in cleaned:
-            lower = int(_start_of(cleaned["date_from"]).timestamp())
+            lower = int(start_of(cleaned["date_from"]).timestamp())
         if "date_to" in cleaned:
-            upper = int(_start_of(cleaned["date_to"] + dt.timedelta(days=1)).timestamp())
+            upper = int(start_of(cleaned["date_to"] + dt.timedelta(days=1)).timestamp())
         clauses.append(_day_range(lower, upper))
     return [_filter(clause) for clause in clauses]
 
@@ -371,8 +368,6 @@ def text_queries(
 ) -> tuple[tantivy.Query, tantivy.Query]:
     """(exact, folded): the scope with every word matched with its diacritics; and with
     every word matched without them, the exact matches left out."""
-    from tiendon.documents.search.fts import fold
-
     exact_words = _all(_term("exact", term, "freq") for term in terms)
     exact = _all([*scope, exact_words])
     folded = tantivy.Query.boolean_query(
@@ -409,15 +404,13 @@ def ranked(
     """One page of (document id, exact) rows from the index, in the order of the database
     paths: exact-diacritics matches first, then by BM25, then newest; the folded matches
     are asked for only when the exact ones do not fill the page."""
-    from tiendon.documents.search.fts import _newest_first_on_ties
-
     searcher = open_index().searcher()
     exact_q, folded_q = text_queries(terms, scope_and_filters(person, cleaned))
     wanted = offset + limit
-    exact = _newest_first_on_ties(_hits(searcher, exact_q, wanted))
+    exact = newest_first_on_ties(_hits(searcher, exact_q, wanted))
     rows = [(pk, True) for pk in exact]
     if len(exact) < wanted:
-        folded = _newest_first_on_ties(_hits(searcher, folded_q, wanted - len(exact)))
+        folded = newest_first_on_ties(_hits(searcher, folded_q, wanted - len(exact)))
         rows += [(pk, False) for pk in folded]
     return rows[offset:wanted]
 
