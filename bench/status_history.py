@@ -56,7 +56,7 @@ def main() -> None:
 
     from tiendon.documents.delivery import history
     from tiendon.documents.models import StatusEvent
-    from tiendon.exchange import status as status_codes
+    from tiendon.documents import statuses as status_codes
     from tiendon.exchange.actions import do_send_envelope, do_send_status
     from tiendon.exchange.models import Envelope, EnvelopeRecipient
     from tiendon.exchange.queries import decrypt_for_unit

@@ -33,6 +33,7 @@ from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy
 
 from tiendon.audit.actions import do_record
+from tiendon.documents import statuses as status_codes
 from tiendon.documents.errors import DocumentError
 from tiendon.documents.models import (
     Assignment,
@@ -45,7 +46,6 @@ from tiendon.documents.models import (
 )
 from tiendon.documents.pdf import container
 from tiendon.errors import OutOfScope
-from tiendon.exchange import status as status_codes
 from tiendon.exchange.models import EnvelopeRecipient
 from tiendon.exchange.queries import inbox as exchange_inbox
 from tiendon.exchange.queries import open_payload

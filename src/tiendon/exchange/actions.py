@@ -24,7 +24,7 @@ from django.http import HttpRequest
 from django.utils import timezone
 
 from tiendon.audit.actions import AuditEntry, client_address, do_record, do_record_batch
-from tiendon.exchange import envelope, status
+from tiendon.exchange import dispatch, envelope, registry, status, statuses
 from tiendon.exchange.blobs import is_inline, write_blob
 from tiendon.exchange.envelope import EnvelopeError, Parsed, Sealed
 from tiendon.exchange.models import Envelope, EnvelopeBytes, EnvelopeRecipient
@@ -223,6 +223,14 @@ def _plan(
         else:
             deliveries.append((unit_id, EnvelopeRecipient.State.PENDING, None))
             onward.add(hop)
+    here = any(state == EnvelopeRecipient.State.ARRIVED for _u, state, _at in deliveries)
+    if here and not registry.is_known(manifest["kind"]):
+        # A relay forwards what it does not know (nodes of other versions go on exchanging);
+        # a kind for a unit served here must have an app to take it in.
+        raise EnvelopeError(
+            f"no app on this node takes payloads of kind {manifest['kind'][:64]!r} in",
+            code="unknown_kind",
+        )
     unfit = [n.name for n in onward if manifest["security"] != "none" and not n.secret_fit]
     if unfit:
         raise EnvelopeError(
@@ -293,13 +301,17 @@ def _store_many(
     )
     _insert_deliveries([(row, plan.deliveries) for row, plan in placed])
     _queue_many([(row, plan.onward) for row, plan in placed], now)
+    arrivals = [
+        (row, [unit_id for unit_id, state, _at in plan.deliveries if state == "arrived"])
+        for row, plan in placed
+    ]
+    dispatch.record_arrivals(arrivals, now)
     receipts: dict[tuple[int, int, str], list[str]] = {}
-    for row, plan in placed:
-        arrived_here = [unit_id for unit_id, state, _at in plan.deliveries if state == "arrived"]
+    for row, arrived_here in arrivals:
         if not arrived_here:
             continue
         if row.kind == status.RECEIPT_KIND:
-            _apply_receipt(row, arrived_here)
+            statuses.apply_receipt(row, arrived_here)
         elif row.kind == status.NON_DELIVERY_KIND:
             _apply_non_delivery(row, arrived_here)
         elif origin == Envelope.Origin.RECEIVED:
@@ -361,12 +373,12 @@ def _send_receipts(
     return stored
 
 
-STATUS_NOTE_MAX = 1000
+STATUS_NOTE_MAX = statuses.STATUS_NOTE_MAX
 
 
 @transaction.atomic
 def do_send_status(
-    original: Envelope,
+    original: Envelope | uuid.UUID | str,
     unit: Unit,
     code: str,
     *,
@@ -378,8 +390,11 @@ def do_send_status(
     refused, assigned, in progress, done, recall answers: exchange/status.py) to the unit
     that sent it, in a signed receipt that travels like any envelope. `note` carries the
     reason of a refusal or the result of the work. The sender's delivery table shows it."""
-    if code not in status.LABELS or code == status.ARRIVED:
-        raise EnvelopeError(f"{code!r} is not a status a unit reports", code="bad_status")
+    if not isinstance(original, Envelope):
+        found = Envelope.objects.filter(pk=original).first()
+        if found is None:
+            raise EnvelopeError(f"no envelope {original}", code="not_a_recipient")
+        original = found
     if len(note) > STATUS_NOTE_MAX:
         raise EnvelopeError(
             f"the note is longer than {STATUS_NOTE_MAX} characters", code="oversized"
@@ -391,6 +406,8 @@ def do_send_status(
         raise EnvelopeError(
             f"{unit.code} holds no arrived copy of envelope {original.pk}", code="not_a_recipient"
         )
+    # The owning app's vocabulary says which codes exist and which may follow which.
+    registry.check_status(original.kind, delivery.status or registry.ARRIVED, code)
     receipts = _send_receipts(
         {(unit.pk, original.sender_id, original.precedence): [str(original.pk)]}, code, note=note
     )
@@ -409,85 +426,6 @@ def do_send_status(
         request=request,
     )
     return receipts[0]
-
-
-def _reported_envelopes(report: dict[str, object]) -> list[uuid.UUID]:
-    ids = report["envelopes"]
-    if not isinstance(ids, list) or not ids or len(ids) > RECEIPT_MAX_ENVELOPES:
-        raise ValueError("a receipt names 1 to 10,000 envelopes")
-    return [uuid.UUID(str(i)) for i in ids]
-
-
-RECEIPT_MAX_ENVELOPES = 10_000
-
-
-def _apply_receipt(receipt: Envelope, unit_ids: list[int]) -> None:
-    """A receipt for a unit served here (the original sender): record the status it reports
-    on the original envelopes' delivery to the unit that signed it."""
-    for unit in Unit.objects.filter(pk__in=unit_ids):
-        try:
-            report = json.loads(decrypt_for_unit(receipt, unit))
-            reporter = str(report["unit"])
-            code = str(report["status"])
-            note = str(report.get("note", ""))[:STATUS_NOTE_MAX]
-            originals = _reported_envelopes(report)
-        except (EnvelopeError, ValueError, KeyError, TypeError) as exc:
-            do_record(
-                "exchange.receipt_refused", obj=receipt, unit=unit, new={"reason": str(exc)[:200]}
-            )
-            continue
-        # Only the unit that signed the receipt may report on its own delivery, and only
-        # to the unit that sent the original.
-        updated = _set_reported_status(
-            originals,
-            sent_by=unit.pk,
-            reporter_code=reporter,
-            reporter_id=receipt.sender_id,
-            status_fields=(code, receipt.created_at, note),
-        )
-        do_record(
-            "exchange.status_received" if updated else "exchange.receipt_refused",
-            obj=receipt,
-            unit=unit,
-            new={"envelopes": len(originals), "updated": updated, "unit": reporter, "status": code},
-        )
-
-
-def _set_reported_status(
-    originals: list[uuid.UUID],
-    *,
-    sent_by: int,
-    reporter_code: str,
-    reporter_id: int,
-    status_fields: tuple[str, dt.datetime, str],
-) -> int:
-    """Set (status, status_at, status_note) on the deliveries of `originals` that `sent_by`
-    sent to the unit that signed the receipt (its code as the receipt names it, and its
-    id as the signature proves it). Returns how many rows changed.
-
-    On PostgreSQL the ids go as one array parameter: a receipt names up to 10,000
-    envelopes, and the ORM's `IN (…)` prepared and quoted each one (a tenth of the
-    sender's work at 1,000 envelopes/s, bench/exchange.py)."""
-    code, at, note = status_fields
-    if connection.vendor != "postgresql":
-        return (
-            EnvelopeRecipient.objects.filter(
-                envelope_id__in=originals, envelope__sender_id=sent_by, unit__code=reporter_code
-            )
-            .filter(unit_id=reporter_id)
-            .update(status=code, status_at=at, status_note=note)
-        )
-    quote = connection.ops.quote_name
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"UPDATE {quote(EnvelopeRecipient._meta.db_table)} AS r "  # noqa: S608
-            "SET status = %s, status_at = %s, status_note = %s "
-            f"FROM {quote(Envelope._meta.db_table)} AS e, {quote(Unit._meta.db_table)} AS u "
-            "WHERE r.envelope_id = ANY(%s::uuid[]) AND r.unit_id = %s "
-            "AND e.id = r.envelope_id AND e.sender_id = %s AND u.id = r.unit_id AND u.code = %s",
-            [code, at, note, [str(i) for i in originals], reporter_id, sent_by, reporter_code],
-        )
-        return int(cursor.rowcount)
 
 
 def do_report_non_delivery(stored: Envelope, destination: Node, now: dt.datetime) -> int:
@@ -556,7 +494,7 @@ def _apply_non_delivery(report: Envelope, unit_ids: list[int]) -> None:
         try:
             body = json.loads(decrypt_for_unit(report, unit))
             original = uuid.UUID(str(body["envelope"]))
-            codes = [str(c) for c in body["units"]][:RECEIPT_MAX_ENVELOPES]
+            codes = [str(c) for c in body["units"]][: statuses.RECEIPT_MAX_ENVELOPES]
         except (EnvelopeError, ValueError, KeyError, TypeError) as exc:
             do_record(
                 "exchange.receipt_refused", obj=report, unit=unit, new={"reason": str(exc)[:200]}

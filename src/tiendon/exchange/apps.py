@@ -6,3 +6,13 @@ class ExchangeConfig(AppConfig):
     name = "tiendon.exchange"
     label = "exchange"
     verbose_name = _("Secure exchange")
+
+    def ready(self) -> None:
+        from tiendon.exchange import registry
+
+        # `tiendon exchange send`'s message: it travels, arrives, and asks nothing more.
+        registry.register_kind(registry.PING_KIND, _take_ping_in, app=self.label)
+
+
+def _take_ping_in(arrival: object) -> None:
+    return None

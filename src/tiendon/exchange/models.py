@@ -99,5 +99,6 @@ class EnvelopeBytes(models.Model):
         return f"bytes of {self.envelope_id}"
 
 
+from tiendon.exchange.models_dispatch import Handoff, ParkedStatus  # noqa: E402, F401
 from tiendon.exchange.models_nodeauth import SeenNonce  # noqa: E402, F401
 from tiendon.exchange.models_transport import Node, OutboxItem, ServedUnit  # noqa: E402, F401

@@ -5,6 +5,8 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import uuid
+from dataclasses import dataclass
+from typing import Any
 
 from django.db.models import Count, Min, QuerySet
 from django.http import HttpRequest
@@ -113,3 +115,70 @@ def outbox_by_destination(now: dt.datetime | None = None) -> dict[str, int]:
         figures[f"{name}.oldest_undelivered_s"] = int((now - oldest).total_seconds())
     figures["expired"] = OutboxItem.objects.filter(state=OutboxItem.State.EXPIRED).count()
     return figures
+
+
+@dataclass(frozen=True)
+class DeliveryStatus:
+    unit_id: int
+    arrived_at: dt.datetime | None
+    status: str
+    status_at: dt.datetime | None
+    status_note: str
+
+
+def delivery_statuses(
+    envelope_id: uuid.UUID | str, unit_ids: list[int] | None = None
+) -> list[DeliveryStatus]:
+    """Each recipient unit's delivery of an envelope as this node knows it: arrival, and the
+    latest status reported (for an envelope the caller has checked the viewer may see)."""
+    rows = EnvelopeRecipient.objects.filter(envelope_id=envelope_id)
+    if unit_ids is not None:
+        rows = rows.filter(unit_id__in=unit_ids)
+    return [
+        DeliveryStatus(*row)
+        for row in rows.values_list("unit_id", "arrived_at", "status", "status_at", "status_note")
+    ]
+
+
+@dataclass(frozen=True)
+class OpenableDelivery:
+    """An envelope delivered to a person's unit, as the app that owns its kind needs it."""
+
+    envelope_id: uuid.UUID
+    kind: str
+    sender_code: str
+    sender_name: str
+    precedence: str
+    security: str
+    arrived_at: dt.datetime | None
+
+
+def openable_delivery(
+    person: Person, envelope_id: str, *, kinds: frozenset[str] | None = None
+) -> OpenableDelivery:
+    """What arrived for the person's unit under `envelope_id`, if their clearance suffices
+    (and its kind is among `kinds`); else OutOfScope, like another unit's envelope."""
+    stored = get_openable_envelope(person, str(envelope_id))
+    if kinds is not None and stored.kind not in kinds:
+        raise OutOfScope("envelope", str(envelope_id))
+    arrived_at = (
+        stored.deliveries.filter(unit=person.unit).values_list("arrived_at", flat=True).first()
+    )
+    return OpenableDelivery(
+        envelope_id=stored.pk,
+        kind=stored.kind,
+        sender_code=stored.sender.code,
+        sender_name=stored.sender.name,
+        precedence=stored.precedence,
+        security=stored.security,
+        arrived_at=arrived_at,
+    )
+
+
+def envelopes_delivered_to(unit_id: int, clearance: int) -> QuerySet[EnvelopeRecipient, Any]:
+    """The ids (a subquery) of envelopes that arrived for the unit, of labels a person of
+    that clearance may open."""
+    cleared = [label for label, level in CLEARANCE_FOR_LABEL.items() if level <= clearance]
+    return EnvelopeRecipient.objects.filter(
+        unit=unit_id, state=EnvelopeRecipient.State.ARRIVED, envelope__security__in=cleared
+    ).values("envelope")

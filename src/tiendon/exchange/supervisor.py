@@ -70,6 +70,8 @@ def node_children(
         )
     if worker:
         children.append(Child("worker", [*_tiendon(), "exchange", "worker"]))
+        # What arrived, handed to the apps that own it (exchange/dispatch.py).
+        children.append(Child("dispatch", [*_tiendon(), "exchange", "dispatch"]))
     if pull:
         children.append(Child("pull", [*_tiendon(), "exchange", "pull"]))
     if settings.TIENDON_SEARCH_INDEX:

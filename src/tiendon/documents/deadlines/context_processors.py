@@ -1,5 +1,6 @@
 """The reminders' banner of the shell (web/base.html): on every page, a person's unread
-reminders, Hỏa tốc and Thượng khẩn ones pinned on top, until dismissed."""
+reminders, Hỏa tốc and Thượng khẩn ones pinned on top, until dismissed. It only reads:
+urgent deliveries are announced when the dispatcher takes them in."""
 
 from __future__ import annotations
 
@@ -19,8 +20,6 @@ def _banner(request: HttpRequest) -> dict[str, Any]:
     viewer = getattr(request, "user", None)
     if not isinstance(viewer, Person):
         return {"count": 0, "pinned": []}
-    # Urgent deliveries are announced as soon as anyone of the unit loads a page.
-    deadlines.do_announce_arrivals(viewer, request=request)
     reminders = deadlines.unread_reminders(viewer)
     pinned = [r for r in reminders if r.pinned]
     return {"count": len(reminders), "pinned": pinned[:BANNER_ITEMS]}

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -36,6 +36,7 @@ from tiendon.documents.models import (
     Urgency,
 )
 from tiendon.errors import InvalidInput, OutOfScope
+from tiendon.exchange.queries import envelopes_delivered_to
 from tiendon.units.models import Person, Role
 
 # Due within this many working days counts as "due soon".
@@ -453,7 +454,6 @@ def do_refresh_reminders(
         for document in _urgent_waiting_on(viewer)
     ]
     made = _make_reminders(wanted, actor=viewer, request=request)
-    do_announce_arrivals(viewer, request=request)
     return made
 
 
@@ -484,38 +484,46 @@ def _announced_to(unit_id: int, secrecy: int) -> list[Person]:
     )
 
 
-_SECRECY_OF_LABEL = {"none": 0, "mat": 1, "toi_mat": 2, "tuyet_mat": 3}
-_URGENT_PRECEDENCES = ("hoa_toc", "thuong_khan")
-
-
-def do_announce_arrivals(viewer: Person, *, request: HttpRequest | None = None) -> list[Reminder]:
-    """Hỏa tốc and Thượng khẩn documents delivered to the viewer's unit and not announced
-    yet: every clerk and the commander (cleared for it) get a reminder at once, before
-    anyone opens the envelope. Run on every page of a person of the unit (the exchange has
-    no arrival hook for payload kinds), so it is one query when there is nothing new."""
-    from tiendon.documents.pdf import container
-    from tiendon.exchange.queries import inbox as exchange_inbox
-
-    announced = Reminder.objects.filter(
-        envelope=OuterRef("envelope"), kind=Reminder.Kind.URGENT, person__unit=viewer.unit_id
-    )
-    fresh = list(
-        exchange_inbox(viewer)
-        .filter(
-            envelope__kind=container.DOCUMENT_KIND,
-            envelope__precedence__in=_URGENT_PRECEDENCES,
-        )
-        .exclude(Exists(announced))
-        .values_list("envelope_id", "envelope__security")[:200]
-    )
-    if not fresh:
+def announce_arrived(rows: Sequence[IncomingDocument]) -> list[Reminder]:
+    """Hỏa tốc and Thượng khẩn documents just taken in (by the dispatcher, at arrival, before
+    anyone looks): every clerk and commander of the receiving unit cleared for the document
+    is reminded at once. The rows are new, so nothing is looked up first: one query for the
+    people of all the units (a broadcast names thousands), one insert, one audit batch."""
+    urgent = [row for row in rows if row.urgency in PINNED_URGENCIES]
+    if not urgent:
         return []
-    wanted = [
-        _Wanted(person, Reminder.Kind.URGENT, envelope_id=envelope_id)
-        for envelope_id, label in fresh
-        for person in _announced_to(viewer.unit_id, _SECRECY_OF_LABEL.get(label, 3))
-    ]
-    return _make_reminders(wanted, actor=None, request=request)
+    people: dict[int, list[Person]] = {}
+    for person in Person.objects.filter(
+        unit_id__in={row.unit_id for row in urgent},
+        role__in=(Role.CLERK, Role.ADMIN, Role.COMMANDER),
+        is_active=True,
+    ).select_related("unit"):
+        people.setdefault(person.unit_id, []).append(person)
+    made = Reminder.objects.bulk_create(
+        [
+            Reminder(
+                person=person,
+                kind=Reminder.Kind.URGENT,
+                incoming=row,
+                envelope_id=row.envelope_id,
+            )
+            for row in urgent
+            for person in people.get(row.unit_id, [])
+            if person.clearance >= row.secrecy
+        ],
+        ignore_conflicts=True,
+    )
+    do_record_batch(
+        AuditEntry(
+            action="documents.reminders_created",
+            unit=reminder.person.unit,
+            object_type="units.person",
+            object_id=str(reminder.person.pk),
+            new={"count": 1, "kinds": [Reminder.Kind.URGENT], "for": reminder.person.username},
+        )
+        for reminder in made
+    )
+    return made
 
 
 def announce_incoming(
@@ -545,14 +553,9 @@ def unread_reminders(viewer: Person) -> list[Reminder]:
     """The viewer's unread reminders of things the viewer may still see (outgoing documents
     of the unit, received documents not recalled, deliveries still waiting), urgent first;
     a secret received document's subject is masked for the uncleared."""
-    from tiendon.exchange.models import EnvelopeRecipient
-
     visible = queries.documents_visible_to(viewer).values("pk")
     received = queries.incoming_visible_to(viewer).values("pk")
-    cleared = [label for label, level in _SECRECY_OF_LABEL.items() if level <= viewer.clearance]
-    delivered = EnvelopeRecipient.objects.filter(
-        unit=viewer.unit_id, envelope__security__in=cleared
-    ).values("envelope")
+    delivered = envelopes_delivered_to(viewer.unit_id, viewer.clearance)
     reminders = list(
         Reminder.objects.filter(person=viewer, read_at__isnull=True)
         .filter(

@@ -10,6 +10,7 @@ transaction, so a status is sent exactly when the change is stored.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import uuid
 from typing import Any
 
@@ -20,10 +21,12 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from tiendon.audit.actions import do_record
+from tiendon.documents import statuses as status
 from tiendon.documents.deadlines import reminders as deadlines
 from tiendon.documents.delivery.sending import NOTE_MAX, clean_note, send_recall
 from tiendon.documents.drafting.state import document_saved
 from tiendon.documents.errors import DocumentError
+from tiendon.documents.incoming import receiving
 from tiendon.documents.issuing.numbering import take_next_number
 from tiendon.documents.models import (
     SUBJECT_MAX_LENGTH,
@@ -35,14 +38,12 @@ from tiendon.documents.models import (
     Series,
     Urgency,
 )
-from tiendon.documents.pdf import container, pades
+from tiendon.documents.pdf import container
 from tiendon.documents.pdf.layout import nfc
 from tiendon.errors import InvalidInput, OutOfScope
-from tiendon.exchange import status
 from tiendon.exchange.actions import do_send_status
 from tiendon.exchange.envelope import EnvelopeError
-from tiendon.exchange.models import Envelope, EnvelopeRecipient
-from tiendon.exchange.queries import get_openable_envelope, open_payload
+from tiendon.exchange.queries import open_payload, openable_delivery
 from tiendon.units.models import Person, Role, Unit
 
 MAX_SCAN_BYTES = 50 * 1024 * 1024
@@ -54,6 +55,7 @@ SCAN_TYPES = {
     b"MM\x00*": "image/tiff",
 }
 CLERK_ROLES = (Role.CLERK, Role.ADMIN)
+DOCUMENT_KINDS = frozenset({container.DOCUMENT_KIND})
 COMMANDER_ROLES = (Role.COMMANDER, Role.ADMIN)
 
 
@@ -94,7 +96,7 @@ def _report(
         return
     try:
         do_send_status(
-            Envelope.objects.get(pk=incoming.envelope_id),
+            incoming.envelope_id,
             incoming.unit,
             code,
             note=note,
@@ -116,115 +118,60 @@ def _audit(action: str, incoming: IncomingDocument, actor: Person, **new: Any) -
     do_record(action, actor=actor, obj=incoming, unit=incoming.unit, new=data)
 
 
-def _date(value: object) -> dt.date | None:
-    if not value:
-        return None
-    try:
-        return dt.date.fromisoformat(str(value))
-    except ValueError:
-        return None
-
-
-def _verification(pdf: bytes) -> list[dict[str, Any]]:
-    try:
-        reports = pades.verify(pdf)
-    except DocumentError as exc:
-        return [{"error": exc.code, "bottom_line": False}]
-    if not reports:
-        return [{"error": "unsigned", "bottom_line": False}]
-    return [
-        {
-            "field": r.field_name,
-            "signer": r.signer_subject,
-            "intact": r.intact,
-            "valid": r.valid,
-            "trusted": r.trusted,
-            "revoked": r.revoked,
-            "modification_level": r.modification_level,
-            "docmdp_ok": r.docmdp_ok,
-            "bottom_line": r.bottom_line,
-            "timestamp_trusted": r.timestamp_trusted,
-        }
-        for r in reports
-    ]
-
-
-def _from_payload(
-    person: Person, stored: Envelope, payload: container.DocumentPayload
-) -> IncomingDocument:
-    meta = payload.metadata
-    arrived_at = (
-        EnvelopeRecipient.objects.filter(envelope=stored, unit=person.unit)
-        .values_list("arrived_at", flat=True)
-        .first()
-    ) or timezone.now()
-    doc_type = str(meta.get("type", ""))
-    urgency = str(meta.get("urgency", Urgency.NORMAL))
-    secrecy = int(str(meta.get("secrecy", 0)))
-    signer = meta.get("signer") if isinstance(meta.get("signer"), dict) else {}
-    return IncomingDocument.objects.create(
-        unit=person.unit,
-        source=IncomingDocument.Source.EXCHANGE,
-        envelope=stored,
-        identifier=str(meta.get("identifier", ""))[:64],
-        issuer_code=stored.sender.code,
-        issuer_name=str(meta.get("issuer_name") or stored.sender.name)[:200],
-        number=int(str(meta["number"])) if meta.get("number") is not None else None,
-        notation=str(meta.get("notation", ""))[:64],
-        issue_date=_date(meta.get("issue_date")),
-        doc_type=doc_type if doc_type in DocumentType.values else DocumentType.CONG_VAN,
-        subject=nfc(str(meta.get("subject", "")))[:SUBJECT_MAX_LENGTH],
-        signer_name=str((signer or {}).get("full_name", ""))[:200],
-        urgency=urgency if urgency in Urgency.values else Urgency.NORMAL,
-        # Never below what the envelope was labelled: the label is signed by the sender.
-        secrecy=max(secrecy if secrecy in Secrecy.values else 0, _secrecy_of(stored)),
-        verification=_verification(payload.pdf),
-        arrived_at=arrived_at,
-        opened_by=person,
-    )
-
-
-def _secrecy_of(stored: Envelope) -> int:
-    return {"none": 0, "mat": 1, "toi_mat": 2, "tuyet_mat": 3}[stored.security]
-
-
 @transaction.atomic
 def do_open_incoming(
     person: Person, envelope_id: str, *, request: HttpRequest | None = None
 ) -> IncomingDocument:
-    """Open a document delivered to the person's unit: decrypt it (exchange audits the
-    opening), verify both signatures, and keep its metadata and the verification result.
-    Opening again returns the same row."""
-    stored = get_openable_envelope(person, envelope_id)  # scope and clearance
-    if stored.kind != container.DOCUMENT_KIND:
-        raise OutOfScope("envelope", envelope_id)
-    existing = IncomingDocument.objects.filter(unit=person.unit, envelope=stored).first()
-    if existing is not None:
+    """Open a document delivered to the person's unit. Usually the dispatcher took it in at
+    arrival and this returns that row; a secret one, recorded from its label, gets its
+    content now that a cleared person opens it (the exchange audits the decryption); one
+    not taken in yet is taken in now. Opening again returns the same row."""
+    delivery = openable_delivery(person, envelope_id, kinds=DOCUMENT_KINDS)  # scope, clearance
+    existing = IncomingDocument.objects.filter(
+        unit=person.unit, envelope_id=delivery.envelope_id
+    ).first()
+    if existing is not None and existing.content_recorded:
         return existing
-    payload = container.unpack_document(open_payload(person, envelope_id, request=request))
-    try:
-        with transaction.atomic():  # a savepoint: two people opening at once get one row
-            incoming = _from_payload(person, stored, payload)
-    except IntegrityError:
-        return IncomingDocument.objects.get(unit=person.unit, envelope=stored)
-    except (ValueError, TypeError, KeyError) as exc:  # metadata of the wrong shapes
-        raise DocumentError(
-            f"the document payload is not valid: {str(exc)[:100]}", code="bad_payload"
-        ) from exc
-    from tiendon.documents.copies import actions as copies
-    from tiendon.documents.drafting import attachments
-
-    attachments.record_received(incoming, payload, _verification)
-    copies.record_received(incoming, payload, _verification)
-    deadlines.attach_opened(incoming)  # an announced urgent delivery
+    payload = _unpack(open_payload(person, envelope_id, request=request))
+    if existing is not None:
+        incoming = receiving.fill_in(
+            _locked(existing), payload, security=delivery.security, person=person
+        )
+    else:
+        verify = functools.cache(receiving.verification_of)
+        fields = receiving.content_fields(
+            payload, sender_name=delivery.sender_name, security=delivery.security, verify=verify
+        )
+        try:
+            with transaction.atomic():  # a savepoint: two people opening at once get one row
+                incoming = IncomingDocument.objects.create(
+                    unit=person.unit,
+                    source=IncomingDocument.Source.EXCHANGE,
+                    envelope_id=delivery.envelope_id,
+                    issuer_code=delivery.sender_code,
+                    arrived_at=delivery.arrived_at or timezone.now(),
+                    opened_by=person,
+                    **fields,
+                )
+        except IntegrityError:
+            return IncomingDocument.objects.get(unit=person.unit, envelope_id=delivery.envelope_id)
+        receiving.record_parts(incoming, payload, verify)
+        deadlines.attach_opened(incoming)  # an announced urgent delivery
     _audit(
         "documents.incoming_opened",
         incoming,
         person,
-        envelope=str(stored.pk),
+        envelope=str(delivery.envelope_id),
         verified=all(v.get("bottom_line") for v in incoming.verification),
     )
     return incoming
+
+
+def _unpack(data: bytes) -> container.DocumentPayload:
+    try:
+        return container.unpack_document(data)
+    except ValueError as exc:
+        raise DocumentError(f"unreadable payload: {exc}"[:200], code="bad_payload") from exc
 
 
 @transaction.atomic
@@ -233,29 +180,28 @@ def do_refuse_delivery(
 ) -> IncomingDocument:
     """Refuse a delivery that cannot be taken in (its payload unreadable): status 02 with
     the reason goes back, and a refused row records it in the unit's documents."""
-    stored = get_openable_envelope(clerk, envelope_id)
-    if stored.kind != container.DOCUMENT_KIND:
-        raise OutOfScope("envelope", envelope_id)
+    delivery = openable_delivery(clerk, envelope_id, kinds=DOCUMENT_KINDS)
     if clerk.role not in CLERK_ROLES:
         raise DocumentError(_("Only a clerk of the unit refuses a document."), code="not_allowed")
     reason = clean_note(reason, required=True, field="reason")
-    if IncomingDocument.objects.filter(unit=clerk.unit, envelope=stored).exists():
+    if IncomingDocument.objects.filter(unit=clerk.unit, envelope_id=delivery.envelope_id).exists():
         raise DocumentError(
             _("This document was opened; refuse it from its page."), code="wrong_state"
         )
     incoming = IncomingDocument.objects.create(
         unit=clerk.unit,
         source=IncomingDocument.Source.EXCHANGE,
-        envelope=stored,
-        issuer_code=stored.sender.code,
-        issuer_name=stored.sender.name,
+        envelope_id=delivery.envelope_id,
+        issuer_code=delivery.sender_code,
+        issuer_name=delivery.sender_name,
         doc_type=DocumentType.CONG_VAN,
         subject="",
-        secrecy=_secrecy_of(stored),
+        secrecy=receiving.SECRECY_OF_LABEL[delivery.security],
         state=IncomingDocument.State.REFUSED,
         refused_reason=reason,
         arrived_at=timezone.now(),
         opened_by=clerk,
+        content_recorded=False,
     )
     _report(incoming, status.REFUSED, clerk, note=reason, request=request)
     _audit("documents.delivery_refused", incoming, clerk, reason=reason)
@@ -556,7 +502,7 @@ def do_receive_paper(
         secrecy=secrecy,
         scan=scan,
         scan_type=scan_type,
-        verification=_verification(scan) if scan_type == "application/pdf" else [],
+        verification=receiving.verification_of(scan) if scan_type == "application/pdf" else [],
         arrived_at=timezone.now(),
         opened_by=clerk,
     )
@@ -622,28 +568,33 @@ def do_open_recall(
     person: Person, envelope_id: str, *, request: HttpRequest | None = None
 ) -> IncomingDocument:
     """Open a recall request delivered to the person's unit and mark the copy it names
-    (opening the original first if nobody had)."""
-    stored = get_openable_envelope(person, envelope_id)
-    if stored.kind != container.RECALL_KIND:
-        raise OutOfScope("envelope", envelope_id)
-    existing = IncomingDocument.objects.filter(unit=person.unit, recall_envelope=stored).first()
+    (opening the original first if nobody had). Usually the dispatcher did it at arrival."""
+    delivery = openable_delivery(person, envelope_id, kinds=frozenset({container.RECALL_KIND}))
+    existing = IncomingDocument.objects.filter(
+        unit=person.unit, recall_envelope_id=delivery.envelope_id
+    ).first()
     if existing is not None:
         return existing
     recall = container.unpack_recall(open_payload(person, envelope_id, request=request))
-    original = Envelope.objects.filter(
-        pk=uuid.UUID(recall["original_envelope"]), sender=stored.sender
+    original = uuid.UUID(recall["original_envelope"])
+    incoming = IncomingDocument.objects.filter(
+        unit=person.unit, envelope_id=original, issuer_code=delivery.sender_code
     ).first()
-    if original is None:
-        raise DocumentError(_("The recalled document is not here."), code="unknown_original")
-    incoming = IncomingDocument.objects.filter(unit=person.unit, envelope=original).first()
     if incoming is None:
-        incoming = do_open_incoming(person, str(original.pk), request=request)
+        try:
+            incoming = do_open_incoming(person, str(original), request=request)
+        except OutOfScope as exc:
+            raise DocumentError(
+                _("The recalled document is not here."), code="unknown_original"
+            ) from exc
+        if incoming.issuer_code != delivery.sender_code:
+            raise DocumentError(_("The recalled document is not here."), code="unknown_original")
     incoming = _locked(incoming)
-    incoming.recall_envelope = stored
+    incoming.recall_envelope_id = delivery.envelope_id
     incoming.recall_reason = recall["reason"]
     incoming.recall_answer = IncomingDocument.RecallAnswer.PENDING
     incoming.save(update_fields=["recall_envelope", "recall_reason", "recall_answer"])
-    _audit("documents.recall_received", incoming, person, envelope=str(stored.pk))
+    _audit("documents.recall_received", incoming, person, envelope=str(delivery.envelope_id))
     return incoming
 
 

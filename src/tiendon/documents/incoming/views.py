@@ -8,7 +8,7 @@ import datetime as dt
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -16,6 +16,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from tiendon.documents import queries
+from tiendon.documents import statuses as status_codes
 from tiendon.documents.delivery import history
 from tiendon.documents.drafting.forms import split_codes
 from tiendon.documents.incoming import actions as actions_flow
@@ -32,8 +33,7 @@ from tiendon.documents.pages import person_of, run_action, shown
 from tiendon.documents.pdf import container
 from tiendon.documents.registers import incoming as incoming_register
 from tiendon.errors import InvalidInput, TiendonError
-from tiendon.exchange import status as status_codes
-from tiendon.exchange.models import Envelope
+from tiendon.exchange import queries as exchange_queries
 from tiendon.units.models import Person, Role
 
 STATUS_PAGE = 200
@@ -67,10 +67,7 @@ def incoming_list(request: HttpRequest) -> HttpResponse:
 def incoming_open(request: HttpRequest, envelope_id: str) -> HttpResponse:
     """Open what the exchange delivered: a document, or a recall request."""
     person = person_of(request)
-    try:
-        kind = Envelope.objects.filter(pk=envelope_id).values_list("kind", flat=True).first()
-    except ValidationError as exc:  # not a UUID
-        raise Http404("no such delivery") from exc
+    kind = exchange_queries.openable_delivery(person, envelope_id).kind  # else OutOfScope
     try:
         if kind == container.RECALL_KIND:
             incoming = actions_flow.do_open_recall(person, envelope_id, request=request)

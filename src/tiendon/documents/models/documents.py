@@ -356,6 +356,9 @@ class IncomingDocument(models.Model):
     scan_type = models.CharField(max_length=64, blank=True)
     # The result of pades.verify at opening: one dict per signature.
     verification = models.JSONField(default=list, blank=True)
+    # False while only the envelope's signed label is known (a secret document, until a
+    # cleared person opens it; a refused delivery): no subject, no verification yet.
+    content_recorded = models.BooleanField(default=True)
     arrived_at = models.DateTimeField()
     opened_by = models.ForeignKey(
         "units.Person", on_delete=models.PROTECT, null=True, blank=True, related_name="+"

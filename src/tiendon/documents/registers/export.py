@@ -144,7 +144,6 @@ def _status_history(document: Document) -> dict[str, list[dict[str, str]]]:
     Vietnam's zone) and note (JSON only: Appendix VI has no field for it)."""
     if document.envelope_id is None:
         return {}
-    history.read_all_receipts(document.issuing_unit, document.envelope_id)
     units = dict(
         EnvelopeRecipient.objects.filter(envelope_id=document.envelope_id).values_list(
             "unit_id", "unit__code"

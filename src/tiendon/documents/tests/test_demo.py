@@ -14,6 +14,7 @@ from tiendon.documents.deadlines import reminders as deadlines
 from tiendon.documents.demo import DEMO_DOCUMENTS, seed_demo_documents
 from tiendon.documents.models import Document, IncomingDocument
 from tiendon.documents.pdf import pades
+from tiendon.exchange import dispatch
 from tiendon.pki.actions import do_init_pki, do_issue_person_key, do_issue_unit_keys
 from tiendon.units.models import Person, Role, Unit
 from tiendon.units.seed import seed_units
@@ -60,19 +61,27 @@ def test_demo_documents_flow_down_the_chain_in_several_states(demo_node: Any) ->
     # The province registered and completed the ministry's directive.
     province = {i.subject: i.state for i in queries.incoming_list(people["vanthu.thanhhoa"])}
     assert sorted(province.values()) == ["done", "registered"]
-    # The commune: one in progress, one refused, one unopened Hỏa tốc in the inbox, one
-    # recalled (the record stays, the copy left the list).
+    # The commune: one in progress, one refused, one recalled (the record stays, the copy
+    # left the list), and a Hỏa tốc delivery nobody opened, waiting in the inbox.
     commune = queries.incoming_list(people["vanthu.muonglat"])
     assert sorted(i.state for i in commune) == ["in_progress", "refused", "registered"]
     (waiting,) = queries.waiting_envelopes(people["vanthu.muonglat"])
     assert waiting.envelope.precedence == "hoa_toc"
     assert queries.recalled_records(people["vanthu.muonglat"]).count() == 1
+    # The node's dispatcher (`tiendon node start`, so `make demo`) takes it in, nobody
+    # logged in: it is in the commune's list with its subject, ready to register.
+    assert dispatch.run_until_idle() >= 1
+    assert not queries.waiting_envelopes(people["vanthu.muonglat"]).exists()
+    commune = queries.incoming_list(people["vanthu.muonglat"])
+    (flash,) = [i for i in commune if i.state == "arrived"]
+    assert flash.urgency == "hoa_toc"
+    assert flash.subject
+    assert flash.opened_by is None
     # The commune clerk's assignment is due soon on her deadline list.
     (due,) = deadlines.deadline_lists(people["vanthu.muonglat"]).due_soon
     assert due.kind == "assignment"
-    # Her reminders: the assignment (at once), and the unopened Hỏa tốc delivery, announced
-    # when anyone of the commune loads a page, pinned on top.
-    deadlines.do_announce_arrivals(people["vanthu.muonglat"])
+    # Her reminders: the assignment (at once), and the Hỏa tốc document, announced when the
+    # dispatcher took it in, pinned on top.
     kinds = [(r.kind, r.urgency) for r in deadlines.unread_reminders(people["vanthu.muonglat"])]
     assert kinds == [("urgent", "hoa_toc"), ("assigned", "normal")]
     # The province forwarded the directive as a sao y; the commune registered it (03).
@@ -94,4 +103,4 @@ def test_demo_documents_flow_down_the_chain_in_several_states(demo_node: Any) ->
     # Seeding again makes nothing new.
     assert seed_demo_documents(lines.append) == 0
     assert Document.objects.count() == 7
-    assert IncomingDocument.objects.filter(unit__code="14845").count() == 4
+    assert IncomingDocument.objects.filter(unit__code="14845").count() == 5  # the Hỏa tốc too

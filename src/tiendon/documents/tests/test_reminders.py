@@ -21,6 +21,7 @@ from tiendon.documents.incoming.actions import (
 from tiendon.documents.models import DocumentType, Reminder, Urgency
 from tiendon.documents.tests.conftest import PNG_SCAN, in_review, paper_assigned
 from tiendon.errors import OutOfScope
+from tiendon.exchange import dispatch
 from tiendon.units.actions import do_create_person
 from tiendon.units.models import Role
 
@@ -161,17 +162,20 @@ def test_an_urgent_delivery_is_announced_to_clerks_and_commander_before_it_is_op
         ),
         province_board.clerk,
     )
-    # The commune's clerk loads any page: the clerk and the commander are told at once.
+    # The node's dispatcher takes both in as they arrive, nobody logged in: the commune's
+    # clerk and commander are told of the Hỏa tốc one at once.
+    assert dispatch.run_until_idle() == 2
     client.force_login(tree.clerk_a)
     home = client.get(reverse("home")).content.decode()
     assert 'id="reminder-banner"' in home
     assert "Hỏa tốc" in home
-    assert f"Văn bản của {tree.province.name}, chưa mở" in home
-    assert reverse("incoming_list") in home
+    assert "Công điện hỏa tốc về ứng phó bão số 9" in home
     for person in (tree.clerk_a, tree.commander_a):
         (announced,) = deadlines.unread_reminders(person)
         assert announced.kind == Reminder.Kind.URGENT
         assert announced.envelope_id == document.envelope_id
+        assert announced.incoming.state == "arrived"
+        assert reverse("incoming_detail", args=[announced.incoming.pk]) in home
     assert not Reminder.objects.filter(envelope_id=routine.envelope_id).exists()
     # Once: loading pages again announces nothing more.
     client.get(reverse("incoming_list"))

@@ -23,6 +23,7 @@ from tiendon.exchange.envelope import EnvelopeError
 from tiendon.exchange.models import Envelope, EnvelopeRecipient
 from tiendon.exchange.queries import inbox, open_payload
 from tiendon.exchange.status import RECEIPT_KIND
+from tiendon.exchange.tests.noteapp import apps as noteapp
 from tiendon.pki import x509build
 from tiendon.pki.actions import do_issue_unit_keys, do_revoke_certificate
 from tiendon.pki.models import CertPurpose
@@ -484,18 +485,18 @@ def _receipt_from(tree, signer, about_unit, envelope_id, code="01"):
     ).data
 
 
-def test_a_receipt_records_the_status_only_for_the_unit_that_signed_it(keyed):
+def test_a_receipt_records_the_status_only_for_the_unit_that_signed_it(keyed, note_app):
     sent = do_send_envelope(
-        kind="test.ping",
+        kind=noteapp.KIND,
         payload=PAYLOAD,
         sender=keyed.ministry,
         recipients=[keyed.commune_a, keyed.commune_b],
     )
-    # Commune A reports for itself (done), and tries to report for commune B too.
-    do_accept_envelope(_receipt_from(keyed, keyed.commune_a, keyed.commune_a, str(sent.pk), "06"))
-    do_accept_envelope(_receipt_from(keyed, keyed.commune_a, keyed.commune_b, str(sent.pk), "02"))
+    # Commune A reports for itself (read), and tries to report for commune B too.
+    do_accept_envelope(_receipt_from(keyed, keyed.commune_a, keyed.commune_a, str(sent.pk), "21"))
+    do_accept_envelope(_receipt_from(keyed, keyed.commune_a, keyed.commune_b, str(sent.pk), "21"))
     statuses = dict(sent.deliveries.values_list("unit__code", "status"))
-    assert statuses == {keyed.commune_a.code: "06", keyed.commune_b.code: "01"}
+    assert statuses == {keyed.commune_a.code: "21", keyed.commune_b.code: "01"}
     assert AuditRecord.objects.filter(action="exchange.status_received").count() == 1
     assert AuditRecord.objects.filter(action="exchange.receipt_refused").count() == 1
 
@@ -518,24 +519,25 @@ def test_a_large_envelope_is_kept_in_a_file_and_checked_when_opened(keyed):
     assert refused.value.code == "stored_altered"
 
 
-def test_a_recipient_reports_its_status_with_a_note_and_the_sender_sees_it(keyed):
+def test_a_recipient_reports_its_status_with_a_note_and_the_sender_sees_it(keyed, note_app):
     from tiendon.exchange.actions import do_send_status
 
     sent = do_send_envelope(
-        kind="test.ping", payload=PAYLOAD, sender=keyed.ministry, recipients=[keyed.commune_a]
+        kind=noteapp.KIND, payload=PAYLOAD, sender=keyed.ministry, recipients=[keyed.commune_a]
     )
-    receipt = do_send_status(sent, keyed.commune_a, "02", note="Sai thẩm quyền ban hành")
+    receipt = do_send_status(sent, keyed.commune_a, "21", note="Đã đọc, chuyển chỉ huy")
     assert receipt.kind == RECEIPT_KIND
     row = sent.deliveries.get()
-    assert (row.status, row.status_note) == ("02", "Sai thẩm quyền ban hành")
+    assert (row.status, row.status_note) == ("21", "Đã đọc, chuyển chỉ huy")
     assert AuditRecord.objects.filter(action="exchange.status_sent").count() == 1
     for code, unit, note, reason in (
-        ("01", keyed.commune_a, "", "bad_status"),  # arrival is reported by the node itself
-        ("99", keyed.commune_a, "", "bad_status"),
-        ("03", keyed.commune_b, "", "not_a_recipient"),
-        ("06", keyed.commune_a, "x" * 1001, "oversized"),
+        ("01", keyed.commune_a, "", "status_unknown"),  # arrival is reported by the node itself
+        ("99", keyed.commune_a, "", "status_unknown"),  # not in the note app's vocabulary
+        ("06", keyed.commune_a, "", "status_unknown"),  # documents' code, not the note app's
+        ("21", keyed.commune_b, "", "not_a_recipient"),
+        ("22", keyed.commune_a, "x" * 1001, "oversized"),
     ):
         with pytest.raises(EnvelopeError) as refused:
             do_send_status(sent, unit, code, note=note)
         assert refused.value.code == reason
-    assert sent.deliveries.get().status == "02"
+    assert sent.deliveries.get().status == "21"

@@ -1,4 +1,5 @@
-"""`tiendon exchange worker`: deliver the outbox to the next nodes, until stopped."""
+"""`tiendon exchange worker`: deliver the outbox to the next nodes, until stopped;
+`tiendon exchange dispatch`: hand what arrived to the apps that own it."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from tiendon.errors import TiendonError
-from tiendon.exchange import status
+from tiendon.exchange import dispatch, registry
 from tiendon.exchange.actions import do_send_envelope
 from tiendon.exchange.envelope import PRECEDENCES
 from tiendon.exchange.models import EnvelopeRecipient
@@ -53,6 +54,12 @@ class Command(BaseCommand):
             default=LINGER_SECONDS,
             help="seconds to wait, once woken, for more to join the batch",
         )
+        hand = sub.add_parser(
+            "dispatch", help="hand arrived deliveries to the apps that own their kinds"
+        )
+        hand.add_argument("--once", action="store_true", help="until nothing is due, then exit")
+        hand.add_argument("--idle", type=float, default=1.0, help="seconds to wait when idle")
+        hand.add_argument("--batch", type=int, default=500)
         send = sub.add_parser("send", help="send a test message (kind test.ping) to units")
         send.add_argument("--from", dest="sender", required=True, metavar="UNIT_CODE")
         send.add_argument("--to", nargs="+", required=True, metavar="UNIT_CODE")
@@ -79,6 +86,9 @@ class Command(BaseCommand):
             return
         if options["subcommand"] == "pull":
             self._pull(options)
+            return
+        if options["subcommand"] == "dispatch":
+            self._dispatch(options)
             return
         if options["subcommand"] == "sync":
             for name, outcome in sync_neighbours().items():
@@ -107,6 +117,17 @@ class Command(BaseCommand):
                 return
             if not sent:
                 wait_for_work(options["idle"], linger=options["linger"])
+
+    def _dispatch(self, options: dict[str, Any]) -> None:
+        if options["once"]:
+            self.stdout.write(f"handed over {dispatch.run_until_idle(limit=options['batch'])}")
+            return
+        while True:
+            done = dispatch.run_once(limit=options["batch"])
+            if done.handled or done.failed:
+                self.stdout.write(f"handed over {done.handled}, failed {done.failed}")
+            else:
+                dispatch.wait_for_arrivals(options["idle"])
 
     def _units(self, codes: list[str]) -> list[Unit]:
         units = Unit.objects.in_bulk(codes, field_name="code")
@@ -163,8 +184,8 @@ class Command(BaseCommand):
 
     def _status(self, options: dict[str, Any]) -> None:
         rows = EnvelopeRecipient.objects.filter(envelope_id=options["envelope"]).select_related(
-            "unit"
+            "unit", "envelope"
         )
         for row in rows.order_by("unit__code"):
-            label = status.LABELS.get(row.status, "-")
+            label = registry.label(row.envelope.kind, row.status) if row.status else "-"
             self.stdout.write(f"{row.unit.code} {row.state} status {row.status or '--'} ({label})")

@@ -1,0 +1,248 @@
+"""The dispatcher: every arrived delivery handed once to the app that owns its kind.
+
+At arrival, in the transaction that stores the deliveries, each one to a unit served here
+gets a `Handoff` row (`record_arrivals`). The node's dispatcher process (`tiendon exchange
+dispatch`, started by `tiendon node start`) claims waiting hand-offs, Hỏa tốc first, groups
+them by envelope and calls the kind's handler once per envelope, in a transaction that also
+marks them done: the handler's effects and the mark commit together, so a process killed at
+any moment leaves the work to do again, never done twice. A handler that raises is rolled
+back alone, retried with backoff, and visible (`waiting_by_kind`, the node's page); the
+other kinds go on.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import random
+import time
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from django.db import connection, transaction
+from django.utils import timezone
+
+from tiendon.audit.actions import AuditEntry, do_record, do_record_batch
+from tiendon.exchange import registry
+from tiendon.exchange.envelope import EnvelopeError
+from tiendon.exchange.models import Envelope, EnvelopeRecipient
+from tiendon.exchange.models_dispatch import Handoff
+from tiendon.exchange.models_transport import PRECEDENCE_RANK
+from tiendon.exchange.queries import decrypt_for_unit
+from tiendon.units.models import Unit
+
+log = logging.getLogger(__name__)
+
+ARRIVALS_CHANNEL = "tiendon_arrivals"
+BACKOFF_BASE = dt.timedelta(seconds=2)
+BACKOFF_MAX = dt.timedelta(minutes=30)
+COPY_FROM = 16
+
+
+def record_arrivals(batch: Sequence[tuple[Envelope, list[int]]], now: dt.datetime) -> None:
+    """Hand-offs for deliveries that arrived here now, in the storing transaction. The
+    exchange's own kinds are handled on the way in and need none."""
+    rows = [
+        (stored.pk, unit_id, stored.kind, PRECEDENCE_RANK[stored.precedence])
+        for stored, unit_ids in batch
+        if stored.kind not in registry.TRANSPORT_KINDS
+        for unit_id in unit_ids
+    ]
+    if not rows:
+        return
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(f"NOTIFY {ARRIVALS_CHANNEL}")
+            table = connection.ops.quote_name(Handoff._meta.db_table)
+            columns = "envelope_id, unit_id, kind, rank, state, due_at, attempts, error_code, error"
+            if len(rows) >= COPY_FROM:
+                with cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
+                    for envelope_id, unit_id, kind, rank in rows:
+                        copy.write_row(
+                            (envelope_id, unit_id, kind, rank, "waiting", now, 0, "", "")
+                        )
+                return
+    Handoff.objects.bulk_create(
+        Handoff(envelope_id=envelope_id, unit_id=unit_id, kind=kind, rank=rank, due_at=now)
+        for envelope_id, unit_id, kind, rank in rows
+    )
+
+
+def backoff(attempts: int, *, rng: random.Random | None = None) -> dt.timedelta:
+    """2 s, 4 s, 8 s … up to 30 min, with ±25 % jitter."""
+    base = min(BACKOFF_BASE * (2 ** max(attempts - 1, 0)), BACKOFF_MAX)
+    return base * (0.75 + 0.5 * (rng or random).random())
+
+
+@dataclass(frozen=True)
+class Pass:
+    handled: int  # deliveries whose handler committed
+    failed: int  # deliveries put back with a backoff
+
+
+def run_once(*, limit: int = 500, now: dt.datetime | None = None) -> Pass:
+    """Claim up to `limit` waiting hand-offs that are due, highest precedence first, and
+    hand them over envelope by envelope."""
+    now = now or timezone.now()
+    handled = failed = 0
+    for envelope_id, kind in _due_envelopes(limit, now):
+        with transaction.atomic():
+            claimed = list(
+                Handoff.objects.select_for_update(skip_locked=True)
+                .filter(envelope_id=envelope_id, state=Handoff.State.WAITING, due_at__lte=now)
+                .select_related("envelope", "envelope__sender", "unit")
+                .order_by("unit_id")
+            )
+            if not claimed:
+                continue  # another dispatcher took it
+            try:
+                with transaction.atomic():  # the handler's own savepoint
+                    _hand_over(kind, claimed)
+            except Exception as exc:
+                failed += len(claimed)
+                _put_back(claimed, exc, now)
+                continue
+            Handoff.objects.filter(pk__in=[h.pk for h in claimed]).update(
+                state=Handoff.State.DONE, handled_at=timezone.now(), error_code="", error=""
+            )
+            handled += len(claimed)
+    return Pass(handled, failed)
+
+
+def _due_envelopes(limit: int, now: dt.datetime) -> list[tuple[uuid.UUID, str]]:
+    seen: dict[uuid.UUID, str] = {}
+    for envelope_id, kind in (
+        Handoff.objects.filter(state=Handoff.State.WAITING, due_at__lte=now)
+        .order_by("-rank", "due_at", "pk")
+        .values_list("envelope_id", "kind")[:limit]
+    ):
+        seen.setdefault(envelope_id, kind)
+    return list(seen.items())
+
+
+def _hand_over(kind: str, claimed: list[Handoff]) -> None:
+    if kind == registry.RECEIPT_KIND:
+        _record_statuses(claimed)
+        return
+    handler = registry.handler_for(kind)
+    if handler is None:
+        raise EnvelopeError(f"no app on this node takes {kind!r} in", code="unknown_kind")
+    stored = claimed[0].envelope
+    arrived = dict(
+        EnvelopeRecipient.objects.filter(
+            envelope=stored, unit_id__in=[h.unit_id for h in claimed]
+        ).values_list("unit_id", "arrived_at")
+    )
+    handler(
+        registry.Arrival(
+            envelope_id=stored.pk,
+            kind=stored.kind,
+            sender_code=stored.sender.code,
+            sender_name=stored.sender.name,
+            precedence=stored.precedence,
+            security=stored.security,
+            created_at=stored.created_at,
+            deliveries=tuple(
+                registry.Delivery(
+                    h.unit_id, h.unit.code, arrived.get(h.unit_id) or stored.stored_at
+                )
+                for h in claimed
+            ),
+            opener=_open_for_handler,
+        )
+    )
+
+
+def _open_for_handler(arrival: registry.Arrival) -> bytes:
+    """The payload, decrypted once with the first recipient unit's key (the content key is
+    the same for all), each delivery's opening audited with the node as actor."""
+    stored = Envelope.objects.get(pk=arrival.envelope_id)
+    first = Unit.objects.get(pk=arrival.deliveries[0].unit_id)
+    payload = decrypt_for_unit(stored, first)
+    do_record_batch(
+        AuditEntry(
+            action="exchange.payload_opened",
+            unit=Unit(pk=delivery.unit_id),
+            obj=stored,
+            new={"by": "node", "kind": arrival.kind},
+        )
+        for delivery in arrival.deliveries
+    )
+    return payload
+
+
+def _record_statuses(claimed: list[Handoff]) -> None:
+    """Receipts' applied statuses, to the history of the apps whose kinds they report on."""
+    by_kind: dict[str, list[registry.StatusReport]] = {}
+    for handoff in claimed:
+        for report in (handoff.report or {}).get("reports", []):
+            ids = [uuid.UUID(i) for i in report["envelopes"]]
+            kinds = dict(Envelope.objects.filter(pk__in=ids).values_list("pk", "kind"))
+            for kind in set(kinds.values()):
+                by_kind.setdefault(kind, []).append(
+                    registry.StatusReport(
+                        receipt_id=handoff.envelope_id,
+                        reporter_id=int(report["reporter"]),
+                        code=str(report["code"]),
+                        at=dt.datetime.fromisoformat(report["at"]),
+                        note=str(report["note"]),
+                        envelope_ids=tuple(i for i in ids if kinds.get(i) == kind),
+                    )
+                )
+    for kind, reports in by_kind.items():
+        vocabulary = registry.vocabulary_for(kind)
+        if vocabulary is not None and vocabulary.record is not None:
+            vocabulary.record(reports)
+
+
+def _put_back(claimed: list[Handoff], exc: Exception, now: dt.datetime) -> None:
+    code = getattr(exc, "code", "") or type(exc).__name__
+    attempts = claimed[0].attempts + 1
+    due = now + backoff(attempts)
+    Handoff.objects.filter(pk__in=[h.pk for h in claimed]).update(
+        attempts=attempts, due_at=due, error_code=str(code)[:64], error=str(exc)[:300]
+    )
+    do_record(
+        "exchange.handler_failed",
+        obj=claimed[0].envelope,
+        new={
+            "kind": claimed[0].kind,
+            "deliveries": len(claimed),
+            "attempts": attempts,
+            "code": str(code)[:64],
+            "retry_at": due.isoformat(),
+        },
+    )
+    log.warning("handler of %s failed (%s), retry at %s", claimed[0].kind, code, due)
+
+
+_listening_on: int | None = None
+
+
+def wait_for_arrivals(timeout: float) -> None:
+    """Sleep until something arrives (PostgreSQL's NOTIFY, sent at commit by the storing
+    transaction) or `timeout` seconds pass."""
+    global _listening_on
+    if connection.vendor != "postgresql" or connection.in_atomic_block:
+        time.sleep(timeout)
+        return
+    connection.ensure_connection()
+    raw = connection.connection
+    if _listening_on != id(raw):
+        with connection.cursor() as cursor:
+            cursor.execute(f"LISTEN {ARRIVALS_CHANNEL}")
+        _listening_on = id(raw)
+    for _notice in raw.notifies(timeout=timeout, stop_after=1):
+        pass
+
+
+def run_until_idle(*, limit: int = 500) -> int:
+    """Hand over everything due now (tests, `make demo`'s seed): passes until one finds
+    nothing left."""
+    total = 0
+    while True:
+        done = run_once(limit=limit)
+        total += done.handled
+        if done.handled == 0:
+            return total
