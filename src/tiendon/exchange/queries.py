@@ -6,7 +6,7 @@ import datetime as dt
 import hashlib
 import uuid
 
-from django.db.models import Count, Min, QuerySet
+from django.db.models import Count, Max, Min, QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
 
@@ -16,7 +16,7 @@ from tiendon.exchange import envelope
 from tiendon.exchange.blobs import read_blob
 from tiendon.exchange.envelope import EnvelopeError
 from tiendon.exchange.models import CLEARANCE_FOR_LABEL, Envelope, EnvelopeRecipient
-from tiendon.exchange.models_transport import OutboxItem
+from tiendon.exchange.models_transport import Node, OutboxItem, ServedUnit
 from tiendon.pki.keystore import SoftwareKeystore
 from tiendon.pki.models import Certificate, CertPurpose
 from tiendon.units.models import Person, Unit
@@ -113,3 +113,24 @@ def outbox_by_destination(now: dt.datetime | None = None) -> dict[str, int]:
         figures[f"{name}.oldest_undelivered_s"] = int((now - oldest).total_seconds())
     figures["expired"] = OutboxItem.objects.filter(state=OutboxItem.State.EXPIRED).count()
     return figures
+
+
+def last_sent_at(unit: Unit) -> dt.datetime | None:
+    """When the unit last sent an envelope (None: never); rollout readiness shows it."""
+    sent = Envelope.objects.filter(sender=unit)
+    last: dt.datetime | None = sent.aggregate(t=Max("created_at"))["t"]
+    return last
+
+
+def last_received_at(unit: Unit) -> dt.datetime | None:
+    """When an envelope last arrived for the unit (None: never); rollout readiness shows it."""
+    arrived = EnvelopeRecipient.objects.filter(unit=unit, state=EnvelopeRecipient.State.ARRIVED)
+    last: dt.datetime | None = arrived.aggregate(t=Max("arrived_at"))["t"]
+    return last
+
+
+def serving_node(unit: Unit) -> Node | None:
+    """The edge node listed as serving the unit itself (None: no node serves it directly),
+    with its name and last heartbeat; rollout readiness shows them."""
+    served = ServedUnit.objects.select_related("node").filter(unit=unit).first()
+    return served.node if served else None
