@@ -1,9 +1,9 @@
 """Sending and accepting envelopes: every delivery, local or from another node, comes here.
 
-`seal_for_units` does the cryptography (sender's key through the keystore, each recipient
-unit's current encryption certificate); `do_enqueue` stores the result; `do_accept_envelope`
-takes an envelope from outside. Each refusal is audited with its reason code and nothing
-of a refused envelope is stored.
+`seal_for_units` does the cryptography (the sender unit's key through pki's `unit_signer`,
+each recipient unit's current encryption certificate); `do_enqueue` stores the result;
+`do_accept_envelope` takes an envelope from outside. Each refusal is audited with its
+reason code and nothing of a refused envelope is stored.
 """
 
 from __future__ import annotations
@@ -32,37 +32,51 @@ from tiendon.exchange.models_transport import PRECEDENCE_RANK, Node, OutboxItem,
 from tiendon.exchange.queries import decrypt_for_unit
 from tiendon.exchange.routing import Router
 from tiendon.exchange.trust import IssuerScope
-from tiendon.pki.errors import CertificateRefused
-from tiendon.pki.keystore import keystore_for
+from tiendon.pki.errors import CertificateRefused, PkiError
 from tiendon.pki.models import CertPurpose, DirectoryEntry
 from tiendon.pki.queries import current_certificates
+from tiendon.pki.signing import UnitSigner, unit_signer
 from tiendon.pki.validation import validate_certificate_remembered
 from tiendon.units.models import Person, Unit
 
+# The purpose a unit's signature on an envelope (a document's, a receipt, a report) names.
+ENVELOPE_SIGNING = "exchange.envelope"
 
-def sender_for(unit: Unit) -> envelope.Sender:
+
+def envelope_signer(unit: Unit) -> UnitSigner:
+    """The unit's signer for envelopes, its certificate found valid now; EnvelopeError
+    `no_signing_certificate`, or `sender_<code>` as `check_sender` names a refusal."""
+    try:
+        return unit_signer(unit, purpose=ENVELOPE_SIGNING)
+    except CertificateRefused as exc:
+        raise EnvelopeError(
+            f"the sender's certificate is refused: {exc.message}", code=f"sender_{exc.code}"
+        ) from exc
+    except PkiError as exc:
+        raise EnvelopeError(
+            f"{unit.code} has no current signing certificate", code="no_signing_certificate"
+        ) from exc
+
+
+def sender_for(unit: Unit, signer: UnitSigner | None = None) -> envelope.Sender:
     """The unit's current signing certificate and its key's `sign`.
 
     The certificate travels alone, without its issuing CA and root: every reader judges it
     against the CAs it holds (docs/envelope.md), so the chain was two thirds of a small
-    envelope's bytes carried for no one."""
-    cert = (
-        current_certificates(unit=unit, purpose=CertPurpose.UNIT_SIGNING, person=None)
-        .select_related("key", "key__token")
-        .order_by("-issued_at")
-        .first()
-    )
-    if cert is None:
-        raise EnvelopeError(
-            f"{unit.code} has no current signing certificate", code="no_signing_certificate"
-        )
-    key = cert.key
-    keystore = keystore_for(key)
+    envelope's bytes carried for no one.
+
+    Its signatures leave no `pki.unit_signature` record: every envelope sealed here is
+    stored through `do_enqueue_many` or `_send_receipts`, whose `exchange.envelope_sent`
+    record, in the transaction that stores it, names the signature's purpose and serial
+    (one audit row per envelope instead of two; see `_sent_record`)."""
+    signer = signer or envelope_signer(unit)
+    if signer.unit.pk != unit.pk or signer.purpose != ENVELOPE_SIGNING:
+        raise ValueError(f"a signer of {signer.unit.code} for {signer.purpose} seals no envelope")
     return envelope.Sender(
         code=unit.code,
-        certificate_der=bytes(cert.certificate_der),
+        certificate_der=bytes(signer.certificate.certificate_der),
         chain_der=(),
-        sign=lambda data: keystore.sign(key, data),
+        sign=signer.sign_recorded_by_caller,
     )
 
 
@@ -129,13 +143,17 @@ def seal_for_units(
     security: str = "none",
     actor: Person | None = None,
     lifetime: dt.timedelta = envelope.DEFAULT_LIFETIME,
+    signer: UnitSigner | None = None,
 ) -> Sealed:
-    """The cryptography of sending: encrypt once, wrap per recipient unit, sign."""
+    """The cryptography of sending: encrypt once, wrap per recipient unit, sign.
+
+    `signer` (from `envelope_signer(sender)`) lets a caller sealing many envelopes of one
+    sender check its certificate once; without it, each seal checks it anew."""
     _require_fit_for(security, actor=actor, what=f"send {kind}")
     return envelope.seal(
         payload,
         kind=kind,
-        sender=sender_for(sender),
+        sender=sender_for(sender, signer),
         recipients=_recipients(recipients),
         precedence=precedence,
         security=security,
@@ -330,6 +348,7 @@ def _send_receipts(
     which of its envelopes reached it (durable like any envelope: the same outbox carries
     it). One receipt per recipient unit, sender and precedence covers a whole batch."""
     units = Unit.objects.in_bulk({k for key in groups for k in key[:2]})
+    signers: dict[int, UnitSigner] = {}  # a unit's certificate checked once per call
     sealed: list[Incoming] = []
     for (unit_id, sender_id, precedence), envelope_ids in groups.items():
         unit = units[unit_id]
@@ -341,12 +360,15 @@ def _send_receipts(
             **({"note": note} if note else {}),
         }
         try:
+            if unit_id not in signers:
+                signers[unit_id] = envelope_signer(unit)
             receipt = seal_for_units(
                 kind=status.RECEIPT_KIND,
                 payload=envelope.canonical_json(payload),
                 sender=unit,
                 recipients=[units[sender_id]],
                 precedence=precedence,
+                signer=signers[unit_id],
             )
         except EnvelopeError as exc:
             # No key for the unit here, or no certificate for the sender: say so, go on.
@@ -370,6 +392,12 @@ def _send_receipts(
         if isinstance(outcome, EnvelopeError):
             raise outcome  # our own receipt, refused by our own checks: a bug, not input
         stored.append(outcome)
+    # Receipts carry their unit's signature like any envelope sealed here, so they are
+    # recorded as sent like one (their units are in `units`: no query).
+    do_record_batch(
+        _sent_record(row, item, unit=units[row.sender_id], actor=None, address=None)
+        for row, item in zip(stored, sealed, strict=True)
+    )
     return stored
 
 
@@ -750,23 +778,37 @@ def do_enqueue_many(
     address = client_address(request)
     senders = _senders(stored)
     do_record_batch(
-        AuditEntry(
-            action="exchange.envelope_sent",
-            actor=actor,
-            unit=senders[row.sender_id],
-            obj=row,
-            new={
-                "kind": row.kind,
-                "recipients": row.recipient_count,
-                "precedence": row.precedence,
-                "security": row.security,
-                "size": row.size,
-            },
-            client_address=address,
-        )
-        for row in stored
+        _sent_record(row, item, unit=senders[row.sender_id], actor=actor, address=address)
+        for row, item in zip(stored, items, strict=True)
     )
     return stored
+
+
+def _sent_record(
+    row: Envelope, item: Incoming, *, unit: Unit, actor: Person | None, address: str | None
+) -> AuditEntry:
+    """`exchange.envelope_sent` for an envelope sealed here. It is also the audit record of
+    the unit signature the envelope carries (`sender_for` signs without one of its own):
+    the purpose and the serial of the certificate (which names the key and its keystore),
+    read from the envelope itself; the envelope's SHA-256 is on its row. One record per
+    envelope, as before: a separate `pki.unit_signature` row per envelope would double the
+    audit writes of the hot path."""
+    certificate, _code = _sender_certificate(item.parsed.sender_certificate_der)
+    return AuditEntry(
+        action="exchange.envelope_sent",
+        actor=actor,
+        unit=unit,
+        obj=row,
+        new={
+            "kind": row.kind,
+            "recipients": row.recipient_count,
+            "precedence": row.precedence,
+            "security": row.security,
+            "size": row.size,
+            "signature": {"purpose": ENVELOPE_SIGNING, "serial": f"{certificate.serial_number:x}"},
+        },
+        client_address=address,
+    )
 
 
 def do_send_envelope(

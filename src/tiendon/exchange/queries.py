@@ -8,7 +8,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from django.db.models import Count, Min, QuerySet
+from django.db.models import Count, Max, Min, QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
 
@@ -18,7 +18,7 @@ from tiendon.exchange import envelope
 from tiendon.exchange.blobs import read_blob
 from tiendon.exchange.envelope import EnvelopeError
 from tiendon.exchange.models import CLEARANCE_FOR_LABEL, Envelope, EnvelopeRecipient
-from tiendon.exchange.models_transport import OutboxItem
+from tiendon.exchange.models_transport import Node, OutboxItem, ServedUnit
 from tiendon.pki.keystore import SoftwareKeystore
 from tiendon.pki.models import Certificate, CertPurpose
 from tiendon.units.models import Person, Unit
@@ -182,3 +182,24 @@ def envelopes_delivered_to(unit_id: int, clearance: int) -> QuerySet[EnvelopeRec
     return EnvelopeRecipient.objects.filter(
         unit=unit_id, state=EnvelopeRecipient.State.ARRIVED, envelope__security__in=cleared
     ).values("envelope")
+
+
+def last_sent_at(unit: Unit) -> dt.datetime | None:
+    """When the unit last sent an envelope (None: never); rollout readiness shows it."""
+    sent = Envelope.objects.filter(sender=unit)
+    last: dt.datetime | None = sent.aggregate(t=Max("created_at"))["t"]
+    return last
+
+
+def last_received_at(unit: Unit) -> dt.datetime | None:
+    """When an envelope last arrived for the unit (None: never); rollout readiness shows it."""
+    arrived = EnvelopeRecipient.objects.filter(unit=unit, state=EnvelopeRecipient.State.ARRIVED)
+    last: dt.datetime | None = arrived.aggregate(t=Max("arrived_at"))["t"]
+    return last
+
+
+def serving_node(unit: Unit) -> Node | None:
+    """The edge node listed as serving the unit itself (None: no node serves it directly),
+    with its name and last heartbeat; rollout readiness shows them."""
+    served = ServedUnit.objects.select_related("node").filter(unit=unit).first()
+    return served.node if served else None

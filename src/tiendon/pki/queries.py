@@ -79,6 +79,12 @@ def units_with_current_certificate_on_token() -> QuerySet[Unit]:
     return Unit.objects.filter(pk__in=on_token.values("unit_id"))
 
 
+def tokens_issued_to(unit: Unit) -> int:
+    """Crypto tokens issued to the unit (or its people) and not lost or retired."""
+    return Token.objects.filter(unit=unit, state=Token.State.ISSUED).count()
+
+
 def tokens_by_state() -> dict[str, int]:
+    """The node's whole token inventory by state, every state present (zero if none)."""
     counts = dict(Token.objects.values_list("state").annotate(n=Count("id")))
     return {state: counts.get(state, 0) for state in Token.State.values}

@@ -1,5 +1,7 @@
-"""Remote signing: a person's key is used on the node, each use authorised at that moment
-by the person's own second factor (docs/adr/0006-remote-signing.md)."""
+"""Signing on the node. A person's key is used only when the person's own second factor
+authorises that use at that moment (docs/adr/0006-remote-signing.md); a unit's key signs
+for the unit (issued documents, certified copies, envelopes) only through `unit_signer`
+or `sign_as_unit`, which check its certificate first and audit each signature."""
 
 from __future__ import annotations
 
@@ -10,13 +12,13 @@ from django.db import transaction
 from django.http import HttpRequest
 
 from tiendon.audit.actions import do_record
-from tiendon.pki.errors import PkiError
-from tiendon.pki.keystore import keystore_for
+from tiendon.pki.errors import CertificateRefused, PkiError
+from tiendon.pki.keystore import Keystore, keystore_for
 from tiendon.pki.models import Certificate, CertPurpose
 from tiendon.pki.queries import current_certificates
-from tiendon.pki.validation import validate_certificate
+from tiendon.pki.validation import validate_certificate, validate_certificate_remembered
 from tiendon.units.actions_auth import TotpResult, spend_totp_code
-from tiendon.units.models import Person
+from tiendon.units.models import Person, Unit
 
 
 @dataclass(frozen=True)
@@ -81,3 +83,129 @@ def sign_as_person(
             request=request,
         )
     return PersonalSignature(signature=signature, certificate=cert)
+
+
+# ---------------------------------------------------------------- a unit's key
+
+
+@dataclass(frozen=True)
+class UnitSignature:
+    signature: bytes  # DER ECDSA-SHA256
+    certificate: Certificate
+
+
+def current_unit_certificate(unit: Unit) -> Certificate:
+    """The unit's current organisation signing certificate (with its key, token and issuing
+    CA chain loaded), not yet checked for validity: `unit_signer` does that.
+
+    Refused with a code: `revoked` when the unit's certificate was revoked and no other
+    took its place, `no_unit_certificate` when it has none in force."""
+    cert = (
+        current_certificates(unit=unit, person=None, purpose=CertPurpose.UNIT_SIGNING)
+        .select_related("key", "key__token", "issuer", "issuer__parent")
+        .order_by("-issued_at")
+        .first()
+    )
+    if cert is not None:
+        return cert
+    # Only on the way to a refusal: say "revoked" rather than "none" when that is the truth.
+    revoked = Certificate.objects.filter(
+        unit=unit,
+        person=None,
+        purpose=CertPurpose.UNIT_SIGNING,
+        state=Certificate.State.REVOKED,
+        superseded_at__isnull=True,
+    )
+    if revoked.exists():
+        raise CertificateRefused(f"{unit.code}'s signing certificate is revoked", code="revoked")
+    raise PkiError(f"{unit.code} has no signing certificate", code="no_unit_certificate")
+
+
+class UnitSigner:
+    """A unit's current signing certificate, checked valid once, and its key's `sign`.
+
+    Made by `unit_signer`; meant for one action (issuing a document and its attachments,
+    a certified copy, a run of envelopes), not to be kept: a revocation after it was made
+    is seen by the next signer, not by this one."""
+
+    def __init__(
+        self,
+        unit: Unit,
+        certificate: Certificate,
+        *,
+        purpose: str,
+        actor: Person | None,
+        request: HttpRequest | None,
+    ) -> None:
+        self.unit = unit
+        self.certificate = certificate
+        self.purpose = purpose
+        self._actor = actor
+        self._request = request
+        self._keystore: Keystore = keystore_for(certificate.key)
+
+    def sign(self, data: bytes) -> bytes:
+        """Sign `data` with the unit's key (DER ECDSA-SHA256) and record `pki.unit_signature`
+        (purpose, SHA-256 of the data, certificate serial, keystore; never the data)."""
+        signature = self.sign_recorded_by_caller(data)
+        do_record(
+            "pki.unit_signature",
+            actor=self._actor,
+            obj=self.certificate,
+            unit=self.unit,
+            new=self.audit_facts() | {"sha256": hashlib.sha256(data).hexdigest()},
+            request=self._request,
+        )
+        return signature
+
+    def sign_recorded_by_caller(self, data: bytes) -> bytes:
+        """Sign `data` without an audit record of its own: only for a caller that records
+        `audit_facts()` of every signature in its own audit record, in the same transaction
+        that keeps what was signed (the exchange, whose `exchange.envelope_sent` record per
+        envelope carries them: a second record per envelope would double its audit writes
+        on the hot path)."""
+        return self._keystore.sign(self.certificate.key, data)
+
+    def audit_facts(self) -> dict[str, str]:
+        """What an audit record of a signature by this signer names (no secret in it)."""
+        return {
+            "purpose": self.purpose,
+            "serial": self.certificate.serial,
+            "keystore": self.certificate.key.keystore,
+        }
+
+
+def unit_signer(
+    unit: Unit,
+    *,
+    purpose: str,
+    actor: Person | None = None,
+    request: HttpRequest | None = None,
+) -> UnitSigner:
+    """The unit's signer for `purpose` (e.g. "documents.issue", "exchange.envelope"), once
+    its current signing certificate is found valid now, revocation included.
+
+    Raises PkiError `no_unit_certificate`, or CertificateRefused with its code (revoked,
+    expired, not_yet_valid, unknown_issuer, ...). The check is pki.validation's remembered
+    one, keyed by the certificate and the state of trust and revocation here, so a new CRL
+    or CA decides afresh at once; that keeps it to one small query on the envelope path,
+    where a signer is made for every envelope sealed."""
+    if not purpose:
+        raise ValueError("a unit signature names its purpose")
+    cert = current_unit_certificate(unit)
+    validate_certificate_remembered(bytes(cert.certificate_der), usage="signing")
+    return UnitSigner(unit, cert, purpose=purpose, actor=actor, request=request)
+
+
+def sign_as_unit(
+    unit: Unit,
+    data: bytes,
+    *,
+    purpose: str,
+    actor: Person | None = None,
+    request: HttpRequest | None = None,
+) -> UnitSignature:
+    """Sign `data` with the unit's key, if its certificate is valid now; audited as
+    `pki.unit_signature`. For several signatures in one action, use `unit_signer` once."""
+    signer = unit_signer(unit, purpose=purpose, actor=actor, request=request)
+    return UnitSignature(signature=signer.sign(data), certificate=signer.certificate)

@@ -11,7 +11,6 @@ import datetime as dt
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from importlib import import_module
 from typing import Any
 
 from django.db import connection
@@ -21,10 +20,8 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy
 
 from tiendon.errors import OutOfScope
-from tiendon.exchange.models import Envelope, EnvelopeRecipient
-from tiendon.exchange.models_transport import ServedUnit
-from tiendon.pki.models import Token
-from tiendon.pki.queries import tokens_by_state
+from tiendon.exchange import queries as exchange_queries
+from tiendon.pki import queries as pki_queries
 from tiendon.readiness.models import BlockingReason, CommuneReadiness, ReadinessSnapshot
 from tiendon.readiness.rules import (
     BLOCKED,
@@ -299,35 +296,35 @@ def commune_detail(unit: Unit) -> tuple[Unit, CommuneReadiness | None]:
 
 def live_signals(unit: Unit) -> Signals:
     last_login = Person.objects.filter(unit=unit).aggregate(t=Max("last_login"))["t"]
-    last_sent = Envelope.objects.filter(sender=unit).aggregate(t=Max("created_at"))["t"]
-    last_received = EnvelopeRecipient.objects.filter(
-        unit=unit, state=EnvelopeRecipient.State.ARRIVED
-    ).aggregate(t=Max("arrived_at"))["t"]
-    served = ServedUnit.objects.select_related("node").filter(unit=unit).first()
+    node = exchange_queries.serving_node(unit)
     signals = Signals(
         last_login=last_login,
-        last_sent=last_sent,
-        last_received=last_received,
-        node_heartbeat=served.node.last_seen_at if served else None,
-        node_name=served.node.name if served else None,
+        last_sent=exchange_queries.last_sent_at(unit),
+        last_received=exchange_queries.last_received_at(unit),
+        node_heartbeat=node.last_seen_at if node else None,
+        node_name=node.name if node else None,
         documents_measured=working_digitally_measurable(),
     )
     condition = working_condition()
     if condition is not None:
-        documents = import_module("tiendon.documents.queries")
-        signals.last_registered, signals.last_status_sent = documents.registration_signals(unit.pk)
+        # Imported here, not at the top: readiness loads without the documents app
+        # (working_digitally_measurable), and importing its queries needs its models.
+        from tiendon.documents import queries as documents_queries
+
+        registered, status_sent = documents_queries.registration_signals(unit.pk)
+        signals.last_registered, signals.last_status_sent = registered, status_sent
         signals.working = Unit.objects.filter(condition, pk=unit.pk).exists()
     return signals
 
 
 def tokens_issued_to(unit: Unit) -> int:
     """Crypto tokens issued to the unit (or its people) and not lost or retired."""
-    return Token.objects.filter(unit=unit, state=Token.State.ISSUED).count()
+    return pki_queries.tokens_issued_to(unit)
 
 
 def token_inventory() -> dict[str, int]:
     """The node's whole token inventory by state (shown to the node's top unit only)."""
-    return tokens_by_state()
+    return pki_queries.tokens_by_state()
 
 
 # ---------------------------------------------------------------- trends

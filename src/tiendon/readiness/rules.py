@@ -10,7 +10,6 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
-from importlib import import_module
 
 from django.apps import apps
 from django.conf import settings
@@ -21,7 +20,7 @@ from django.utils import timezone
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
-from tiendon.pki.queries import units_with_current_certificate_on_token
+from tiendon.pki import queries as pki_queries
 from tiendon.readiness.models import LinkKind
 
 READY = "ready"
@@ -51,7 +50,7 @@ def _computer() -> Q:
 
 
 def _certificate_on_token() -> Q:
-    return Q(pk__in=units_with_current_certificate_on_token().values("pk"))
+    return Q(pk__in=pki_queries.units_with_current_certificate_on_token().values("pk"))
 
 
 def _trained_operator() -> Q:
@@ -127,6 +126,8 @@ def working_condition(now: dt.datetime | None = None) -> Q | None:
     or None when it cannot be measured."""
     if not working_digitally_measurable():
         return None
+    # Imported here, not at the top: without the documents app its models cannot load.
+    from tiendon.documents import queries as documents_queries
+
     since = (now or timezone.now()) - dt.timedelta(days=working_window_days())
-    condition: Q = import_module("tiendon.documents.queries").working_digitally(since)
-    return condition
+    return documents_queries.working_digitally(since)

@@ -77,6 +77,42 @@ def test_a_ministry_envelope_reaches_two_communes_and_only_they_can_open_it(keye
     assert AuditRecord.objects.get(action="exchange.envelope_sent").new["recipients"] == 2
 
 
+def test_the_sent_record_of_an_envelope_names_the_unit_signature_it_carries(keyed):
+    from tiendon.pki.queries import current_for_unit
+
+    do_send_envelope(
+        kind="test.ping", payload=PAYLOAD, sender=keyed.ministry, recipients=[keyed.commune_a]
+    )
+    cert = current_for_unit(keyed.ministry).get(purpose=CertPurpose.UNIT_SIGNING)
+    sent = AuditRecord.objects.get(action="exchange.envelope_sent")
+    assert sent.new["signature"] == {"purpose": "exchange.envelope", "serial": cert.serial}
+    # One record per envelope on the hot path: the signature has no second one.
+    assert not AuditRecord.objects.filter(action="pki.unit_signature").exists()
+
+
+def test_a_unit_whose_signing_certificate_was_revoked_seals_nothing(keyed):
+    from tiendon.pki.queries import current_for_unit
+
+    do_revoke_certificate(
+        current_for_unit(keyed.ministry).get(purpose=CertPurpose.UNIT_SIGNING),
+        reason="keyCompromise",
+    )
+    with pytest.raises(EnvelopeError) as refused:
+        _sealed(keyed)
+    assert refused.value.code == "sender_revoked"
+
+
+def test_each_receipt_sealed_here_is_recorded_as_sent_with_its_signature(keyed):
+    from tiendon.pki.queries import current_for_unit
+
+    do_accept_envelope(_sealed(keyed).data, via="test")
+    receipts = AuditRecord.objects.filter(action="exchange.envelope_sent", new__kind=RECEIPT_KIND)
+    assert {r.unit_id: r.new["signature"]["serial"] for r in receipts} == {
+        unit.pk: current_for_unit(unit).get(purpose=CertPurpose.UNIT_SIGNING).serial
+        for unit in (keyed.commune_a, keyed.commune_b)
+    }
+
+
 def test_the_stored_envelope_is_ciphertext_only(keyed, settings):
     from tiendon.exchange.blobs import read_blob
 
@@ -252,9 +288,28 @@ def test_an_envelope_carries_its_senders_certificate_alone_and_is_accepted(keyed
 
 
 def test_a_sender_whose_certificate_expired_is_refused(keyed):
+    from tiendon.pki.keystore import keystore_for
+    from tiendon.pki.queries import current_for_unit
+
     past = timezone.now() - dt.timedelta(days=10)
     do_issue_unit_keys(keyed.ministry, not_before=past, lifetime=dt.timedelta(days=1))
-    assert _refused(_sealed(keyed).data) == "sender_expired"
+    with pytest.raises(EnvelopeError) as unsealed:
+        _sealed(keyed)  # this node does not sign with it
+    assert unsealed.value.code == "sender_expired"
+    # A node that still signs with it (not this code) is refused on arrival.
+    cert = current_for_unit(keyed.ministry).get(purpose=CertPurpose.UNIT_SIGNING)
+    sealed = envelope.seal(
+        PAYLOAD,
+        kind="test.ping",
+        sender=envelope.Sender(
+            keyed.ministry.code,
+            bytes(cert.certificate_der),
+            (),
+            lambda data: keystore_for(cert.key).sign(cert.key, data),
+        ),
+        recipients=[envelope.Recipient(keyed.commune_a.code, _enc_cert(keyed.commune_a))],
+    )
+    assert _refused(sealed.data) == "sender_expired"
 
 
 def test_an_expired_envelope_is_refused(keyed):
