@@ -27,7 +27,7 @@ from tiendon.documents.delivery.sending import (
     SEND_REFUSALS,
     clean_note,
     send_recall,
-    unit_signing_certificate,
+    unit_signer_for,
 )
 from tiendon.documents.drafting import recipients
 from tiendon.documents.errors import DocumentError
@@ -46,7 +46,6 @@ from tiendon.errors import InvalidInput, OutOfScope
 from tiendon.exchange.actions import do_send_envelope
 from tiendon.exchange.envelope import EnvelopeError
 from tiendon.exchange.queries import open_payload
-from tiendon.pki.keystore import keystore_for
 from tiendon.units.models import Person, Role, Unit
 
 # The words printed on the stamp, per form (legal content of the page: not translated).
@@ -357,9 +356,8 @@ def do_make_copy(
     chosen = _check_pages(form, list(pages or []), stamps.page_count(flat))
     # Only an extract needs its pages picked out (pyHanko's page import is the slow part).
     body = stamps.select_pages(flat, chosen) if form == CopyForm.TRICH_SAO else flat
-    certificate = unit_signing_certificate(unit)
-    key = certificate.key
-    keystore = keystore_for(key)
+    signer = unit_signer_for(unit, purpose="documents.copy", actor=person, request=request)
+    certificate = signer.certificate
     try:
         with transaction.atomic():
             now = timezone.now()
@@ -370,7 +368,7 @@ def do_make_copy(
             signed = stamps.sign_top_right(
                 body,
                 certificate=certificate,
-                sign=lambda data: keystore.sign(key, data),
+                sign=signer.sign,
                 unit_name=unit.name,
                 reference=f"{FORM_WORDS[CopyForm(form)]} - Số: {format_number(number, symbol)}",
                 signing_time=stamps.signing_time_now(),

@@ -18,30 +18,30 @@ from tiendon.errors import InvalidInput
 from tiendon.exchange.actions import do_send_envelope
 from tiendon.exchange.envelope import EnvelopeError
 from tiendon.exchange.models import Envelope, EnvelopeRecipient
-from tiendon.pki.models import Certificate, CertPurpose
-from tiendon.pki.queries import current_for_unit
-from tiendon.pki.validation import validate_certificate
+from tiendon.pki.errors import PkiError
+from tiendon.pki.models import Certificate
+from tiendon.pki.signing import UnitSigner, unit_signer
 from tiendon.units.models import Person, Unit
 
 NOTE_MAX = 1000  # what a status receipt carries
 
 
-def unit_signing_certificate(unit: Unit) -> Certificate:
-    """The unit's current organisation signing certificate, checked valid now (issuing,
-    attachments and certified copies all sign with it)."""
-    certificate = (
-        current_for_unit(unit)
-        .filter(purpose=CertPurpose.UNIT_SIGNING)
-        .select_related("key", "key__token", "issuer", "issuer__parent")
-        .order_by("-issued_at")
-        .first()
-    )
-    if certificate is None:
+def unit_signer_for(
+    unit: Unit, *, purpose: str, actor: Person | None, request: HttpRequest | None = None
+) -> UnitSigner:
+    """The unit's organisation signer (issuing, attachments and certified copies all sign
+    with it), its certificate checked valid now; each signature is audited by pki."""
+    try:
+        return unit_signer(unit, purpose=purpose, actor=actor, request=request)
+    except PkiError as exc:
         raise DocumentError(
             _("The issuing unit has no signing certificate."), code="unit_without_certificate"
-        )
-    validate_certificate(bytes(certificate.certificate_der), usage="signing")
-    return certificate
+        ) from exc
+
+
+def unit_signing_certificate(unit: Unit) -> Certificate:
+    """The unit's current organisation signing certificate, checked valid now."""
+    return unit_signer_for(unit, purpose="documents.read", actor=None).certificate
 
 
 # Độ khẩn and độ mật as the envelope manifest names them.

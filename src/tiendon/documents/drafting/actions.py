@@ -19,7 +19,7 @@ from tiendon.documents.delivery.sending import (
     LABEL_FOR_SECRECY,
     PRECEDENCE_FOR_URGENCY,
     SEND_REFUSALS,
-    unit_signing_certificate,
+    unit_signer_for,
 )
 from tiendon.documents.drafting import attachments, recipients, reviews
 from tiendon.documents.drafting.state import check_pdf, document_saved, lock_document, require_state
@@ -44,7 +44,6 @@ from tiendon.errors import InvalidInput
 from tiendon.exchange.actions import do_send_envelope
 from tiendon.exchange.envelope import EnvelopeError
 from tiendon.pki.errors import PkiError
-from tiendon.pki.keystore import keystore_for
 from tiendon.pki.signing import current_personal_certificate, sign_as_person
 from tiendon.units.models import Person, Role
 
@@ -472,7 +471,10 @@ def _issue(document: Document, clerk: Person, *, request: HttpRequest | None) ->
         raise DocumentError(
             _("Your clearance does not cover this document."), code="clearance_required"
         )
-    certificate = unit_signing_certificate(document.issuing_unit)
+    signer = unit_signer_for(
+        document.issuing_unit, purpose="documents.issue", actor=clerk, request=request
+    )
+    certificate = signer.certificate
     targets = (
         recipients.resolve(document.issuing_unit, document.recipient_spec)
         if document.recipient_spec
@@ -484,8 +486,6 @@ def _issue(document: Document, clerk: Person, *, request: HttpRequest | None) ->
             _("The signer's signature does not verify; the document was changed after signing."),
             code="signature_broken",
         )
-    key = certificate.key
-    keystore = keystore_for(key)
     with transaction.atomic():
         locked = lock_document(document)
         require_state(locked, Document.State.SIGNED)
@@ -500,7 +500,7 @@ def _issue(document: Document, clerk: Person, *, request: HttpRequest | None) ->
             number_text=format_number(number, symbol),
             date_text=layout.vietnamese_date(today),
             certificate=certificate,
-            sign=lambda data: keystore.sign(key, data),
+            sign=signer.sign,
             seal_unit_name=unit.name,
         )
         # Check what is about to be stored, as a recipient will: both signatures, the
@@ -514,7 +514,7 @@ def _issue(document: Document, clerk: Person, *, request: HttpRequest | None) ->
             locked,
             number_text=format_number(number, symbol),
             certificate=certificate,
-            sign=lambda data: keystore.sign(key, data),
+            sign=signer.sign,
         )
         locked.number, locked.symbol, locked.year, locked.series = (
             number,
