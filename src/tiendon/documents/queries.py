@@ -14,10 +14,8 @@ from typing import Any
 
 from django.db.models import (
     BigIntegerField,
-    CharField,
     Count,
     Exists,
-    F,
     IntegerField,
     Max,
     OuterRef,
@@ -26,7 +24,7 @@ from django.db.models import (
     Value,
 )
 from django.db.models.expressions import Case, When
-from django.db.models.functions import Cast, Coalesce
+from django.db.models.functions import Cast
 from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.text import format_lazy
@@ -46,8 +44,7 @@ from tiendon.documents.models import (
 )
 from tiendon.documents.pdf import container
 from tiendon.errors import OutOfScope
-from tiendon.exchange.models import EnvelopeRecipient
-from tiendon.exchange.queries import inbox as exchange_inbox
+from tiendon.exchange import queries as exchange_queries
 from tiendon.exchange.queries import open_payload
 from tiendon.units.models import Person
 
@@ -198,13 +195,12 @@ def incoming_list(viewer: Person, *, limit: int = 200) -> list[IncomingDocument]
     return [mask_secret(viewer, r) for r in rows]
 
 
-def waiting_envelopes(viewer: Person) -> QuerySet[EnvelopeRecipient]:
+def waiting_envelopes(viewer: Person) -> QuerySet[Any]:
     """Documents and recall requests delivered to the viewer's unit that nobody has opened,
     Hỏa tốc first, then Thượng khẩn, Khẩn, then the newest."""
     opened = IncomingDocument.objects.filter(unit=viewer.unit_id)
     return (
-        exchange_inbox(viewer)
-        .filter(envelope__kind__in=[container.DOCUMENT_KIND, container.RECALL_KIND])
+        exchange_queries.inbox(viewer, kinds=[container.DOCUMENT_KIND, container.RECALL_KIND])
         .exclude(envelope_id__in=opened.filter(envelope__isnull=False).values("envelope"))
         .exclude(
             envelope_id__in=opened.filter(recall_envelope__isnull=False).values("recall_envelope")
@@ -288,17 +284,6 @@ def assignable_people(viewer: Person) -> QuerySet[Person]:
     return Person.objects.filter(unit=viewer.unit_id, is_active=True).order_by("full_name")
 
 
-# What a recipient's delivery shows as its status: the last status it reported, or 01 once
-# the envelope reached it (a local delivery sends no receipt for 01), or nothing yet.
-EFFECTIVE_STATUS = Case(
-    When(~Q(status=""), then=F("status")),
-    When(state=EnvelopeRecipient.State.ARRIVED, then=Value(status_codes.ARRIVED)),
-    default=Value(""),
-    output_field=CharField(),
-)
-EFFECTIVE_TIME = Coalesce(F("status_at"), F("arrived_at"))
-
-
 @dataclass(frozen=True)
 class RecipientStatuses:
     document: Document
@@ -320,9 +305,7 @@ def recipient_statuses(
     document = get_visible_document(viewer, document_id, request=request)
     if document.envelope_id is None:
         return RecipientStatuses(document, 0, {}, [])
-    deliveries = EnvelopeRecipient.objects.filter(envelope_id=document.envelope_id).annotate(
-        code=EFFECTIVE_STATUS, at=EFFECTIVE_TIME
-    )
+    deliveries = exchange_queries.deliveries_of(document.envelope_id)
     by_code = dict(deliveries.values_list("code").annotate(n=Count("id")).order_by("code"))
     rows = list(
         deliveries.order_by("unit__code").values(
@@ -374,9 +357,7 @@ def working_digitally(since: dt.datetime) -> Q:
     processing status back (02–06, 15, 16: anything past the node's own 01) since `since`.
     Rollout readiness counts communes "working digitally" with it (readiness/rules.py)."""
     registered = IncomingDocument.objects.filter(unit=OuterRef("pk"), registered_at__gte=since)
-    status_sent = EnvelopeRecipient.objects.filter(
-        unit=OuterRef("pk"), state=EnvelopeRecipient.State.ARRIVED, status_at__gte=since
-    ).exclude(status__in=["", "01"])
+    status_sent = exchange_queries.statuses_reported(since).filter(unit=OuterRef("pk"))
     return Q(Exists(registered)) & Q(Exists(status_sent))
 
 
@@ -387,8 +368,8 @@ def registration_signals(unit_id: int) -> tuple[dt.datetime | None, dt.datetime 
         t=Max("registered_at")
     )["t"]
     last_status = (
-        EnvelopeRecipient.objects.filter(unit_id=unit_id, state=EnvelopeRecipient.State.ARRIVED)
-        .exclude(status__in=["", "01"])
+        exchange_queries.statuses_reported()
+        .filter(unit_id=unit_id)
         .aggregate(t=Max("status_at"))["t"]
     )
     return last_registered, last_status
@@ -576,9 +557,7 @@ def copy_statuses(
     copy = get_visible_copy(viewer, copy_id, request=request)
     if copy.envelope_id is None:
         return copy, 0, {}, []
-    deliveries = EnvelopeRecipient.objects.filter(envelope_id=copy.envelope_id).annotate(
-        code=EFFECTIVE_STATUS, at=EFFECTIVE_TIME
-    )
+    deliveries = exchange_queries.deliveries_of(copy.envelope_id)
     by_code = dict(deliveries.values_list("code").annotate(n=Count("id")).order_by("code"))
     rows = list(
         deliveries.order_by("unit__code").values(

@@ -5,10 +5,13 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from django.db.models import Count, Max, Min, QuerySet
+from django.db.models import CharField, Count, F, Max, Min, Q, QuerySet, Value
+from django.db.models.expressions import Case, When
+from django.db.models.functions import Coalesce
 from django.http import HttpRequest
 from django.utils import timezone
 
@@ -19,18 +22,18 @@ from tiendon.exchange.blobs import read_blob
 from tiendon.exchange.envelope import EnvelopeError
 from tiendon.exchange.models import CLEARANCE_FOR_LABEL, Envelope, EnvelopeRecipient
 from tiendon.exchange.models_transport import Node, OutboxItem, ServedUnit
+from tiendon.exchange.status import ARRIVED
 from tiendon.pki.keystore import SoftwareKeystore
 from tiendon.pki.models import Certificate, CertPurpose
 from tiendon.units.models import Person, Unit
 
 
-def inbox(person: Person) -> QuerySet[EnvelopeRecipient]:
-    """What has arrived for the person's own unit."""
-    return (
-        EnvelopeRecipient.objects.filter(unit=person.unit, state=EnvelopeRecipient.State.ARRIVED)
-        .select_related("envelope", "envelope__sender")
-        .order_by("-arrived_at")
-    )
+def inbox(person: Person, *, kinds: Iterable[str] | None = None) -> QuerySet[EnvelopeRecipient]:
+    """What has arrived for the person's own unit (of `kinds`, if given)."""
+    rows = EnvelopeRecipient.objects.filter(unit=person.unit, state=EnvelopeRecipient.State.ARRIVED)
+    if kinds is not None:
+        rows = rows.filter(envelope__kind__in=list(kinds))
+    return rows.select_related("envelope", "envelope__sender").order_by("-arrived_at")
 
 
 def get_openable_envelope(person: Person, envelope_id: str) -> Envelope:
@@ -203,3 +206,42 @@ def serving_node(unit: Unit) -> Node | None:
     with its name and last heartbeat; rollout readiness shows them."""
     served = ServedUnit.objects.select_related("node").filter(unit=unit).first()
     return served.node if served else None
+
+
+# What a recipient's delivery shows as its status: the last status it reported, or 01 once
+# the envelope reached it (a local delivery sends no receipt for 01), or nothing yet.
+EFFECTIVE_STATUS = Case(
+    When(~Q(status=""), then=F("status")),
+    When(state=EnvelopeRecipient.State.ARRIVED, then=Value(ARRIVED)),
+    default=Value(""),
+    output_field=CharField(),
+)
+EFFECTIVE_TIME = Coalesce(F("status_at"), F("arrived_at"))
+
+
+def deliveries_of(envelope_id: uuid.UUID | str) -> QuerySet[Any, Any]:
+    """An envelope's recipient units, each with `code` (its effective status) and `at`
+    (when it was reported), for the sender's tables; counted and paged by the caller, for
+    an envelope the caller has checked the viewer may see."""
+    return EnvelopeRecipient.objects.filter(envelope_id=envelope_id).annotate(
+        code=EFFECTIVE_STATUS, at=EFFECTIVE_TIME
+    )
+
+
+def statuses_reported(since: dt.datetime | None = None) -> QuerySet[EnvelopeRecipient]:
+    """Deliveries whose recipient unit reported a processing status of its own (anything
+    past the transport's 01) — since `since`, if given. Filter by unit (an OuterRef too)."""
+    rows = EnvelopeRecipient.objects.filter(state=EnvelopeRecipient.State.ARRIVED).exclude(
+        status__in=["", ARRIVED]
+    )
+    return rows if since is None else rows.filter(status_at__gte=since)
+
+
+def recipient_units(envelope_id: uuid.UUID | str) -> tuple[str, list[Unit]]:
+    """An envelope's precedence and its recipient units, by code (to answer it, or to
+    recall it from every one of them)."""
+    original = Envelope.objects.get(pk=envelope_id)
+    units = Unit.objects.filter(
+        pk__in=EnvelopeRecipient.objects.filter(envelope=original).values("unit")
+    ).order_by("code")
+    return original.precedence, list(units)

@@ -5,6 +5,7 @@ exchange's refusals mean to a person, the note a status carries and the recall r
 from __future__ import annotations
 
 import uuid
+from typing import TYPE_CHECKING
 
 from django.http import HttpRequest
 from django.utils.translation import gettext as _
@@ -17,11 +18,14 @@ from tiendon.documents.pdf.layout import nfc
 from tiendon.errors import InvalidInput
 from tiendon.exchange.actions import do_send_envelope
 from tiendon.exchange.envelope import EnvelopeError
-from tiendon.exchange.models import Envelope, EnvelopeRecipient
+from tiendon.exchange.queries import recipient_units
 from tiendon.pki.errors import PkiError
 from tiendon.pki.models import Certificate
 from tiendon.pki.signing import UnitSigner, unit_signer
 from tiendon.units.models import Person, Unit
+
+if TYPE_CHECKING:
+    from tiendon.exchange.models import Envelope
 
 NOTE_MAX = 1000  # what a status receipt carries
 
@@ -103,21 +107,16 @@ def send_recall(
     of the original, in an envelope of kind "document.recall". Run inside the caller's
     transaction, which freezes its own copy; the recipients answer with 15 or 16
     (`do_open_recall`, `do_answer_recall`), whatever was recalled."""
-    original = Envelope.objects.get(pk=original_envelope_id)
-    units = list(
-        Unit.objects.filter(
-            pk__in=EnvelopeRecipient.objects.filter(envelope=original).values("unit")
-        ).order_by("code")
-    )
+    precedence, units = recipient_units(original_envelope_id)
     try:
         return do_send_envelope(
             kind=container.RECALL_KIND,
             payload=container.pack_recall(
-                original_envelope=str(original.pk), identifier=identifier, reason=reason
+                original_envelope=str(original_envelope_id), identifier=identifier, reason=reason
             ),
             sender=sender,
             recipients=units,
-            precedence=original.precedence,
+            precedence=precedence,
             actor=actor,
             request=request,
         )

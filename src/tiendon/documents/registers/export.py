@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from django.db.models import Count
 from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -27,7 +26,7 @@ from tiendon.documents import queries
 from tiendon.documents.delivery import history
 from tiendon.documents.errors import DocumentError
 from tiendon.documents.models import Document, DueDate
-from tiendon.exchange.models import EnvelopeRecipient
+from tiendon.exchange.queries import deliveries_of
 from tiendon.units.models import Person
 
 XML_NAMESPACE = "urn:tiendon:document-metadata:1"
@@ -111,12 +110,7 @@ def export_metadata(document: Document, files: list[ExportFile]) -> dict[str, An
     signer = metadata.get("signer") or {}
     copies = 0
     if document.envelope_id is not None:
-        copies = (
-            EnvelopeRecipient.objects.filter(envelope_id=document.envelope_id)
-            .aggregate(n=Count("pk"))
-            .get("n")
-            or 0
-        )
+        copies = deliveries_of(document.envelope_id).count()
     due = DueDate.objects.filter(document=document).first()
     metadata.update(
         {
@@ -144,11 +138,7 @@ def _status_history(document: Document) -> dict[str, list[dict[str, str]]]:
     Vietnam's zone) and note (JSON only: Appendix VI has no field for it)."""
     if document.envelope_id is None:
         return {}
-    units = dict(
-        EnvelopeRecipient.objects.filter(envelope_id=document.envelope_id).values_list(
-            "unit_id", "unit__code"
-        )
-    )
+    units = dict(deliveries_of(document.envelope_id).values_list("unit_id", "unit__code"))
     return {
         units[unit_id]: [
             {"code": s.code, "at": timezone.localtime(s.at).isoformat(), "note": s.note}
