@@ -20,7 +20,7 @@ from tiendon.errors import OutOfScope
 from tiendon.exchange import envelope
 from tiendon.exchange.blobs import read_blob
 from tiendon.exchange.envelope import EnvelopeError
-from tiendon.exchange.models import CLEARANCE_FOR_LABEL, Envelope, EnvelopeRecipient
+from tiendon.exchange.models import CLEARANCE_FOR_LABEL, Envelope, EnvelopeRecipient, Handoff
 from tiendon.exchange.models_transport import Node, OutboxItem, ServedUnit
 from tiendon.exchange.status import ARRIVED
 from tiendon.pki.keystore import SoftwareKeystore
@@ -245,3 +245,29 @@ def recipient_units(envelope_id: uuid.UUID | str) -> tuple[str, list[Unit]]:
         pk__in=EnvelopeRecipient.objects.filter(envelope=original).values("unit")
     ).order_by("code")
     return original.precedence, list(units)
+
+
+def handoffs_by_kind() -> dict[str, dict[str, int]]:
+    """For `tiendon stats` and the node's page: per payload kind, the arrived deliveries
+    waiting for their handler (of which `failing`: tried and put back), and those handled."""
+    figures: dict[str, dict[str, int]] = {}
+    for kind, state, failing, n in (
+        Handoff.objects.annotate(failing=Q(attempts__gt=0))
+        .values_list("kind", "state", "failing")
+        .annotate(n=Count("id"))
+        .order_by()
+    ):
+        row = figures.setdefault(kind, {"waiting": 0, "failing": 0, "done": 0})
+        row[state] += n
+        if state == Handoff.State.WAITING and failing:
+            row["failing"] += n
+    return figures
+
+
+def failing_handoffs(limit: int = 50) -> list[Handoff]:
+    """Deliveries whose handler failed and waits to be tried again, oldest first."""
+    return list(
+        Handoff.objects.filter(state=Handoff.State.WAITING, attempts__gt=0)
+        .select_related("unit", "envelope__sender")
+        .order_by("pk")[:limit]
+    )
