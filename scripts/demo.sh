@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# make demo: migrate the embedded SQLite database, seed it once, serve on 127.0.0.1:8000.
+# make demo: migrate the embedded SQLite database, seed it once, run the node on 127.0.0.1:8000.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bin=.venv/bin
@@ -12,10 +12,14 @@ else
   echo "demo data already seeded in $TIENDON_DATA_DIR (delete the folder to start over)"
   $bin/tiendon seed-demo --accounts-only
 fi
-if [ -n "${TIENDON_SEARCH_INDEX:-}" ]; then
-  # The node's search indexer (ADR 0011): builds the index, then follows the changes.
-  $bin/tiendon documents search-index --follow &
-  trap 'kill $! 2>/dev/null' EXIT
+if [ ! -f "$TIENDON_DATA_DIR/.node" ]; then
+  # One node serving the whole hierarchy; its dispatcher takes deliveries in as they arrive.
+  if ! out=$($bin/tiendon node init --name demo --serves BQP 2>&1); then
+    case "$out" in *already_initialised*) ;; *) echo "$out" >&2; exit 1 ;; esac
+  fi
+  touch "$TIENDON_DATA_DIR/.node"
 fi
 echo "serving on http://127.0.0.1:8000/ (Ctrl-C to stop)"
-$bin/tiendon runserver 127.0.0.1:8000 --noreload
+# The web server, the delivery worker and the dispatcher (and, with TIENDON_SEARCH_INDEX
+# set, the search indexer), watched and restarted by `tiendon node start`.
+exec $bin/tiendon node start --name demo --data "$TIENDON_DATA_DIR" --port 8000 --web-workers 2

@@ -238,8 +238,8 @@ def wait_for_arrivals(timeout: float) -> None:
 
 
 def run_until_idle(*, limit: int = 500) -> int:
-    """Hand over everything due now (tests, `make demo`'s seed): passes until one finds
-    nothing left."""
+    """Hand over everything due now (`tiendon exchange dispatch --once`, tests): passes
+    until one finds nothing left."""
     total = 0
     while True:
         done = run_once(limit=limit)

@@ -271,3 +271,20 @@ def failing_handoffs(limit: int = 50) -> list[Handoff]:
         .select_related("unit", "envelope__sender")
         .order_by("pk")[:limit]
     )
+
+
+def handoff_totals(now: dt.datetime | None = None) -> dict[str, int | None]:
+    """For `tiendon stats`: arrived deliveries waiting for their app's handler, of which
+    failing (tried and put back), handled, and the age of the oldest waiting, in seconds."""
+    now = now or timezone.now()
+    totals: dict[str, int | None] = {"waiting": 0, "failing": 0, "done": 0}
+    for row in handoffs_by_kind().values():
+        for key in ("waiting", "failing", "done"):
+            totals[key] = (totals[key] or 0) + row[key]
+    oldest = (
+        Handoff.objects.filter(state=Handoff.State.WAITING)
+        .aggregate(t=Min("envelope__stored_at"))
+        .get("t")
+    )
+    totals["oldest_waiting_s"] = None if oldest is None else int((now - oldest).total_seconds())
+    return totals

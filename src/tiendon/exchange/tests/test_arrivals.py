@@ -217,3 +217,23 @@ def test_a_receipt_for_a_delivery_never_sent_from_here_changes_nothing(keyed, no
     record = AuditRecord.objects.filter(action="exchange.receipt_refused").last()
     assert record.new["refused"] == {"not_sent_here": 1}
     assert not Handoff.objects.filter(kind=RECEIPT_KIND).exists()
+
+
+def test_the_node_page_shows_administrators_what_fails_and_why(
+    keyed, note_app, client, monkeypatch
+):
+    from conftest import log_in_with_totp
+    from django.urls import reverse
+
+    monkeypatch.setenv("NOTEAPP_FAIL_FOR", keyed.commune_a.code)
+    _note(keyed, [keyed.commune_a])
+    _note(keyed, [keyed.commune_b])
+    dispatch.run_once()
+    client.force_login(keyed.clerk_a)
+    assert client.get(reverse("node_status")).status_code == 403
+    log_in_with_totp(client, keyed.ministry_admin)
+    page = client.get(reverse("node_status")).content.decode()
+    assert "Trạng thái nút" in page
+    assert noteapp.KIND in page
+    assert "RuntimeError" in page
+    assert keyed.commune_a.code in page

@@ -21,7 +21,7 @@ from django.utils.translation import gettext_lazy
 from tiendon.audit.models import AuditRecord
 from tiendon.documents.queries import documents_by_state, documents_stats_labels
 from tiendon.documents.search.index import stats as search_index_stats
-from tiendon.exchange.queries import envelopes_by_state, outbox_by_destination
+from tiendon.exchange.queries import envelopes_by_state, handoff_totals, outbox_by_destination
 from tiendon.pki.queries import certificates_by_state
 from tiendon.readiness.queries import STATS_LABELS as READINESS_LABELS
 from tiendon.readiness.queries import STATS_TITLE as READINESS_TITLE
@@ -112,6 +112,17 @@ SECTIONS: list[Section] = [
         gettext_lazy("Outbox by next node (waiting; oldest undelivered, seconds)"),
         outbox_by_destination,
         {"expired": gettext_lazy("Expired before delivery")},
+    ),
+    Section(
+        "handoffs",
+        gettext_lazy("Deliveries handed to the apps"),
+        handoff_totals,
+        {
+            "waiting": gettext_lazy("Waiting for their app"),
+            "failing": gettext_lazy("Failing, to be tried again"),
+            "done": gettext_lazy("Handled"),
+            "oldest_waiting_s": gettext_lazy("Oldest waiting, seconds"),
+        },
     ),
     Section("readiness", READINESS_TITLE, readiness_by_state, READINESS_LABELS),
     Section(

@@ -1,0 +1,31 @@
+"""The node's page for its administrators: what waits to be handed to each app, what keeps
+failing and why, what waits for each neighbour. It only reads."""
+
+from __future__ import annotations
+
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.views.decorators.http import require_GET
+
+from tiendon.exchange import queries
+from tiendon.units.models import Person
+
+
+@login_required
+@require_GET
+def node_status(request: HttpRequest) -> HttpResponse:
+    person = request.user
+    if not isinstance(person, Person) or not person.is_admin:
+        raise PermissionDenied("administrators only")
+    return render(
+        request,
+        "exchange/node_status.html",
+        {
+            "handoffs": sorted(queries.handoffs_by_kind().items()),
+            "failing": queries.failing_handoffs(),
+            "outbox": sorted(queries.outbox_by_destination().items()),
+            "envelopes": queries.envelopes_by_state(),
+        },
+    )
