@@ -42,11 +42,12 @@ COPY_FROM = 16
 
 def record_arrivals(batch: Sequence[tuple[Envelope, list[int]]], now: dt.datetime) -> None:
     """Hand-offs for deliveries that arrived here now, in the storing transaction. The
-    exchange's own kinds are handled on the way in and need none."""
+    exchange's own kinds are handled on the way in, and a kind that only travels (no
+    handler) asks nothing: neither gets one."""
     rows = [
         (stored.pk, unit_id, stored.kind, PRECEDENCE_RANK[stored.precedence])
         for stored, unit_ids in batch
-        if stored.kind not in registry.TRANSPORT_KINDS
+        if registry.handler_for(stored.kind) is not None
         for unit_id in unit_ids
     ]
     if not rows:
@@ -81,44 +82,58 @@ class Pass:
     failed: int  # deliveries put back with a backoff
 
 
-def run_once(*, limit: int = 500, now: dt.datetime | None = None) -> Pass:
-    """Claim up to `limit` waiting hand-offs that are due, highest precedence first, and
-    hand them over envelope by envelope."""
+def run_once(*, limit: int = 100, now: dt.datetime | None = None) -> Pass:
+    """Hand over the waiting deliveries of up to `limit` envelopes that are due, highest
+    precedence first, in one transaction: each envelope's handler in a savepoint of its own
+    (a failure rolls back that envelope alone, which is put back with a backoff), the
+    hand-offs of the others marked done in the same transaction as their handlers' work.
+    A broadcast's deliveries served here go to its handler together, whatever their
+    number."""
     now = now or timezone.now()
+    ids = _due_envelopes(limit, now)
+    if not ids:
+        return Pass(0, 0)
     handled = failed = 0
-    for envelope_id, kind in _due_envelopes(limit, now):
-        with transaction.atomic():
-            claimed = list(
-                Handoff.objects.select_for_update(skip_locked=True)
-                .filter(envelope_id=envelope_id, state=Handoff.State.WAITING, due_at__lte=now)
-                .select_related("envelope", "envelope__sender", "unit")
-                .order_by("unit_id")
-            )
-            if not claimed:
-                continue  # another dispatcher took it
+    with transaction.atomic():
+        claimed = (
+            Handoff.objects.select_for_update(skip_locked=True, of=("self",))
+            .filter(envelope_id__in=ids, state=Handoff.State.WAITING, due_at__lte=now)
+            .select_related("envelope", "envelope__sender", "unit")
+            .order_by("unit_id")
+        )
+        groups: dict[uuid.UUID, list[Handoff]] = {envelope_id: [] for envelope_id in ids}
+        for handoff in claimed:  # another dispatcher's are skipped, not waited for
+            groups[handoff.envelope_id].append(handoff)
+        done: list[int] = []
+        for group in groups.values():
+            if not group:
+                continue
             try:
                 with transaction.atomic():  # the handler's own savepoint
-                    _hand_over(kind, claimed)
+                    _hand_over(group[0].kind, group)
             except Exception as exc:
-                failed += len(claimed)
-                _put_back(claimed, exc, now)
+                failed += len(group)
+                _put_back(group, exc, now)
                 continue
-            Handoff.objects.filter(pk__in=[h.pk for h in claimed]).update(
-                state=Handoff.State.DONE, handled_at=timezone.now(), error_code="", error=""
-            )
-            handled += len(claimed)
+            done.extend(h.pk for h in group)
+        Handoff.objects.filter(pk__in=done).update(
+            state=Handoff.State.DONE, handled_at=timezone.now(), error_code="", error=""
+        )
+        handled = len(done)
     return Pass(handled, failed)
 
 
-def _due_envelopes(limit: int, now: dt.datetime) -> list[tuple[uuid.UUID, str]]:
-    seen: dict[uuid.UUID, str] = {}
-    for envelope_id, kind in (
+def _due_envelopes(limit: int, now: dt.datetime) -> list[uuid.UUID]:
+    """Up to `limit` envelopes with deliveries waiting and due, in precedence order."""
+    seen: dict[uuid.UUID, None] = {}
+    for (envelope_id,) in (
         Handoff.objects.filter(state=Handoff.State.WAITING, due_at__lte=now)
-        .order_by("-rank", "due_at", "pk")
-        .values_list("envelope_id", "kind")[:limit]
+        .order_by("-rank", "due_at", "envelope_id")
+        .values_list("envelope_id")
+        .distinct()[:limit]
     ):
-        seen.setdefault(envelope_id, kind)
-    return list(seen.items())
+        seen.setdefault(envelope_id, None)
+    return list(seen)
 
 
 def _hand_over(kind: str, claimed: list[Handoff]) -> None:
@@ -237,7 +252,7 @@ def wait_for_arrivals(timeout: float) -> None:
         pass
 
 
-def run_until_idle(*, limit: int = 500) -> int:
+def run_until_idle(*, limit: int = 100) -> int:
     """Hand over everything due now (`tiendon exchange dispatch --once`, tests): passes
     until one finds nothing left."""
     total = 0

@@ -116,16 +116,17 @@ class StatusEarly(EnvelopeError):
 
 @dataclass
 class _Registry:
-    handlers: dict[str, tuple[str, Handler]] = field(default_factory=dict)
+    handlers: dict[str, tuple[str, Handler | None]] = field(default_factory=dict)
     vocabularies: dict[str, Vocabulary] = field(default_factory=dict)
 
 
 _REGISTRY = _Registry()
 
 
-def register_kind(kind: str, handler: Handler, *, app: str) -> None:
+def register_kind(kind: str, handler: Handler | None, *, app: str) -> None:
     """Declare that `app` owns payloads of `kind` and takes them in with `handler` (called
-    by the dispatcher in a transaction, once per arrival; it must be idempotent)."""
+    by the dispatcher in a transaction, once per arrival; it must be idempotent). None: a
+    kind that only travels, whose arrival asks nothing of anyone here."""
     owner = _REGISTRY.handlers.get(kind)
     if owner is not None and owner[0] != app:
         raise ValueError(f"payload kind {kind!r} is already owned by {owner[0]}")

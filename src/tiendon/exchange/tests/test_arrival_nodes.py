@@ -72,10 +72,11 @@ def test_a_test_apps_kind_travels_is_taken_in_once_despite_sigkill_and_reports_b
         assert len(sent) == NOTES
         assert f"delivered {NOTES} envelopes" in ministry.run("exchange", "worker", "--once")
 
-        # The province's dispatcher takes them in, slowly (0.1 s each), and dies mid-batch.
+        # The province's dispatcher takes them in, four envelopes a transaction, slowly
+        # (0.1 s each), and dies with SIGKILL in the middle of a batch.
         with (province.data / "dispatch.log").open("ab") as log:
             dispatcher = subprocess.Popen(
-                [TIENDON, "exchange", "dispatch", "--batch", "500"],
+                [TIENDON, "exchange", "dispatch", "--batch", "4"],
                 env={**province.env, "NOTEAPP_SLOW_S": "0.1"},
                 stdout=log,
                 stderr=log,

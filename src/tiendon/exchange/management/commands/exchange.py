@@ -59,7 +59,7 @@ class Command(BaseCommand):
         )
         hand.add_argument("--once", action="store_true", help="until nothing is due, then exit")
         hand.add_argument("--idle", type=float, default=1.0, help="seconds to wait when idle")
-        hand.add_argument("--batch", type=int, default=500)
+        hand.add_argument("--batch", type=int, default=100, help="envelopes per transaction")
         send = sub.add_parser("send", help="send a test message (kind test.ping) to units")
         send.add_argument("--from", dest="sender", required=True, metavar="UNIT_CODE")
         send.add_argument("--to", nargs="+", required=True, metavar="UNIT_CODE")
