@@ -517,6 +517,26 @@ _REASON_FLAG = {
 }
 
 
+def latest_crl(authority: CertificateAuthority) -> Crl | None:
+    """The CA's newest CRL, as published (a read: `refresh_crls` keeps it fresh)."""
+    return authority.crls.order_by("-number").first()
+
+
+def refresh_crls() -> list[Crl]:
+    """Re-sign each CRL of this node's own CAs past half its lifetime (the node's worker
+    calls this on a timer, so validating a certificate only ever reads a CRL). Returns the
+    CRLs published now."""
+    published = []
+    for authority in CertificateAuthority.objects.filter(key__isnull=False):
+        latest = latest_crl(authority)
+        if latest is None:
+            continue
+        fresh = ensure_fresh_crl(authority)
+        if fresh.pk != latest.pk:
+            published.append(fresh)
+    return published
+
+
 def ensure_fresh_crl(authority: CertificateAuthority) -> Crl:
     """The CA's newest CRL, re-signed first when more than half its lifetime has passed.
 

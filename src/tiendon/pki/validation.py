@@ -20,7 +20,7 @@ from django.db import connection
 from pyhanko_certvalidator import CertificateValidator, ValidationContext
 from pyhanko_certvalidator import errors as cv_errors
 
-from tiendon.pki.actions import ensure_fresh_crl
+from tiendon.pki.actions import latest_crl
 from tiendon.pki.errors import CertificateRefused
 from tiendon.pki.models import CertificateAuthority, Crl
 
@@ -104,11 +104,12 @@ def validation_context(moment: dt.datetime | None = None) -> ValidationContext:
         for a in authorities
         if a.kind in (CertificateAuthority.Kind.ISSUING, CertificateAuthority.Kind.PEER)
     ]
-    crls = [
-        _load_crl(bytes(ensure_fresh_crl(a).crl_der), a.name)
-        for a in authorities
-        if a.kind != CertificateAuthority.Kind.EXTERNAL and a.crls.exists()
+    # The newest CRL as published: the node's worker re-signs it on a timer
+    # (`actions.refresh_crls`), so a validation never writes.
+    newest = [
+        (a, latest_crl(a)) for a in authorities if a.kind != CertificateAuthority.Kind.EXTERNAL
     ]
+    crls = [_load_crl(bytes(crl.crl_der), a.name) for a, crl in newest if crl is not None]
     crls += [
         _load_crl(der, "TIENDON_EXTERNAL_CRLS")
         for der in _external(settings.TIENDON_EXTERNAL_CRLS, "crl")

@@ -10,7 +10,7 @@ from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.http import require_GET
 
 from tiendon.pki import queries
-from tiendon.pki.actions import authorities_document, ensure_fresh_crl, published_directory
+from tiendon.pki.actions import authorities_document, latest_crl, published_directory
 from tiendon.pki.models import CertificateAuthority
 
 
@@ -18,9 +18,9 @@ from tiendon.pki.models import CertificateAuthority
 def crl(request: HttpRequest, key_identifier: str) -> HttpResponse:
     """The CRL distribution point: public, like the CRL itself (RFC 5280)."""
     authority = CertificateAuthority.objects.filter(key_identifier=key_identifier).first()
-    if authority is None or not authority.crls.exists():
+    latest = latest_crl(authority) if authority is not None else None
+    if latest is None:
         raise Http404
-    latest = ensure_fresh_crl(authority)
     response = HttpResponse(bytes(latest.crl_der), content_type="application/pkix-crl")
     response["Cache-Control"] = "max-age=300"
     return response

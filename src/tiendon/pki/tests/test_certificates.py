@@ -281,3 +281,22 @@ def test_a_remembered_acceptance_ends_the_moment_a_new_crl_revokes_it(tree, pki)
     with pytest.raises(CertificateRefused) as refused:
         validate_certificate_remembered(der, usage="encryption")  # another use: decided anew
     assert refused.value.code in {"revoked", "wrong_key_usage"}
+
+
+def test_validating_only_reads_the_crl_and_the_worker_refreshes_it(tree, pki):
+    from tiendon.pki.actions import refresh_crls
+
+    do_issue_unit_keys(tree.commune_a)
+    cert = Certificate.objects.filter(unit=tree.commune_a, purpose=CertPurpose.UNIT_SIGNING).get()
+    newest = Crl.objects.order_by("-number").first()
+    # Past half its life: a validation still reads it as it is, and publishes nothing.
+    old = timezone.now() - dt.timedelta(days=4)
+    Crl.objects.filter(pk=newest.pk).update(this_update=old, next_update=old + dt.timedelta(days=7))
+    count = Crl.objects.count()
+    validate_certificate(bytes(cert.certificate_der), usage="signing")
+    assert Crl.objects.count() == count
+    # The node's worker re-signs it on its timer; a fresh one is left alone.
+    (published,) = refresh_crls()
+    assert published.number == newest.number + 1
+    assert refresh_crls() == []
+    validate_certificate(bytes(cert.certificate_der), usage="signing")

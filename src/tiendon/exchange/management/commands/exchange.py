@@ -22,6 +22,7 @@ from tiendon.exchange.transport import (
     sync_neighbours,
 )
 from tiendon.exchange.worker import run_once, wait_for_work
+from tiendon.pki.actions import refresh_crls
 from tiendon.units.models import Unit
 
 GAP_CHECK_SECONDS = 60
@@ -101,6 +102,9 @@ class Command(BaseCommand):
         synced_at = gaps_checked_at = -math.inf
         while True:
             if time.monotonic() - synced_at >= settings.TIENDON_EXCHANGE_SYNC_SECONDS:
+                # Our own CRLs re-signed past half their life (validation only reads them).
+                for crl in refresh_crls():
+                    self.stdout.write(f"CRL {crl.number} of {crl.authority.name} published")
                 # First (a node back from an outage too): the neighbours' current CRLs and
                 # certificates, so the backlog is judged against today's revocations.
                 for name, outcome in sync_neighbours().items():
