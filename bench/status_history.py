@@ -54,9 +54,9 @@ def main() -> None:
     from django.core.management import call_command
     from django.db import connection
 
+    from tiendon.documents import statuses as status_codes
     from tiendon.documents.delivery import history
     from tiendon.documents.models import StatusEvent
-    from tiendon.documents import statuses as status_codes
     from tiendon.exchange.actions import do_send_envelope, do_send_status
     from tiendon.exchange.models import Envelope, EnvelopeRecipient
     from tiendon.exchange.queries import decrypt_for_unit

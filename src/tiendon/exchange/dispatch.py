@@ -37,37 +37,46 @@ log = logging.getLogger(__name__)
 ARRIVALS_CHANNEL = "tiendon_arrivals"
 BACKOFF_BASE = dt.timedelta(seconds=2)
 BACKOFF_MAX = dt.timedelta(minutes=30)
-COPY_FROM = 16
 
 
 def record_arrivals(batch: Sequence[tuple[Envelope, list[int]]], now: dt.datetime) -> None:
     """Hand-offs for deliveries that arrived here now, in the storing transaction. The
     exchange's own kinds are handled on the way in, and a kind that only travels (no
-    handler) asks nothing: neither gets one."""
-    rows = [
-        (stored.pk, unit_id, stored.kind, PRECEDENCE_RANK[stored.precedence])
+    handler) asks nothing: neither gets one.
+
+    One INSERT … SELECT from the delivery rows just stored, for the whole batch: a broadcast
+    to 3,321 communes served here is one statement, not 3,321 objects (bench/broadcast.py)."""
+    wanted = [
+        stored
         for stored, unit_ids in batch
-        if registry.handler_for(stored.kind) is not None
-        for unit_id in unit_ids
+        if unit_ids and registry.handler_for(stored.kind) is not None
     ]
-    if not rows:
+    if not wanted:
         return
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
+    quote = connection.ops.quote_name
+    handoffs = quote(Handoff._meta.db_table)
+    deliveries = quote(EnvelopeRecipient._meta.db_table)
+    envelopes = quote(Envelope._meta.db_table)
+    rank = " ".join(f"WHEN '{name}' THEN {rank}" for name, rank in PRECEDENCE_RANK.items())
+    pk = Envelope._meta.pk
+    assert pk is not None
+    ids = [pk.get_db_prep_value(stored.pk, connection) for stored in wanted]
+    due = Handoff._meta.get_field("due_at").get_db_prep_value(now, connection)
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
             cursor.execute(f"NOTIFY {ARRIVALS_CHANNEL}")
-            table = connection.ops.quote_name(Handoff._meta.db_table)
-            columns = "envelope_id, unit_id, kind, rank, state, due_at, attempts, error_code, error"
-            if len(rows) >= COPY_FROM:
-                with cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
-                    for envelope_id, unit_id, kind, rank in rows:
-                        copy.write_row(
-                            (envelope_id, unit_id, kind, rank, "waiting", now, 0, "", "")
-                        )
-                return
-    Handoff.objects.bulk_create(
-        Handoff(envelope_id=envelope_id, unit_id=unit_id, kind=kind, rank=rank, due_at=now)
-        for envelope_id, unit_id, kind, rank in rows
-    )
+        for start in range(0, len(ids), 500):
+            chunk = ids[start : start + 500]
+            marks = ", ".join(["%s"] * len(chunk))
+            cursor.execute(
+                f"INSERT INTO {handoffs} (envelope_id, unit_id, kind, rank, state, due_at, "  # noqa: S608
+                "attempts, error_code, error) "
+                f"SELECT r.envelope_id, r.unit_id, e.kind, CASE e.precedence {rank} ELSE 0 END, "
+                f"'waiting', %s, 0, '', '' FROM {deliveries} AS r "
+                f"JOIN {envelopes} AS e ON e.id = r.envelope_id "
+                f"WHERE r.state = 'arrived' AND r.envelope_id IN ({marks})",
+                [due, *chunk],
+            )
 
 
 def backoff(attempts: int, *, rng: random.Random | None = None) -> dt.timedelta:
