@@ -573,6 +573,30 @@ def parse(
     )
 
 
+def parse_stored(data: bytes) -> Parsed:
+    """An envelope this node verified with `parse` when it arrived, read again to open it.
+
+    The caller has checked the bytes against the SHA-256 recorded when they were verified
+    (`exchange.queries.decrypt_for_unit`), so the signature, the sender's certificate and the
+    hashes are not checked a second time: an envelope is verified once per node it crosses.
+    Opening still authenticates the content (AES-256-GCM under a key unwrapped by HPKE, bound
+    to this envelope and recipient)."""
+    jws, wraps_block, ciphertext = _frame(data)
+    parts = jws.decode("ascii").split(".")
+    if len(parts) != 3:
+        raise _refuse("malformed", "the signed manifest is not a compact JWS")
+    certs, _public = _signer(parts[0])
+    manifest = _json_part(parts[1], "manifest")
+    return Parsed(
+        manifest=manifest,
+        sender_certificate_der=certs[0],
+        chain_der=certs[1:],
+        wraps=tuple(decode_wraps(wraps_block)),
+        ciphertext=ciphertext,
+        size=len(data),
+    )
+
+
 def _binding(manifest: Mapping[str, Any]) -> Binding:
     return Binding(str(manifest["id"]), str(manifest["sender"]), str(manifest["security"]))
 

@@ -95,14 +95,17 @@ class UnitSignature:
 
 
 def current_unit_certificate(unit: Unit) -> Certificate:
-    """The unit's current organisation signing certificate (with its key, token and issuing
-    CA chain loaded), not yet checked for validity: `unit_signer` does that.
+    """The unit's current organisation signing certificate (with its key and token loaded),
+    not yet checked for validity: `unit_signer` does that.
 
     Refused with a code: `revoked` when the unit's certificate was revoked and no other
     took its place, `no_unit_certificate` when it has none in force."""
     cert = (
         current_certificates(unit=unit, person=None, purpose=CertPurpose.UNIT_SIGNING)
-        .select_related("key", "key__token", "issuer", "issuer__parent")
+        # The key and its token only: an envelope is sealed with it many times a second,
+        # and joining the issuing chain cost a fifth of a seal (bench/exchange.py). PDF
+        # signing reads the chain through `issuer` when it needs it.
+        .select_related("key", "key__token")
         .order_by("-issued_at")
         .first()
     )

@@ -237,3 +237,27 @@ def test_the_node_page_shows_administrators_what_fails_and_why(
     assert noteapp.KIND in page
     assert "RuntimeError" in page
     assert keyed.commune_a.code in page
+
+
+def test_an_envelope_is_verified_once_on_the_node_then_only_opened(keyed, note_app, monkeypatch):
+    calls = {"parse": 0, "parse_stored": 0}
+    for name in calls:
+        real = getattr(envelope, name)
+
+        def counted(*args, _real=real, _name=name, **kwargs):
+            calls[_name] += 1
+            return _real(*args, **kwargs)
+
+        monkeypatch.setattr(envelope, name, counted)
+    sent = _note(keyed, [keyed.commune_a, keyed.commune_b])
+    assert calls == {"parse": 1, "parse_stored": 0}  # stored as any node would: verified
+    dispatch.run_until_idle()  # the handler opens it once for both units
+    assert queries.open_payload(keyed.clerk_a, str(sent.pk)) == TEXT.encode()
+    assert calls == {"parse": 1, "parse_stored": 2}
+    # Bytes changed on disk or in the database since they were verified: refused.
+    from tiendon.exchange.models import EnvelopeBytes
+
+    EnvelopeBytes.objects.filter(envelope=sent).update(data=b"TDE1" + b"\0" * 40)
+    with pytest.raises(EnvelopeError) as refused:
+        queries.open_payload(keyed.clerk_a, str(sent.pk))
+    assert refused.value.code == "stored_altered"
