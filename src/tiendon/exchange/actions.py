@@ -47,7 +47,11 @@ def envelope_signer(unit: Unit) -> UnitSigner:
     """The unit's signer for envelopes, its certificate found valid now; EnvelopeError
     `no_signing_certificate`, or `sender_<code>` as `check_sender` names a refusal."""
     try:
-        return unit_signer(unit, purpose=ENVELOPE_SIGNING)
+        # Within a second of its last full check the certificate is not judged again here:
+        # storing the envelope (`do_enqueue_many`, `_store_many`) judges it again, against
+        # the trust and revocation state of that moment, before anything is kept. A seal
+        # spent a sixth of its time on the check (bench/exchange.py).
+        return unit_signer(unit, purpose=ENVELOPE_SIGNING, fresh_within=1.0)
     except CertificateRefused as exc:
         raise EnvelopeError(
             f"the sender's certificate is refused: {exc.message}", code=f"sender_{exc.code}"

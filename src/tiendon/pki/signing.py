@@ -6,6 +6,7 @@ or `sign_as_unit`, which check its certificate first and audit each signature.""
 from __future__ import annotations
 
 import hashlib
+import time
 from dataclasses import dataclass
 
 from django.db import transaction
@@ -178,12 +179,18 @@ class UnitSigner:
         }
 
 
+# When each certificate last passed the full check in this process (`fresh_within`).
+_CHECKED: dict[bytes, float] = {}
+_CHECKED_MAX = 1024
+
+
 def unit_signer(
     unit: Unit,
     *,
     purpose: str,
     actor: Person | None = None,
     request: HttpRequest | None = None,
+    fresh_within: float = 0.0,
 ) -> UnitSigner:
     """The unit's signer for `purpose` (e.g. "documents.issue", "exchange.envelope"), once
     its current signing certificate is found valid now, revocation included.
@@ -191,12 +198,21 @@ def unit_signer(
     Raises PkiError `no_unit_certificate`, or CertificateRefused with its code (revoked,
     expired, not_yet_valid, unknown_issuer, ...). The check is pki.validation's remembered
     one, keyed by the certificate and the state of trust and revocation here, so a new CRL
-    or CA decides afresh at once; that keeps it to one small query on the envelope path,
-    where a signer is made for every envelope sealed."""
+    or CA decides afresh at once. `fresh_within` (seconds): a certificate that passed that
+    check so recently in this process is not checked again; only for a caller whose
+    signature is judged again before anything signed is kept (the exchange: `do_enqueue`
+    checks the sender's certificate as any node does, in the same action)."""
     if not purpose:
         raise ValueError("a unit signature names its purpose")
     cert = current_unit_certificate(unit)
-    validate_certificate_remembered(bytes(cert.certificate_der), usage="signing")
+    der = bytes(cert.certificate_der)
+    key = hashlib.sha256(der).digest()
+    checked = _CHECKED.get(key)
+    if not fresh_within or checked is None or time.monotonic() - checked > fresh_within:
+        validate_certificate_remembered(der, usage="signing")
+        if len(_CHECKED) >= _CHECKED_MAX:
+            _CHECKED.clear()
+        _CHECKED[key] = time.monotonic()
     return UnitSigner(unit, cert, purpose=purpose, actor=actor, request=request)
 
 

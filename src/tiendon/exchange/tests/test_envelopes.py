@@ -596,3 +596,21 @@ def test_a_recipient_reports_its_status_with_a_note_and_the_sender_sees_it(keyed
             do_send_status(sent, unit, code, note=note)
         assert refused.value.code == reason
     assert sent.deliveries.get().status == "21"
+
+
+def test_a_revocation_just_after_a_seal_is_caught_before_anything_is_stored(keyed):
+    # Sealing rechecks a unit's certificate at most once a second; storing always does.
+    from tiendon.exchange.actions import do_send_envelope
+    from tiendon.pki.queries import current_for_unit
+
+    _sealed(keyed)  # checked now
+    do_revoke_certificate(
+        current_for_unit(keyed.ministry).get(purpose=CertPurpose.UNIT_SIGNING),
+        reason="keyCompromise",
+    )
+    with pytest.raises(EnvelopeError) as refused:
+        do_send_envelope(
+            kind="test.ping", payload=PAYLOAD, sender=keyed.ministry, recipients=[keyed.commune_a]
+        )
+    assert refused.value.code == "sender_revoked"
+    assert not Envelope.objects.exists()
