@@ -15,7 +15,6 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import random
-import time
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -24,7 +23,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from tiendon.audit.actions import AuditEntry, do_record, do_record_batch
-from tiendon.exchange import registry
+from tiendon.exchange import notices, registry
 from tiendon.exchange.envelope import EnvelopeError
 from tiendon.exchange.models import Envelope, EnvelopeRecipient
 from tiendon.exchange.models_dispatch import Handoff
@@ -241,24 +240,10 @@ def _put_back(claimed: list[Handoff], exc: Exception, now: dt.datetime) -> None:
     log.warning("handler of %s failed (%s), retry at %s", claimed[0].kind, code, due)
 
 
-_listening_on: int | None = None
-
-
 def wait_for_arrivals(timeout: float) -> None:
-    """Sleep until something arrives (PostgreSQL's NOTIFY, sent at commit by the storing
-    transaction) or `timeout` seconds pass."""
-    global _listening_on
-    if connection.vendor != "postgresql" or connection.in_atomic_block:
-        time.sleep(timeout)
-        return
-    connection.ensure_connection()
-    raw = connection.connection
-    if _listening_on != id(raw):
-        with connection.cursor() as cursor:
-            cursor.execute(f"LISTEN {ARRIVALS_CHANNEL}")
-        _listening_on = id(raw)
-    for _notice in raw.notifies(timeout=timeout, stop_after=1):
-        pass
+    """Sleep until something arrives (the storing transaction's NOTIFY, at its commit) or
+    `timeout` seconds pass."""
+    notices.wait(ARRIVALS_CHANNEL, timeout)
 
 
 def run_until_idle(*, limit: int = 100) -> int:

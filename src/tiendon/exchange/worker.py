@@ -11,16 +11,16 @@ from __future__ import annotations
 
 import datetime as dt
 import random
-import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
 from tiendon.audit.actions import AuditEntry, do_record_batch
+from tiendon.exchange import notices
 from tiendon.exchange.actions import OUTBOX_CHANNEL, do_report_non_delivery
 from tiendon.exchange.blobs import read_envelopes
 from tiendon.exchange.models_transport import Node, OutboxItem
@@ -174,34 +174,16 @@ def _record(batch: list[OutboxItem], outcomes: dict[int, Outcome], now: dt.datet
     return delivered
 
 
-_listening_on: int | None = None
-
-
 def wait_for_work(timeout: float, *, linger: float = 0.0) -> None:
-    """Sleep until something is queued (PostgreSQL's NOTIFY from the outbox, sent when the
-    enqueuing transaction commits) or `timeout` seconds pass.
+    """Sleep until something is queued (the outbox's NOTIFY, sent when the enqueuing
+    transaction commits) or `timeout` seconds pass; then `linger` more (`notices.wait`).
 
-    Woken by a notice, wait `linger` seconds more before claiming: what is queued
-    meanwhile goes in the same batch. Under a steady trickle (a clerk's send every few
-    tens of milliseconds) a pass per envelope made each one pay for a whole signed
-    request, its receipt and their audit records at both nodes; that, not the traffic,
-    was most of the CPU of both nodes at 50 envelopes/s (bench/exchange.py). Under a
-    backlog the worker never waits, so the linger costs nothing there."""
-    global _listening_on
-    if connection.vendor != "postgresql" or connection.in_atomic_block:
-        time.sleep(timeout)
-        return
-    connection.ensure_connection()
-    raw = connection.connection
-    if _listening_on != id(raw):
-        with connection.cursor() as cursor:
-            cursor.execute(f"LISTEN {OUTBOX_CHANNEL}")
-        _listening_on = id(raw)
-    woken = False
-    for _notice in raw.notifies(timeout=timeout, stop_after=1):
-        woken = True
-    if woken and linger > 0:
-        time.sleep(linger)
+    The linger: under a steady trickle (a clerk's send every few tens of milliseconds) a
+    pass per envelope made each one pay for a whole signed request, its receipt and their
+    audit records at both nodes; that, not the traffic, was most of the CPU of both nodes
+    at 50 envelopes/s (bench/exchange.py). Under a backlog the worker never waits, so the
+    linger costs nothing there."""
+    notices.wait(OUTBOX_CHANNEL, timeout, linger=linger)
 
 
 def waiting_for(child: Node, limit: int) -> list[OutboxItem]:

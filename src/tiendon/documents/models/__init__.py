@@ -26,35 +26,3 @@ from tiendon.documents.models.documents import (
 from tiendon.documents.models.reviews import Reviewer, ReviewStep
 from tiendon.documents.models.search import SearchEntry, SearchQueueItem
 from tiendon.documents.models.statuses import ReceiptRead, StatusEvent
-
-__all__ = [
-    "ATTACHMENT_NAME_MAX",
-    "SUBJECT_MAX_LENGTH",
-    "TYPE_ABBREVIATIONS",
-    "Assignment",
-    "Attachment",
-    "CaseFile",
-    "CaseFileEntry",
-    "CertifiedCopy",
-    "CopyForm",
-    "Document",
-    "DocumentType",
-    "DocumentVersion",
-    "DueDate",
-    "IncomingAttachment",
-    "IncomingCopy",
-    "IncomingDocument",
-    "NumberCounter",
-    "ReceiptRead",
-    "RecipientGroup",
-    "Reminder",
-    "ReviewStep",
-    "Reviewer",
-    "SearchEntry",
-    "SearchQueueItem",
-    "Secrecy",
-    "Series",
-    "SigningMode",
-    "StatusEvent",
-    "Urgency",
-]
