@@ -16,8 +16,15 @@ class DocumentsConfig(AppConfig):
         from tiendon.documents.pdf import container
         from tiendon.exchange import registry
 
-        registry.register_kind(container.DOCUMENT_KIND, receiving.take_in_documents, app=self.label)
-        registry.register_kind(container.RECALL_KIND, receiving.take_in_recall, app=self.label)
+        registry.register_kind(
+            container.DOCUMENT_KIND,
+            receiving.take_in_documents,
+            app=self.label,
+            label=_("Documents"),
+        )
+        registry.register_kind(
+            container.RECALL_KIND, receiving.take_in_recall, app=self.label, label=_("Recalls")
+        )
         registry.register_statuses(
             registry.Vocabulary(
                 app=self.label,

@@ -11,4 +11,4 @@ class ExchangeConfig(AppConfig):
         from tiendon.exchange import registry
 
         # `tiendon exchange send`'s message: it travels, arrives, and asks nothing more.
-        registry.register_kind(registry.PING_KIND, None, app=self.label)
+        registry.register_kind(registry.PING_KIND, None, app=self.label, label=_("Test messages"))

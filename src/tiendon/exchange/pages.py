@@ -9,7 +9,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
-from tiendon.exchange import queries
+from tiendon.exchange import queries, registry
 from tiendon.units.models import Person
 
 
@@ -19,13 +19,22 @@ def node_status(request: HttpRequest) -> HttpResponse:
     person = request.user
     if not isinstance(person, Person) or not person.is_admin:
         raise PermissionDenied("administrators only")
+    outbox = queries.outbox_by_destination()
+    expired = outbox.pop("expired", 0)
+    failing = queries.failing_handoffs()
+    for handoff in failing:
+        handoff.kind_label = registry.kind_label(handoff.kind)  # type: ignore[attr-defined]
     return render(
         request,
         "exchange/node_status.html",
         {
-            "handoffs": sorted(queries.handoffs_by_kind().items()),
-            "failing": queries.failing_handoffs(),
-            "outbox": sorted(queries.outbox_by_destination().items()),
+            "handoffs": [
+                (registry.kind_label(kind), row)
+                for kind, row in sorted(queries.handoffs_by_kind().items())
+            ],
+            "failing": failing,
+            "outbox": sorted(outbox.items()),
+            "expired": expired,
             "envelopes": queries.envelopes_by_state(),
         },
     )

@@ -118,12 +118,18 @@ class StatusEarly(EnvelopeError):
 class _Registry:
     handlers: dict[str, tuple[str, Handler | None]] = field(default_factory=dict)
     vocabularies: dict[str, Vocabulary] = field(default_factory=dict)
+    labels: dict[str, Any] = field(
+        default_factory=lambda: {
+            RECEIPT_KIND: _("Receipts and statuses"),
+            NON_DELIVERY_KIND: _("Non-delivery reports"),
+        }
+    )
 
 
 _REGISTRY = _Registry()
 
 
-def register_kind(kind: str, handler: Handler | None, *, app: str) -> None:
+def register_kind(kind: str, handler: Handler | None, *, app: str, label: Any = "") -> None:
     """Declare that `app` owns payloads of `kind` and takes them in with `handler` (called
     by the dispatcher in a transaction, once per arrival; it must be idempotent). None: a
     kind that only travels, whose arrival asks nothing of anyone here."""
@@ -133,6 +139,13 @@ def register_kind(kind: str, handler: Handler | None, *, app: str) -> None:
     if kind in TRANSPORT_KINDS:
         raise ValueError(f"payload kind {kind!r} is the exchange's own")
     _REGISTRY.handlers[kind] = (app, handler)
+    if label:
+        _REGISTRY.labels[kind] = label
+
+
+def kind_label(kind: str) -> str:
+    """What a payload kind is, in the words of the app that owns it (its code if none)."""
+    return str(_REGISTRY.labels.get(kind, kind))
 
 
 def register_statuses(vocabulary: Vocabulary) -> None:
