@@ -39,8 +39,10 @@ INSTALLED_APPS = [
     "tiendon.units",
     "tiendon.pki",
     "tiendon.exchange",
-    "tiendon.readiness",
+    # Documents before readiness: where both catalogues translate one msgid ("In
+    # progress"), the documents' words are the ones people already read.
     "tiendon.documents",
+    "tiendon.readiness",
 ]
 
 MIDDLEWARE = [
