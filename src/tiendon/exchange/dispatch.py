@@ -172,16 +172,14 @@ def _hand_over(kind: str, claimed: list[Handoff]) -> None:
                 )
                 for h in claimed
             ),
-            opener=_open_for_handler,
+            opener=lambda arrival: _open_for_handler(arrival, stored, claimed[0].unit),
         )
     )
 
 
-def _open_for_handler(arrival: registry.Arrival) -> bytes:
+def _open_for_handler(arrival: registry.Arrival, stored: Envelope, first: Unit) -> bytes:
     """The payload, decrypted once with the first recipient unit's key (the content key is
     the same for all), each delivery's opening audited with the node as actor."""
-    stored = Envelope.objects.get(pk=arrival.envelope_id)
-    first = Unit.objects.get(pk=arrival.deliveries[0].unit_id)
     payload = decrypt_for_unit(stored, first)
     do_record_batch(
         AuditEntry(

@@ -177,16 +177,8 @@ def is_known(kind: str) -> bool:
     return kind in TRANSPORT_KINDS or kind in _REGISTRY.handlers
 
 
-def known_kinds() -> list[str]:
-    return sorted(TRANSPORT_KINDS | set(_REGISTRY.handlers))
-
-
 def vocabulary_for(kind: str) -> Vocabulary | None:
     return _REGISTRY.vocabularies.get(kind)
-
-
-def vocabularies() -> list[Vocabulary]:
-    return list({id(v): v for v in _REGISTRY.vocabularies.values()}.values())
 
 
 def label(kind: str, code: str) -> str:
@@ -195,16 +187,6 @@ def label(kind: str, code: str) -> str:
         return str(ARRIVED_LABEL)
     vocabulary = vocabulary_for(kind)
     return vocabulary.label(code) if vocabulary is not None else code
-
-
-def any_label(code: str) -> str:
-    """A code's label in whichever vocabulary has it (codes are shared by edXML's design)."""
-    if code == ARRIVED:
-        return label("", code)
-    for vocabulary in vocabularies():
-        if code in vocabulary.labels:
-            return vocabulary.label(code)
-    return code
 
 
 def check_status(kind: str, current: str, code: str) -> None:

@@ -57,7 +57,9 @@ def apply_receipt(receipt: Envelope, unit_ids: list[int]) -> None:
             report = json.loads(decrypt_for_unit(receipt, unit))
             reporter = str(report["unit"])
             status = Reported(
-                str(report["status"]), receipt.created_at, str(report.get("note", ""))
+                str(report["status"])[:2],
+                receipt.created_at,
+                str(report.get("note", ""))[:STATUS_NOTE_MAX],
             )
             originals = envelopes_named(report)
         except (EnvelopeError, ValueError, KeyError, TypeError) as exc:
@@ -77,7 +79,6 @@ def apply_receipt(receipt: Envelope, unit_ids: list[int]) -> None:
                 new={"code": "not_the_signer", "unit": reporter[:32]},
             )
             continue
-        status = Reported(status.code[:2], status.at, status.note[:STATUS_NOTE_MAX])
         applied = apply_status(
             originals, sent_by=unit.pk, reporter_id=receipt.sender_id, status=status, via=receipt
         )
