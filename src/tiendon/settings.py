@@ -75,6 +75,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "tiendon.documents.deadlines.context_processors.reminders",
+                "tiendon.web.context_processors.shell",
             ],
         },
     },

@@ -10,8 +10,8 @@ class DocumentsConfig(AppConfig):
     def ready(self) -> None:
         """Declare to the exchange the payload kinds documents owns, with their handlers,
         and the statuses recipients report on them (docs/architecture.md, "Adding an app")."""
-        from tiendon.documents import statuses
-        from tiendon.documents.delivery import history
+        from tiendon import shell
+        from tiendon.documents import statuses, worklist
         from tiendon.documents.incoming import receiving
         from tiendon.documents.pdf import container
         from tiendon.exchange import registry
@@ -33,6 +33,35 @@ class DocumentsConfig(AppConfig):
                 after=statuses.AFTER,
                 rank=statuses.RANK,
                 final=statuses.FINAL,
-                record=history.record_reported,
+                record=receiving.record_statuses,
             )
         )
+        shell.add_queue(self.label, worklist.work_of)
+        for entry in (
+            shell.Entry(
+                "incoming",
+                _("Incoming documents"),
+                "incoming_list",
+                order=20,
+                queue_steps=frozenset({"register", "assign", "recall", "process"}),
+            ),
+            shell.Entry(
+                "outgoing",
+                _("Outgoing documents"),
+                "document_list",
+                order=30,
+                queue_steps=frozenset({"review", "sign", "issue"}),
+            ),
+            shell.Entry("registers", _("Registers"), "outgoing_register", order=40),
+            shell.Entry("case_files", _("Case files"), "case_file_list", order=45),
+            shell.Entry("copies", _("Certified copies"), "copy_list", order=48),
+            shell.Entry("search", _("Search"), "document_search", order=50),
+            shell.Entry(
+                "reminders",
+                _("Reminders"),
+                "deadlines_dashboard",
+                order=60,
+                count=worklist.unread_count,
+            ),
+        ):
+            shell.add_entry(entry)

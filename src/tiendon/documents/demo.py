@@ -32,14 +32,13 @@ from tiendon.documents.incoming.actions import (
     do_answer_recall,
     do_assign_incoming,
     do_complete_assignment,
-    do_open_incoming,
-    do_open_recall,
     do_refuse_incoming,
     do_register_incoming,
     do_request_recall,
     do_start_assignment,
 )
 from tiendon.documents.models import CopyForm, Document, DocumentType, IncomingDocument, Urgency
+from tiendon.exchange.actions import do_hand_over_arrivals
 from tiendon.units import auth
 from tiendon.units.actions_auth import do_confirm_totp, do_reset_totp
 from tiendon.units.models import Person, Role, Unit, UnitKind
@@ -246,6 +245,12 @@ def _draft(item: DemoDocument, people: dict[str, Person]) -> Document:
     )
 
 
+def _taken_in(person: Person, **envelope: Any) -> IncomingDocument:
+    """The row the dispatcher made at arrival (run here, as the node's would)."""
+    do_hand_over_arrivals()
+    return IncomingDocument.objects.get(unit=person.unit, **envelope)
+
+
 def _run_steps(
     document: Document, unit_code: str, steps: list[str], people: dict[str, Person]
 ) -> None:
@@ -254,7 +259,7 @@ def _run_steps(
     commander = next(
         p for p in people.values() if p.unit_id == unit.pk and p.role == Role.COMMANDER
     )
-    incoming = do_open_incoming(clerk, str(document.envelope_id))
+    incoming = _taken_in(clerk, envelope_id=document.envelope_id)
     assignments: list[Any] = []
     for step in steps:
         name, _sep, arg = step.partition(":")
@@ -266,7 +271,7 @@ def _run_steps(
             )
             # The commune takes the copy in: its 03 goes back to the copying province.
             below = next(p for p in people.values() if p.unit.code == arg and p.role == Role.CLERK)
-            do_register_incoming(do_open_incoming(below, str(copy.envelope_id)), below)
+            do_register_incoming(_taken_in(below, envelope_id=copy.envelope_id), below)
         elif name == "refuse":
             incoming = do_refuse_incoming(incoming, clerk, reason=arg)
         elif name == "assign":
@@ -289,7 +294,7 @@ def _run_steps(
 def _answer_recall(document: Document, unit_code: str, people: dict[str, Person]) -> None:
     unit = Unit.objects.get(code=unit_code)
     clerk = next(p for p in people.values() if p.unit_id == unit.pk and p.role == Role.CLERK)
-    incoming = do_open_recall(clerk, str(document.recall_envelope_id))
+    incoming = _taken_in(clerk, recall_envelope_id=document.recall_envelope_id)
     do_answer_recall(incoming, clerk, accept=True, note="Đã hủy bản đã nhận.")
 
 

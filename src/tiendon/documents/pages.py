@@ -5,6 +5,7 @@ the denial and answers 404."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
@@ -21,13 +22,18 @@ def person_of(request: HttpRequest) -> Person:
     return person
 
 
-def run_action(request: HttpRequest, work: Callable[[], object]) -> bool:
-    """Runs `work`; a refusal becomes a message on the next page and False."""
+def run_action(
+    request: HttpRequest, work: Callable[[], Any], done: Callable[[Any], str] | None = None
+) -> bool:
+    """Runs `work`; a refusal becomes a message on the next page and False. `done(result)`
+    says what happened and what comes next, shown on the next page."""
     try:
-        work()
+        result = work()
     except TiendonError as exc:
         messages.error(request, shown(exc))
         return False
+    if done is not None:
+        messages.success(request, done(result))
     return True
 
 

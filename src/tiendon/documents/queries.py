@@ -196,15 +196,13 @@ def incoming_list(viewer: Person, *, limit: int = 200) -> list[IncomingDocument]
 
 
 def waiting_envelopes(viewer: Person) -> QuerySet[Any]:
-    """Documents and recall requests delivered to the viewer's unit that nobody has opened,
-    Hỏa tốc first, then Thượng khẩn, Khẩn, then the newest."""
-    opened = IncomingDocument.objects.filter(unit=viewer.unit_id)
+    """Documents delivered to the viewer's unit that were not taken in (the dispatcher has
+    not reached them yet, or their payload is unreadable: the clerk may refuse them), Hỏa
+    tốc first, then Thượng khẩn, Khẩn, then the newest."""
+    taken_in = IncomingDocument.objects.filter(unit=viewer.unit_id, envelope__isnull=False)
     return (
-        exchange_queries.inbox(viewer, kinds=[container.DOCUMENT_KIND, container.RECALL_KIND])
-        .exclude(envelope_id__in=opened.filter(envelope__isnull=False).values("envelope"))
-        .exclude(
-            envelope_id__in=opened.filter(recall_envelope__isnull=False).values("recall_envelope")
-        )
+        exchange_queries.inbox(viewer, kinds=[container.DOCUMENT_KIND])
+        .exclude(envelope_id__in=taken_in.values("envelope"))
         .annotate(rank=PRECEDENCE_RANK)
         .order_by("-rank", "-arrived_at")
     )
@@ -531,12 +529,6 @@ def get_visible_copy(
         raise OutOfScope("copy", str(copy_id))
     _check_clearance(viewer, copy, "copy", request)
     return copy
-
-
-def copies_of_incoming(viewer: Person, incoming_id: int | str) -> QuerySet[Any]:
-    """The copies the viewer's unit made of one received document."""
-    incoming = get_visible_incoming(viewer, incoming_id)
-    return copies_visible_to(viewer).filter(source_incoming=incoming)
 
 
 def copies_of_document(viewer: Person, document_id: uuid.UUID | str) -> QuerySet[Any]:

@@ -8,6 +8,13 @@ class ExchangeConfig(AppConfig):
     verbose_name = _("Secure exchange")
 
     def ready(self) -> None:
+        from tiendon import shell
+
+        shell.add_entry(
+            shell.Entry(
+                "node", _("Node status"), "node_status", order=94, roles=frozenset({"admin"})
+            )
+        )
         from tiendon.exchange import registry
 
         # `tiendon exchange send`'s message: it travels, arrives, and asks nothing more.

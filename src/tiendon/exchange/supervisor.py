@@ -72,6 +72,8 @@ def node_children(
         children.append(Child("worker", [*_tiendon(), "exchange", "worker"]))
         # What arrived, handed to the apps that own it (exchange/dispatch.py).
         children.append(Child("dispatch", [*_tiendon(), "exchange", "dispatch"]))
+        # Overdue and due-soon reminders, made hourly (documents/deadlines/reminders.py).
+        children.append(Child("reminders", [*_tiendon(), "documents", "remind", "--follow"]))
     if pull:
         children.append(Child("pull", [*_tiendon(), "exchange", "pull"]))
     if settings.TIENDON_SEARCH_INDEX:

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from django.db import transaction
 from django.http import HttpRequest
+from django.utils.translation import gettext as _
 
 from tiendon.audit.actions import do_record
 from tiendon.pki.errors import CertificateRefused, PkiError
@@ -52,7 +53,7 @@ def sign_as_person(
     """
     if not person.has_totp:
         raise PkiError(
-            f"{person.username} must enrol a second factor before signing",
+            _('Set up your second factor before signing: open "Set up the second factor".'),
             code="second_factor_required",
         )
     digest = hashlib.sha256(data).hexdigest()
@@ -68,8 +69,17 @@ def sign_as_person(
                 request=request,
             )
     if result is not TotpResult.ACCEPTED:
-        code = "code_reused" if result is TotpResult.REUSED else "wrong_code"
-        raise PkiError("the second-factor code was not accepted for this signature", code=code)
+        if result is TotpResult.REUSED:
+            raise PkiError(
+                _(
+                    "This code was just used (to log in or for another signature): wait for "
+                    "the next code in your app, at most 30 seconds, and sign again."
+                ),
+                code="code_reused",
+            )
+        raise PkiError(
+            _("The code is not right: type the 6 digits your app shows now."), code="wrong_code"
+        )
     cert = current_personal_certificate(person)
     # The signer's own certificate must still be good now (revocation included).
     validate_certificate(bytes(cert.certificate_der), usage="signing")

@@ -6,3 +6,8 @@ class ReadinessConfig(AppConfig):
     name = "tiendon.readiness"
     label = "readiness"
     verbose_name = _("Readiness")
+
+    def ready(self) -> None:
+        from tiendon import shell
+
+        shell.add_entry(shell.Entry("readiness", _("Readiness"), "readiness", order=70))

@@ -37,7 +37,8 @@ TOTP_INTERVAL = 30
 TOTP_DRIFT_STEPS = 1
 THROTTLE_KEY_LENGTH = 128
 
-ROLES_THAT_NEED_TOTP = frozenset({Role.ADMIN})
+# Administrators, and commanders, who sign: a second factor from their first login.
+ROLES_THAT_NEED_TOTP = frozenset({Role.ADMIN, Role.COMMANDER})
 
 
 # ---------------------------------------------------------------- throttling
@@ -106,7 +107,8 @@ def lockout_duration() -> timedelta:
 
 
 def needs_totp(person: Person) -> bool:
-    """Whether this person may not work without a second factor (administrators)."""
+    """Whether this person may not work without a second factor (administrators and
+    commanders, who sign)."""
     return person.role in ROLES_THAT_NEED_TOTP
 
 

@@ -103,6 +103,10 @@ class Unit(models.Model):
         by_id = Unit.objects.in_bulk(ids)
         return [by_id[i] for i in ids if i in by_id]
 
+    def is_within(self, other: Unit) -> bool:
+        """Whether this unit is `other` or below it (what a person of `other` may open)."""
+        return self.path.startswith(other.path)
+
     def chain_of_command(self) -> list[Unit]:
         return [*self.ancestors(), self]
 

@@ -17,7 +17,7 @@ from typing import Any
 
 import holidays
 from django.db import IntegrityError, transaction
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import Q
 from django.http import HttpRequest
 from django.urls import reverse
 from django.utils import timezone
@@ -36,7 +36,6 @@ from tiendon.documents.models import (
     Urgency,
 )
 from tiendon.errors import InvalidInput, OutOfScope
-from tiendon.exchange.queries import envelopes_delivered_to
 from tiendon.units.models import Person, Role
 
 # Due within this many working days counts as "due soon".
@@ -142,11 +141,6 @@ def pin_key(urgency: str, due: dt.date | None = None) -> tuple[int, int, dt.date
     """Sort key: Hỏa tốc, then Thượng khẩn, on top; then the earliest due date."""
     pinned = 0 if urgency in PINNED_URGENCIES else 1
     return (pinned, _URGENCY_ORDER.get(urgency, 9), due or dt.date.max)
-
-
-def pin_urgent(documents: Iterable[Document]) -> list[Document]:
-    """Documents with Hỏa tốc and Thượng khẩn ones moved to the top (order kept otherwise)."""
-    return sorted(documents, key=lambda d: 0 if d.urgency in PINNED_URGENCIES else 1)
 
 
 Source = Callable[[Person, str], Iterable[DeadlineItem]]
@@ -339,162 +333,230 @@ def do_set_due_date(
     return due
 
 
-def _urgent_waiting_on(viewer: Person) -> Iterable[Document]:
-    """Hỏa tốc and Thượng khẩn documents waiting on the viewer: to sign, or to issue."""
-    from tiendon.documents.models import ReviewStep
-
-    documents = queries.documents_visible_to(viewer).filter(urgency__in=PINNED_URGENCIES)
-    # With reviewers (reviews.py), a draft waits on the first pending reviewer of its round,
-    # and on the signer only once none is pending.
-    pending = ReviewStep.objects.filter(document=OuterRef("pk"), decision="pending")
-    earlier = ReviewStep.objects.filter(
-        document=OuterRef("document"),
-        round=OuterRef("round"),
-        decision="pending",
-        position__lt=OuterRef("position"),
-    )
-    my_turn = pending.filter(reviewer=viewer).exclude(Exists(earlier))
-    waiting = Q(state=Document.State.IN_REVIEW) & (
-        (Q(signer=viewer) & ~Q(Exists(pending))) | Q(Exists(my_turn))
-    )
-    if viewer.role in (Role.CLERK, Role.ADMIN):
-        waiting |= Q(state=Document.State.SIGNED)
-    return documents.filter(waiting).defer("pdf", "uploaded_pdf")
-
-
-@dataclass(frozen=True)
-class _Wanted:
-    """A reminder to make if the person has none like it yet."""
-
-    person: Person
-    kind: str
-    due: dt.date | None = None
-    document: Document | None = None
-    incoming: IncomingDocument | None = None
-    envelope_id: Any = None
-
-
 def _make_reminders(
-    wanted: Iterable[_Wanted], *, actor: Person | None, request: HttpRequest | None = None
+    wanted: Iterable[Reminder], *, actor: Person | None, request: HttpRequest | None = None
 ) -> list[Reminder]:
-    """Create the reminders not made yet (each once: a concurrent request's is skipped) and
-    audit them in one batch, one record per person reminded."""
+    """Create the reminders not made yet (the constraints of `Reminder` say what "the same"
+    is; one made meanwhile by another request is skipped) and audit them in one batch, one
+    record per person reminded."""
     created: list[Reminder] = []
-    for want in wanted:
-        target: dict[str, Any] = {
-            "document": want.document,
-            "incoming": want.incoming,
-            "envelope_id": want.envelope_id,
-        }
-        same = Reminder.objects.filter(person=want.person, kind=want.kind, due_date=want.due)
-        if want.envelope_id is not None:
-            same = Reminder.objects.filter(
-                person=want.person, kind=want.kind, envelope_id=want.envelope_id
-            )
-        elif want.incoming is not None:
-            same = same.filter(incoming=want.incoming)
-        else:
-            same = same.filter(document=want.document)
-        if same.exists():
-            continue
+    for reminder in wanted:
         try:
             with transaction.atomic():
-                created.append(
-                    Reminder.objects.create(
-                        person=want.person, kind=want.kind, due_date=want.due, **target
-                    )
-                )
-        except IntegrityError:  # made meanwhile by another request
+                reminder.save(force_insert=True)
+        except IntegrityError:
             continue
+        created.append(reminder)
     by_person: dict[int, list[Reminder]] = {}
     for reminder in created:
         by_person.setdefault(reminder.person_id, []).append(reminder)
-    entries = []
-    for made in by_person.values():
-        person = made[0].person
-        entries.append(
-            AuditEntry(
-                action="documents.reminders_created",
-                actor=actor,
-                unit=person.unit,
-                object_type="units.person",
-                object_id=str(person.pk),
-                new={
-                    "count": len(made),
-                    "kinds": sorted({r.kind for r in made}),
-                    "for": person.username,
-                },
-                client_address=client_address(request),
-            )
+    do_record_batch(
+        AuditEntry(
+            action="documents.reminders_created",
+            actor=actor,
+            unit=made[0].person.unit,
+            object_type="units.person",
+            object_id=str(made[0].person_id),
+            new={
+                "count": len(made),
+                "kinds": sorted({r.kind for r in made}),
+                "steps": sorted({r.step for r in made if r.step}),
+                "for": made[0].person.username,
+            },
+            client_address=client_address(request),
         )
-    do_record_batch(entries)
+        for made in by_person.values()
+    )
     return created
 
 
 def do_refresh_reminders(
     viewer: Person, *, today: dt.date | None = None, request: HttpRequest | None = None
 ) -> list[Reminder]:
-    """Create the viewer's reminders for what is overdue, due soon or urgent and waiting on
-    them (outgoing documents, and the viewer's assignments of received documents), and
-    announce the unit's urgent deliveries; each (thing, kind, due date) reminds once.
-    Returns the viewer's new ones."""
+    """Create the viewer's reminders for what is overdue or due soon (outgoing documents, and
+    the viewer's assignments of received documents); each (thing, kind, due date) reminds
+    once. Returns the viewer's new ones."""
     lists = deadline_lists(viewer, scope="person", today=today)
-    wanted: list[_Wanted] = []
+    wanted: list[Reminder] = []
     for kind, items in (
         (Reminder.Kind.OVERDUE, lists.overdue),
         (Reminder.Kind.DUE_SOON, lists.due_soon),
     ):
         for item in items:
             if isinstance(item.document, Document):
-                wanted.append(_Wanted(viewer, kind, item.due_date, document=item.document))
+                wanted.append(
+                    Reminder(
+                        person=viewer, kind=kind, due_date=item.due_date, document=item.document
+                    )
+                )
             elif item.person is not None and item.person.pk == viewer.pk:
-                wanted.append(_Wanted(viewer, kind, item.due_date, incoming=item.document))
-    wanted += [
-        _Wanted(viewer, Reminder.Kind.URGENT, document=document)
-        for document in _urgent_waiting_on(viewer)
-    ]
-    made = _make_reminders(wanted, actor=viewer, request=request)
-    return made
+                wanted.append(
+                    Reminder(
+                        person=viewer, kind=kind, due_date=item.due_date, incoming=item.document
+                    )
+                )
+    return _make_reminders(wanted, actor=viewer, request=request)
 
 
-def announce_assigned(
-    assignments: Iterable[Assignment], actor: Person, *, request: HttpRequest | None = None
+def do_remind_due(*, today: dt.date | None = None) -> int:
+    """The node's pass (`tiendon documents remind --follow`, hourly under `node start`):
+    whoever has something overdue or due soon gets its reminder, once per item and due
+    date. Pages only read them. Returns how many were made."""
+    open_due = DueDate.objects.exclude(document__state=Document.State.ISSUED)
+    pending = ReviewStep.objects.filter(decision="pending", document__due__isnull=False)
+    assigned = Assignment.objects.filter(deadline__isnull=False)
+    assigned = assigned.exclude(state=Assignment.State.DONE)
+    people = (
+        Person.objects.filter(is_active=True)
+        .filter(
+            Q(pk__in=open_due.values("person"))
+            | Q(pk__in=open_due.values("document__drafter"))
+            | Q(pk__in=open_due.values("document__signer"))
+            | Q(pk__in=pending.values("reviewer"))
+            | Q(pk__in=assigned.values("assignee"))
+        )
+        .select_related("unit")
+    )
+    return sum(len(do_refresh_reminders(person, today=today)) for person in people)
+
+
+def hand_over(
+    subject: Document | IncomingDocument,
+    people: Iterable[Person],
+    step: str,
+    *,
+    actor: Person | None = None,
+    request: HttpRequest | None = None,
 ) -> list[Reminder]:
-    """At once, when the commander assigns a received document: each officer is reminded
-    of it, with the deadline (run by `do_assign_incoming`, in its transaction)."""
+    """At once, when `subject` becomes someone's to act on: each person (but the one who
+    acted) is reminded of the step, Hỏa tocs and Thượng khẩns as urgent; the unread
+    reminders of the earlier step on it are closed, since the turn moved on."""
+    target = "document" if isinstance(subject, Document) else "incoming"
+    Reminder.objects.filter(**{target: subject}, read_at__isnull=True).exclude(
+        step__in=(Reminder.Step.NONE, Reminder.Step.ASSIGNED)
+    ).update(read_at=timezone.now())
+    kind = Reminder.Kind.URGENT if subject.urgency in PINNED_URGENCIES else Reminder.Kind.TURN
     return _make_reminders(
-        [
-            _Wanted(a.assignee, Reminder.Kind.ASSIGNED, a.deadline, incoming=a.incoming)
-            for a in assignments
-        ],
+        (
+            Reminder(person=person, kind=kind, step=step, **{target: subject})
+            for person in people
+            if actor is None or person.pk != actor.pk
+        ),
         actor=actor,
         request=request,
     )
 
 
-def _announced_to(unit_id: int, secrecy: int) -> list[Person]:
-    """Who hears of an urgent arrival: the unit's clerks and commanders, cleared for it."""
+def unit_people(unit_id: int, roles: Iterable[str], secrecy: int) -> list[Person]:
+    """The active people of a unit in these roles, cleared for the secrecy level."""
     return list(
         Person.objects.filter(
-            unit=unit_id,
-            role__in=(Role.CLERK, Role.ADMIN, Role.COMMANDER),
-            is_active=True,
-            clearance__gte=secrecy,
+            unit=unit_id, role__in=tuple(roles), is_active=True, clearance__gte=secrecy
         ).select_related("unit")
     )
 
 
+CLERKS = (Role.CLERK, Role.ADMIN)
+COMMANDERS = (Role.COMMANDER, Role.ADMIN)
+
+
+def announce_turn(
+    document: Document, *, actor: Person | None = None, request: HttpRequest | None = None
+) -> list[Reminder]:
+    """A document's state moved (called by the actions, `state.document_saved`): the
+    reviewer whose turn it is or the signer once every reviewer approved; the unit's cleared
+    clerks once it is signed; the drafter when it comes back as a draft."""
+    step = Reminder.Step.NONE
+    people: list[Person] = []
+    if document.state == Document.State.IN_REVIEW:
+        current = queries.current_step(document)
+        people = [current.reviewer if current is not None else document.signer]
+        step = Reminder.Step.REVIEW if current is not None else Reminder.Step.SIGN
+    elif document.state == Document.State.SIGNED:
+        people, step = (
+            unit_people(document.issuing_unit_id, CLERKS, document.secrecy),
+            Reminder.Step.ISSUE,
+        )
+    elif document.state == Document.State.DRAFT:
+        people, step = [document.drafter], Reminder.Step.RETURNED
+    return hand_over(document, people, step, actor=actor, request=request)
+
+
+def announce_assigned(
+    assignments: Sequence[Assignment], actor: Person, *, request: HttpRequest | None = None
+) -> list[Reminder]:
+    """At once, when the commander assigns a received document: each officer is reminded
+    of it, with the deadline (run by `do_assign_incoming`, in its transaction)."""
+    if assignments:
+        hand_over(assignments[0].incoming, [], Reminder.Step.NONE, actor=actor)
+    return _make_reminders(
+        (
+            Reminder(
+                person=a.assignee,
+                kind=Reminder.Kind.ASSIGNED,
+                step=Reminder.Step.ASSIGNED,
+                due_date=a.deadline,
+                incoming=a.incoming,
+            )
+            for a in assignments
+        ),
+        actor=actor,
+        request=request,
+    )
+
+
+def close_assignment(assignment: Assignment) -> None:
+    """The officer's work is done: the reminder of it is too."""
+    Reminder.objects.filter(
+        person=assignment.assignee_id, incoming=assignment.incoming_id, step=Reminder.Step.ASSIGNED
+    ).filter(read_at__isnull=True).update(read_at=timezone.now())
+
+
+def receivers(incoming: IncomingDocument) -> list[Person]:
+    """Who is told of an arrival: the unit's cleared clerks, and its commander too for Hỏa
+    tốc and Thượng khẩn."""
+    urgent = incoming.urgency in PINNED_URGENCIES
+    return unit_people(
+        incoming.unit_id, (*CLERKS, *(COMMANDERS if urgent else ())), incoming.secrecy
+    )
+
+
+def announce_paper(
+    incoming: IncomingDocument, actor: Person, *, request: HttpRequest | None = None
+) -> list[Reminder]:
+    """A document received on paper: announced to the others as a delivery is."""
+    return hand_over(
+        incoming, receivers(incoming), Reminder.Step.REGISTER, actor=actor, request=request
+    )
+
+
+def announce_recall(incoming: IncomingDocument) -> list[Reminder]:
+    """The sender asks a received document back: its clerks and commander answer."""
+    people = unit_people(incoming.unit_id, (*CLERKS, *COMMANDERS), incoming.secrecy)
+    return hand_over(incoming, people, Reminder.Step.RECALL)
+
+
+def announce_refused(envelope_ids: Iterable[Any]) -> None:
+    """Documents a recipient refused (status 02) go back to their drafter and the unit's
+    clerks, as a reminder."""
+    for document in Document.objects.filter(envelope_id__in=list(envelope_ids)).defer(
+        "pdf", "uploaded_pdf"
+    ):
+        clerks = unit_people(document.issuing_unit_id, CLERKS, document.secrecy)
+        hand_over(document, [document.drafter, *clerks], Reminder.Step.REFUSED)
+
+
 def announce_arrived(rows: Sequence[IncomingDocument]) -> list[Reminder]:
-    """Hỏa tốc and Thượng khẩn documents just taken in (by the dispatcher, at arrival, before
-    anyone looks): every clerk and commander of the receiving unit cleared for the document
-    is reminded at once. The rows are new, so nothing is looked up first: one query for the
-    people of all the units (a broadcast names thousands), one insert, one audit batch."""
-    urgent = [row for row in rows if row.urgency in PINNED_URGENCIES]
-    if not urgent:
+    """Documents just taken in (by the dispatcher, at arrival, before anyone looks): every
+    cleared clerk of the receiving unit is reminded to register them, and for Hỏa tốc and
+    Thượng khẩn the commander too. The rows are new, so nothing is looked up first: one
+    query for the people of all the units (a broadcast names thousands), one insert, one
+    audit batch."""
+    if not rows:
         return []
     people: dict[int, list[Person]] = {}
     for person in Person.objects.filter(
-        unit_id__in={row.unit_id for row in urgent},
+        unit_id__in={row.unit_id for row in rows},
         role__in=(Role.CLERK, Role.ADMIN, Role.COMMANDER),
         is_active=True,
     ).select_related("unit"):
@@ -503,13 +565,14 @@ def announce_arrived(rows: Sequence[IncomingDocument]) -> list[Reminder]:
         [
             Reminder(
                 person=person,
-                kind=Reminder.Kind.URGENT,
+                kind=Reminder.Kind.URGENT if urgent else Reminder.Kind.TURN,
+                step=Reminder.Step.REGISTER,
                 incoming=row,
-                envelope_id=row.envelope_id,
             )
-            for row in urgent
+            for row in rows
+            for urgent in [row.urgency in PINNED_URGENCIES]
             for person in people.get(row.unit_id, [])
-            if person.clearance >= row.secrecy
+            if person.clearance >= row.secrecy and (urgent or person.role in CLERKS)
         ],
         ignore_conflicts=True,
     )
@@ -519,51 +582,28 @@ def announce_arrived(rows: Sequence[IncomingDocument]) -> list[Reminder]:
             unit=reminder.person.unit,
             object_type="units.person",
             object_id=str(reminder.person.pk),
-            new={"count": 1, "kinds": [Reminder.Kind.URGENT], "for": reminder.person.username},
+            new={
+                "count": 1,
+                "kinds": [reminder.kind],
+                "steps": [reminder.step],
+                "for": reminder.person.username,
+            },
         )
         for reminder in made
     )
     return made
 
 
-def announce_incoming(
-    incoming: IncomingDocument, actor: Person, *, request: HttpRequest | None = None
-) -> list[Reminder]:
-    """An urgent document received on paper: announced as a delivery is (run by
-    `do_receive_paper`); an exchanged one's announcement moves to the opened document."""
-    if incoming.urgency not in PINNED_URGENCIES:
-        return []
-    wanted = [
-        _Wanted(person, Reminder.Kind.URGENT, incoming=incoming)
-        for person in _announced_to(incoming.unit_id, incoming.secrecy)
-        if person.pk != actor.pk
-    ]
-    return _make_reminders(wanted, actor=actor, request=request)
-
-
-def attach_opened(incoming: IncomingDocument) -> None:
-    """The announced delivery was opened: its reminders now lead to the received document."""
-    if incoming.envelope_id is not None:
-        Reminder.objects.filter(
-            envelope_id=incoming.envelope_id, person__unit=incoming.unit_id
-        ).update(incoming=incoming)
-
-
 def unread_reminders(viewer: Person) -> list[Reminder]:
     """The viewer's unread reminders of things the viewer may still see (outgoing documents
-    of the unit, received documents not recalled, deliveries still waiting), urgent first;
-    a secret received document's subject is masked for the uncleared."""
+    of the unit, received documents not recalled), urgent first; a secret received
+    document's subject is masked for the uncleared."""
     visible = queries.documents_visible_to(viewer).values("pk")
     received = queries.incoming_visible_to(viewer).values("pk")
-    delivered = envelopes_delivered_to(viewer.unit_id, viewer.clearance)
     reminders = list(
         Reminder.objects.filter(person=viewer, read_at__isnull=True)
-        .filter(
-            Q(document__in=visible)
-            | Q(incoming__in=received)
-            | Q(incoming__isnull=True, envelope__in=delivered)
-        )
-        .select_related("document", "incoming", "envelope", "envelope__sender")
+        .filter(Q(document__in=visible) | Q(incoming__in=received))
+        .select_related("document", "incoming")
         .defer("document__pdf", "document__uploaded_pdf", "incoming__scan")
         .order_by("created_at")
     )
@@ -594,28 +634,3 @@ def do_mark_reminder_read(
             request=request,
         )
     return reminder
-
-
-def announce_urgent(document: Document) -> list[Reminder]:
-    """At once, when a Hỏa tốc or Thượng khẩn document starts waiting on someone: the signer
-    when it is submitted, the unit's cleared clerks when it is signed (run on every save)."""
-    if document.urgency not in PINNED_URGENCIES:
-        return []
-    if document.state == Document.State.IN_REVIEW:
-        step = queries.current_step(document)  # with reviewers, the one whose turn it is
-        people = [step.reviewer if step is not None else document.signer]
-    elif document.state == Document.State.SIGNED:
-        people = list(
-            Person.objects.filter(
-                unit=document.issuing_unit_id,
-                role__in=(Role.CLERK, Role.ADMIN),
-                is_active=True,
-                clearance__gte=document.secrecy,
-            )
-        )
-    else:
-        return []
-    return _make_reminders(
-        [_Wanted(person, Reminder.Kind.URGENT, document=document) for person in people],
-        actor=None,
-    )

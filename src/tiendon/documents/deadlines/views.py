@@ -35,7 +35,6 @@ def deadlines_dashboard(request: HttpRequest) -> HttpResponse:
         lists = deadlines.deadline_lists(person, scope=scope)
     except InvalidInput as exc:
         return render(request, "documents/error.html", {"error": exc}, status=400)
-    deadlines.do_refresh_reminders(person, request=request)
     return render(
         request,
         "documents/deadlines.html",

@@ -290,7 +290,7 @@ def do_submit_for_review(
     require_state(document, Document.State.DRAFT)
     if actor.pk != document.drafter_id:
         raise DocumentError(_("Only the drafter submits a draft."), code="not_the_drafter")
-    reviews.start_round(document)  # before the save, whose receiver announces the signer
+    reviews.start_round(document)  # before the save: `document_saved` announces the first reviewer
     document.state = Document.State.IN_REVIEW
     document.save(update_fields=["state", "updated_at"])
     document_saved(document, ["state", "updated_at"])

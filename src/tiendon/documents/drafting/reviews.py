@@ -171,7 +171,7 @@ def do_approve(
         },
         request=request,
     )
-    deadlines.announce_urgent(document)  # a Hỏa tốc draft now waits on the next one
+    deadlines.announce_turn(document, actor=reviewer, request=request)  # the next one's turn
     return step
 
 

@@ -57,11 +57,11 @@ def require_state(document: Document, *states: str) -> None:
 
 def document_saved(document: Document, fields: Iterable[str] | None = None) -> None:
     """What follows every change of a document, called by each action that saves one: its
-    search entry and the indexer's queue (when an indexed field changed) and, when its state
-    moved, the reminders of an urgent document waiting on someone. `fields`: the saved
-    fields, None for all."""
+    search entry and the indexer's queue (when an indexed field changed) and, when an action
+    moved its state, the reminder of whoever must act next. `fields`: the saved fields,
+    None for all (a draft created or edited: nobody else's turn)."""
     saved = None if fields is None else frozenset(fields)
     fts.on_document_saved(document, update_fields=saved)
     index.on_document_changed(document.pk, update_fields=saved)
-    if saved is None or "state" in saved:
-        reminders.announce_urgent(document)
+    if saved is not None and "state" in saved:
+        reminders.announce_turn(document)

@@ -130,6 +130,10 @@ def document_return(request: HttpRequest, document_id: str) -> HttpResponse:
         lambda: actions.do_return_to_draft(
             document, person_of(request), comment=comment, request=request
         ),
+        lambda d: (
+            _("Returned to %(name)s with your comment; they are told.")
+            % {"name": d.drafter.full_name}
+        ),
     )
     return redirect("document_detail", document_id=document.pk)
 
@@ -170,12 +174,20 @@ def document_pdf(request: HttpRequest, document_id: str) -> HttpResponse:
     return response
 
 
+def submitted(document: Document) -> str:
+    step = reviews.current_step(document)
+    who = step.reviewer if step is not None else document.signer
+    return _("Submitted: it now waits on %(name)s, who is told.") % {"name": who.full_name}
+
+
 @login_required
 @require_POST
 def document_submit(request: HttpRequest, document_id: str) -> HttpResponse:
     document = _document(request, document_id)
     run_action(
-        request, lambda: actions.do_submit_for_review(document, person_of(request), request=request)
+        request,
+        lambda: actions.do_submit_for_review(document, person_of(request), request=request),
+        submitted,
     )
     return redirect("document_detail", document_id=document.pk)
 
@@ -192,6 +204,7 @@ def document_sign(request: HttpRequest, document_id: str) -> HttpResponse:
         run_action(
             request,
             lambda: actions.do_sign(document, person_of(request), totp_code=code, request=request),
+            lambda d: _("Signed. The unit's clerks are told to issue it."),
         )
     return redirect("document_detail", document_id=document.pk)
 
@@ -200,5 +213,12 @@ def document_sign(request: HttpRequest, document_id: str) -> HttpResponse:
 @require_POST
 def document_issue(request: HttpRequest, document_id: str) -> HttpResponse:
     document = _document(request, document_id)
-    run_action(request, lambda: actions.do_issue(document, person_of(request), request=request))
+    run_action(
+        request,
+        lambda: actions.do_issue(document, person_of(request), request=request),
+        lambda d: (
+            _("Issued as %(symbol)s and sent to its recipients; their statuses follow.")
+            % {"symbol": d.number_and_symbol}
+        ),
+    )
     return redirect("document_detail", document_id=document.pk)

@@ -10,11 +10,9 @@ transaction, so a status is sent exactly when the change is stored.
 from __future__ import annotations
 
 import datetime as dt
-import functools
-import uuid
 from typing import Any
 
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.db.models import Q
 from django.http import HttpRequest
 from django.utils import timezone
@@ -34,6 +32,7 @@ from tiendon.documents.models import (
     Document,
     DocumentType,
     IncomingDocument,
+    Reminder,
     Secrecy,
     Series,
     Urgency,
@@ -122,41 +121,24 @@ def _audit(action: str, incoming: IncomingDocument, actor: Person, **new: Any) -
 def do_open_incoming(
     person: Person, envelope_id: str, *, request: HttpRequest | None = None
 ) -> IncomingDocument:
-    """Open a document delivered to the person's unit. Usually the dispatcher took it in at
-    arrival and this returns that row; a secret one, recorded from its label, gets its
-    content now that a cleared person opens it (the exchange audits the decryption); one
-    not taken in yet is taken in now. Opening again returns the same row."""
+    """Open a document delivered to the person's unit, which the dispatcher took in at
+    arrival: a secret one, recorded from its label, gets its content now that a cleared
+    person opens it (the exchange audits the decryption). Opening again returns the row."""
     delivery = openable_delivery(person, envelope_id, kinds=DOCUMENT_KINDS)  # scope, clearance
-    existing = IncomingDocument.objects.filter(
+    incoming = IncomingDocument.objects.filter(
         unit=person.unit, envelope_id=delivery.envelope_id
     ).first()
-    if existing is not None and existing.content_recorded:
-        return existing
+    if incoming is None:
+        raise DocumentError(
+            _("This document is still being taken in; try again in a moment."),
+            code="not_taken_in_yet",
+        )
+    if incoming.content_recorded:
+        return incoming
     payload = _unpack(open_payload(person, envelope_id, request=request))
-    if existing is not None:
-        incoming = receiving.fill_in(
-            _locked(existing), payload, security=delivery.security, person=person
-        )
-    else:
-        verify = functools.cache(receiving.verification_of)
-        fields = receiving.content_fields(
-            payload, sender_name=delivery.sender_name, security=delivery.security, verify=verify
-        )
-        try:
-            with transaction.atomic():  # a savepoint: two people opening at once get one row
-                incoming = IncomingDocument.objects.create(
-                    unit=person.unit,
-                    source=IncomingDocument.Source.EXCHANGE,
-                    envelope_id=delivery.envelope_id,
-                    issuer_code=delivery.sender_code,
-                    arrived_at=delivery.arrived_at or timezone.now(),
-                    opened_by=person,
-                    **fields,
-                )
-        except IntegrityError:
-            return IncomingDocument.objects.get(unit=person.unit, envelope_id=delivery.envelope_id)
-        receiving.record_parts(incoming, payload, verify)
-        deadlines.attach_opened(incoming)  # an announced urgent delivery
+    incoming = receiving.fill_in(
+        _locked(incoming), payload, security=delivery.security, person=person
+    )
     _audit(
         "documents.incoming_opened",
         incoming,
@@ -260,6 +242,13 @@ def do_register_incoming(
     incoming.registered_by = clerk
     incoming.save()
     _report(incoming, status.REGISTERED, clerk, request=request)
+    deadlines.hand_over(
+        incoming,
+        deadlines.unit_people(incoming.unit_id, deadlines.COMMANDERS, incoming.secrecy),
+        Reminder.Step.ASSIGN,
+        actor=clerk,
+        request=request,
+    )
     _audit(
         "documents.incoming_registered",
         incoming,
@@ -283,6 +272,7 @@ def do_refuse_incoming(
     incoming.refused_reason = reason
     incoming.save(update_fields=["state", "refused_reason"])
     _report(incoming, status.REFUSED, clerk, note=reason, request=request)
+    deadlines.hand_over(incoming, [], Reminder.Step.NONE, actor=clerk)  # nothing left to do
     _audit("documents.incoming_refused", incoming, clerk, reason=reason)
     return incoming
 
@@ -426,6 +416,7 @@ def do_complete_assignment(
         incoming.result_note = "\n".join(notes)[:NOTE_MAX]
         incoming.save(update_fields=["state", "done_at", "result_note"])
         _report(incoming, status.DONE, person, note=incoming.result_note, request=request)
+    deadlines.close_assignment(assignment)
     _audit("documents.assignment_done", incoming, person, assignment=assignment.pk)
     return assignment
 
@@ -507,7 +498,7 @@ def do_receive_paper(
         opened_by=clerk,
     )
     _audit("documents.paper_received", incoming, clerk, scan_type=scan_type, size=len(scan))
-    deadlines.announce_incoming(incoming, clerk, request=request)
+    deadlines.announce_paper(incoming, clerk, request=request)
     return incoming
 
 
@@ -564,41 +555,6 @@ def do_request_recall(
 
 
 @transaction.atomic
-def do_open_recall(
-    person: Person, envelope_id: str, *, request: HttpRequest | None = None
-) -> IncomingDocument:
-    """Open a recall request delivered to the person's unit and mark the copy it names
-    (opening the original first if nobody had). Usually the dispatcher did it at arrival."""
-    delivery = openable_delivery(person, envelope_id, kinds=frozenset({container.RECALL_KIND}))
-    existing = IncomingDocument.objects.filter(
-        unit=person.unit, recall_envelope_id=delivery.envelope_id
-    ).first()
-    if existing is not None:
-        return existing
-    recall = container.unpack_recall(open_payload(person, envelope_id, request=request))
-    original = uuid.UUID(recall["original_envelope"])
-    incoming = IncomingDocument.objects.filter(
-        unit=person.unit, envelope_id=original, issuer_code=delivery.sender_code
-    ).first()
-    if incoming is None:
-        try:
-            incoming = do_open_incoming(person, str(original), request=request)
-        except OutOfScope as exc:
-            raise DocumentError(
-                _("The recalled document is not here."), code="unknown_original"
-            ) from exc
-        if incoming.issuer_code != delivery.sender_code:
-            raise DocumentError(_("The recalled document is not here."), code="unknown_original")
-    incoming = _locked(incoming)
-    incoming.recall_envelope_id = delivery.envelope_id
-    incoming.recall_reason = recall["reason"]
-    incoming.recall_answer = IncomingDocument.RecallAnswer.PENDING
-    incoming.save(update_fields=["recall_envelope", "recall_reason", "recall_answer"])
-    _audit("documents.recall_received", incoming, person, envelope=str(delivery.envelope_id))
-    return incoming
-
-
-@transaction.atomic
 def do_answer_recall(
     incoming: IncomingDocument,
     clerk: Person,
@@ -626,6 +582,7 @@ def do_answer_recall(
         code = status.RECALL_REFUSED
     incoming.save()
     _report(incoming, code, clerk, note=note, request=request)
+    deadlines.hand_over(incoming, [], Reminder.Step.NONE, actor=clerk)  # answered
     _audit("documents.recall_answered", incoming, clerk, status=code, note=note)
     if accept:
         # The copies this unit made of it are recalled down the chain in turn (Decree 30:

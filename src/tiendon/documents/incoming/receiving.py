@@ -13,12 +13,14 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from tiendon.audit.actions import AuditEntry, do_record_batch
+from tiendon.documents import statuses as status_codes
 from tiendon.documents.copies import actions as copies
 from tiendon.documents.deadlines import reminders as deadlines
+from tiendon.documents.delivery import history
 from tiendon.documents.drafting import attachments
 from tiendon.documents.errors import DocumentError
 from tiendon.documents.models import (
@@ -30,7 +32,7 @@ from tiendon.documents.models import (
 )
 from tiendon.documents.pdf import container, pades
 from tiendon.documents.pdf.layout import nfc
-from tiendon.exchange.registry import Arrival
+from tiendon.exchange.registry import Arrival, StatusReport
 from tiendon.units.models import Person
 
 SECRECY_OF_LABEL = {"none": 0, "mat": 1, "toi_mat": 2, "tuyet_mat": 3}
@@ -190,6 +192,15 @@ def take_in_documents(arrival: Arrival) -> None:
     )
 
 
+def record_statuses(reports: Sequence[StatusReport]) -> None:
+    """Statuses the recipients reported (the exchange's dispatcher calls this): each kept in
+    the history; a refusal tells the drafter and the clerks at once."""
+    history.record_reported(reports)
+    deadlines.announce_refused(
+        e for r in reports if r.code == status_codes.REFUSED for e in r.envelope_ids
+    )
+
+
 def fill_in(
     incoming: IncomingDocument,
     payload: container.DocumentPayload,
@@ -237,6 +248,8 @@ def take_in_recall(arrival: Arrival) -> None:
     IncomingDocument.objects.bulk_update(
         asked, ["recall_envelope_id", "recall_reason", "recall_answer"]
     )
+    for row in asked:
+        deadlines.announce_recall(row)
     do_record_batch(
         AuditEntry(
             action="documents.recall_received",

@@ -30,10 +30,8 @@ from tiendon.documents.incoming.forms import (
 )
 from tiendon.documents.models import Assignment, IncomingDocument, RecipientGroup
 from tiendon.documents.pages import person_of, run_action, shown
-from tiendon.documents.pdf import container
 from tiendon.documents.registers import incoming as incoming_register
 from tiendon.errors import InvalidInput, TiendonError
-from tiendon.exchange import queries as exchange_queries
 from tiendon.units.models import Person, Role
 
 STATUS_PAGE = 200
@@ -57,7 +55,6 @@ def incoming_list(request: HttpRequest) -> HttpResponse:
             "documents": queries.incoming_list(person),
             "assignments": queries.assignments_of(person),
             "recalled": queries.recalled_records(person)[:50],
-            "recall_kind": container.RECALL_KIND,
         },
     )
 
@@ -65,14 +62,9 @@ def incoming_list(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_POST
 def incoming_open(request: HttpRequest, envelope_id: str) -> HttpResponse:
-    """Open what the exchange delivered: a document, or a recall request."""
-    person = person_of(request)
-    kind = exchange_queries.openable_delivery(person, envelope_id).kind  # else OutOfScope
+    """Open a delivered document (a secret one gets its content for a cleared person)."""
     try:
-        if kind == container.RECALL_KIND:
-            incoming = actions_flow.do_open_recall(person, envelope_id, request=request)
-        else:
-            incoming = actions_flow.do_open_incoming(person, envelope_id, request=request)
+        incoming = actions_flow.do_open_incoming(person_of(request), envelope_id, request=request)
     except ValueError as exc:  # not an envelope id
         raise Http404("no such delivery") from exc
     except TiendonError as exc:
@@ -149,7 +141,9 @@ def incoming_register_action(request: HttpRequest, incoming_id: str) -> HttpResp
             incoming, person_of(request), accept_duplicate=accept, request=request
         ),
     ):
-        messages.success(request, _("Registered."))
+        messages.success(
+            request, _("Registered. The commander is told to assign it (or assigns it below).")
+        )
     return redirect("incoming_detail", incoming_id=incoming.pk)
 
 
@@ -191,7 +185,7 @@ def incoming_assign(request: HttpRequest, incoming_id: str) -> HttpResponse:
                 request=request,
             ),
         ):
-            messages.success(request, _("Assigned."))
+            messages.success(request, _("Assigned. Each officer is told, with the deadline."))
     return redirect("incoming_detail", incoming_id=incoming.pk)
 
 

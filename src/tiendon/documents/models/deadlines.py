@@ -28,18 +28,33 @@ class DueDate(models.Model):
 
 
 class Reminder(models.Model):
-    """An in-app reminder of one person: an outgoing document overdue, due soon or urgent and
-    waiting on them; a received document assigned to them (then overdue or due soon); or a
-    Hỏa tốc/Thượng khẩn delivery announced to the unit's clerks and commander as soon as it
-    is in the inbox (the envelope, before anyone opens it; the received document after).
-    Exactly one of `document`, `incoming`, `envelope` is set (`incoming` and `envelope` may
-    both be, once the announced delivery is opened). The rules are in deadlines.py."""
+    """An in-app reminder of one person, made at the moment something becomes theirs to do
+    (`deadlines.reminders`): a draft to review or sign, a signed document to issue, an
+    arrival to register, a registered one to assign, an assignment, a draft returned, a
+    recall to answer (kind "turn", or "urgent" for Hỏa tốc and Thượng khẩn); or an outgoing
+    document or assignment overdue or due soon (made by the worker's daily pass).
+    Exactly one of `document` and `incoming` is set."""
 
     class Kind(models.TextChoices):
         OVERDUE = "overdue", _("Overdue")
         DUE_SOON = "due_soon", _("Due soon")
         URGENT = "urgent", _("Urgent document")
         ASSIGNED = "assigned", _("Assigned to you")
+        TURN = "turn", _("Your turn")
+
+    class Step(models.TextChoices):
+        """What is asked of the person (a hand-off's reminder)."""
+
+        NONE = "", ""
+        REVIEW = "review", _("Waiting for your review")
+        SIGN = "sign", _("Waiting for your signature")
+        ISSUE = "issue", _("Signed, waiting to be issued")
+        RETURNED = "returned", _("Returned to you for changes")
+        REGISTER = "register", _("Arrived, waiting to be registered")
+        ASSIGN = "assign", _("Registered, waiting to be assigned")
+        RECALL = "recall", _("Recall request waiting for an answer")
+        ASSIGNED = "assigned", _("Assigned to you")
+        REFUSED = "refused", _("Refused by a recipient")
 
     person = models.ForeignKey("units.Person", on_delete=models.CASCADE, related_name="+")
     document = models.ForeignKey(
@@ -52,10 +67,8 @@ class Reminder(models.Model):
         blank=True,
         related_name="+",
     )
-    envelope = models.ForeignKey(
-        "exchange.Envelope", on_delete=models.CASCADE, null=True, blank=True, related_name="+"
-    )
     kind = models.CharField(max_length=16, choices=Kind.choices)
+    step = models.CharField(max_length=16, choices=Step.choices, blank=True, default="")
     due_date = models.DateField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     read_at = models.DateTimeField(null=True, blank=True)
@@ -70,33 +83,36 @@ class Reminder(models.Model):
                 condition=models.Q(incoming__isnull=False, due_date__isnull=False),
                 name="reminder_incoming_unique",
             ),
-            models.UniqueConstraint(
-                fields=["person", "envelope", "kind"],
-                condition=models.Q(envelope__isnull=False),
-                name="reminder_envelope_unique",
+            # A hand-off reminds once while unread: the same step again (a draft submitted
+            # a second time) reminds anew once the first was read.
+            *(
+                models.UniqueConstraint(
+                    fields=["person", target, "kind", "step"],
+                    condition=models.Q(
+                        read_at__isnull=True, due_date__isnull=True, **{f"{target}__isnull": False}
+                    ),
+                    name=f"reminder_unread_{target}_step_once",
+                )
+                for target in ("document", "incoming")
             ),
             models.CheckConstraint(
-                condition=models.Q(document__isnull=False)
-                | models.Q(incoming__isnull=False)
-                | models.Q(envelope__isnull=False),
+                condition=models.Q(document__isnull=False) | models.Q(incoming__isnull=False),
                 name="reminder_has_subject",
             ),
         ]
         indexes = [models.Index(fields=["person", "read_at"])]
 
     def __str__(self) -> str:
-        target = self.document_id or self.incoming_id or self.envelope_id
-        return f"{self.kind} {target} for {self.person_id}"
+        return f"{self.kind} {self.document_id or self.incoming_id} for {self.person_id}"
 
     # For the pages (deadlines.unread_reminders selects the related rows and masks).
     @property
+    def subject(self) -> models.Model:
+        return self.document if self.document is not None else self.incoming  # type: ignore[return-value]
+
+    @property
     def urgency(self) -> str:
-        if self.document is not None:
-            return str(self.document.urgency)
-        if self.incoming is not None:
-            return str(self.incoming.urgency)
-        assert self.envelope is not None
-        return _URGENCY_OF_PRECEDENCE.get(self.envelope.precedence, "normal")
+        return str(self.subject.urgency)  # type: ignore[attr-defined]
 
     @property
     def pinned(self) -> bool:
@@ -109,9 +125,7 @@ class Reminder(models.Model):
 
         if self.document is not None:
             return reverse("document_detail", args=[self.document.pk])
-        if self.incoming is not None:
-            return reverse("incoming_detail", args=[self.incoming.pk])
-        return reverse("incoming_list")
+        return reverse("incoming_detail", args=[self.subject.pk])
 
     @property
     def title(self) -> str:
@@ -119,26 +133,13 @@ class Reminder(models.Model):
 
         if self.document is not None:
             return f"{self.document.get_doc_type_display()}: {self.document.subject}"
-        if self.incoming is not None:
-            subject = self.incoming.subject or gettext("(secret document)")
-            number = self.incoming.number_and_symbol
-            return f"{number} {subject}" if number else subject
-        assert self.envelope is not None
-        return gettext("A document from %(sender)s, not opened yet") % {
-            "sender": self.envelope.sender.name
-        }
+        assert self.incoming is not None
+        subject = self.incoming.subject or gettext("(secret document)")
+        number = self.incoming.number_and_symbol
+        return f"{number} {subject}" if number else subject
 
     @property
     def urgency_label(self) -> str:
         from tiendon.documents.models import Urgency
 
         return "" if self.urgency == "normal" else str(Urgency(self.urgency).label)
-
-
-# The exchange's precedence of an envelope as the document's urgency (actions.py maps back).
-_URGENCY_OF_PRECEDENCE = {
-    "thuong": "normal",
-    "khan": "khan",
-    "thuong_khan": "thuong_khan",
-    "hoa_toc": "hoa_toc",
-}

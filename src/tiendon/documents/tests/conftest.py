@@ -13,7 +13,8 @@ from django.db import connection
 from django.test import RequestFactory
 
 from tiendon.documents.drafting.actions import do_create_draft, do_submit_for_review
-from tiendon.documents.models import DocumentType
+from tiendon.documents.models import DocumentType, IncomingDocument
+from tiendon.exchange import dispatch
 from tiendon.pki.actions import do_issue_person_key, do_issue_unit_keys
 from tiendon.units import auth
 from tiendon.units.actions_auth import do_confirm_totp
@@ -41,6 +42,14 @@ class Board:
         step = auth.current_step()
         Person.objects.filter(pk=self.commander.pk).update(totp_last_step=step - 1)
         return auth.code_for_step(self.secret, step)
+
+
+def taken_in(person: Any, envelope_id: Any, *, recall: bool = False) -> IncomingDocument:
+    """What the node's dispatcher makes of a delivery to the person's unit (run here, as the
+    node would at arrival): the received document, or the one a recall names."""
+    dispatch.run_until_idle()
+    field = "recall_envelope_id" if recall else "envelope_id"
+    return IncomingDocument.objects.get(unit=person.unit, **{field: envelope_id})
 
 
 def enrol(person: Any) -> str:

@@ -14,7 +14,7 @@ from tiendon.documents import queries
 from tiendon.documents.drafting.actions import do_issue, do_sign
 from tiendon.documents.incoming.actions import do_open_incoming, do_register_incoming
 from tiendon.documents.models import IncomingDocument
-from tiendon.documents.tests.conftest import in_review
+from tiendon.documents.tests.conftest import in_review, taken_in
 from tiendon.errors import OutOfScope
 from tiendon.exchange import dispatch
 from tiendon.exchange import queries as exchange_queries
@@ -64,7 +64,7 @@ def test_a_document_is_ready_to_register_before_anyone_logs_in(
     assert {r.new["subject"] for r in taken} == {SUBJECT}
     # The clerk registers it straight away; a person's opening returns the same row.
     (row,) = queries.incoming_list(tree.clerk_a)
-    assert do_open_incoming(tree.clerk_a, str(sent.envelope_id)).pk == row.pk
+    assert taken_in(tree.clerk_a, sent.envelope_id).pk == row.pk
     registered = do_register_incoming(row, tree.clerk_a)
     assert registered.arrival_number == 1
 
@@ -119,3 +119,31 @@ def test_the_inbox_page_decrypts_nothing(
     page = client.get(reverse("incoming_list")).content.decode()
     assert SUBJECT in page
     assert opened == []
+
+
+def test_a_delivery_stored_before_the_upgrade_is_taken_in_after_it(
+    tree: Any, board: Any, province_board: Any
+) -> None:
+    """A node upgraded from a version without the dispatcher: its deliveries have no
+    hand-off. Migration exchange 0012 gives each one, and the dispatcher takes it in; a
+    delivery someone had already opened the old way keeps its single row."""
+    import importlib
+
+    from django.apps import apps
+
+    from tiendon.exchange.models_dispatch import Handoff
+
+    step = importlib.import_module("tiendon.exchange.migrations.0012_handoffs_for_earlier_arrivals")
+    before = _issue(province_board, [tree.commune_a.code])
+    opened = _issue(province_board, [tree.commune_a.code])
+    taken_in(tree.clerk_a, opened.envelope_id)  # handled already, as if opened by a person
+    Handoff.objects.all().delete()  # what an older node holds
+    step.hand_off_earlier_arrivals(apps, None)
+    assert Handoff.objects.filter(state="waiting").count() == 2
+    assert dispatch.run_until_idle() == 2
+    rows = IncomingDocument.objects.filter(unit=tree.commune_a)
+    assert sorted(str(r.envelope_id) for r in rows) == sorted(
+        [str(before.envelope_id), str(opened.envelope_id)]
+    )
+    step.hand_off_earlier_arrivals(apps, None)  # run twice: nothing more
+    assert Handoff.objects.count() == 2

@@ -19,11 +19,10 @@ from tiendon.documents.drafting import state
 from tiendon.documents.drafting.actions import do_issue, do_sign
 from tiendon.documents.drafting.attachments import do_add_attachment
 from tiendon.documents.errors import DocumentError
-from tiendon.documents.incoming.actions import do_open_incoming
 from tiendon.documents.models import Attachment, Document, IncomingAttachment, NumberCounter
 from tiendon.documents.pdf import container, pades, stamps
 from tiendon.documents.pdf.layout import SERIF, register_fonts
-from tiendon.documents.tests.conftest import draft
+from tiendon.documents.tests.conftest import draft, taken_in
 from tiendon.errors import InvalidInput, OutOfScope
 from tiendon.exchange.models import Envelope
 from tiendon.exchange.queries import open_payload
@@ -105,7 +104,7 @@ def test_attachments_travel_in_the_container_and_are_verified_on_arrival(
 ):
     document = _issued_with_annex(board, tree)
     envelope = Envelope.objects.get(pk=document.envelope_id)
-    incoming = do_open_incoming(tree.clerk_b, str(envelope.pk))
+    incoming = taken_in(tree.clerk_b, envelope.pk)
     (received,) = IncomingAttachment.objects.filter(incoming=incoming)
     assert received.name == "Phu luc 1.pdf"
     assert received.verified
@@ -124,8 +123,6 @@ def test_a_changed_byte_in_a_received_attachment_shows_as_not_verified(
     """The delivery decrypts to a container whose signed annex has one byte changed (what
     a faulty store or a holder of the content key could hand over): the container's own
     hashes are consistent, so only the signature can tell."""
-    from tiendon.documents.incoming import actions as actions_flow
-
     document = _issued_with_annex(board, tree)
     payload = container.unpack_document(open_payload(tree.clerk_b, str(document.envelope_id)))
     (name, data) = next(iter(payload.attachments.items()))
@@ -133,8 +130,9 @@ def test_a_changed_byte_in_a_received_attachment_shows_as_not_verified(
     at = changed.index(b"/MediaBox")  # inside the signed byte range
     changed[at + 12] ^= 0x01
     forged = container.pack_document(payload.metadata, payload.pdf, {name: bytes(changed)})
-    monkeypatch.setattr(actions_flow, "open_payload", lambda *args, **kwargs: forged)
-    incoming = do_open_incoming(tree.clerk_b, str(document.envelope_id))
+    unpack = container.unpack_document
+    monkeypatch.setattr(container, "unpack_document", lambda data: unpack(forged))
+    incoming = taken_in(tree.clerk_b, document.envelope_id)
     (row,) = IncomingAttachment.objects.filter(incoming=incoming)
     assert not row.verified
     assert all(v["bottom_line"] for v in incoming.verification)  # the document itself is fine

@@ -15,10 +15,10 @@ from tiendon.documents import queries
 from tiendon.documents.copies.actions import do_make_copy, parse_pages
 from tiendon.documents.drafting.actions import do_issue, do_sign
 from tiendon.documents.errors import DocumentError
-from tiendon.documents.incoming.actions import do_open_incoming, do_register_incoming
+from tiendon.documents.incoming.actions import do_register_incoming
 from tiendon.documents.models import CertifiedCopy, IncomingCopy, NumberCounter
 from tiendon.documents.pdf import pades
-from tiendon.documents.tests.conftest import SUBJECT, in_review
+from tiendon.documents.tests.conftest import SUBJECT, in_review, taken_in
 from tiendon.errors import InvalidInput, OutOfScope
 from tiendon.exchange.models import Envelope
 
@@ -37,7 +37,7 @@ def issue_to(board, spec, **overrides):
 
 def open_waiting(clerk):
     (waiting,) = queries.waiting_envelopes(clerk)
-    return do_open_incoming(clerk, str(waiting.envelope_id))
+    return taken_in(clerk, waiting.envelope_id)
 
 
 def text_of(pdf: bytes, tmp_path, name: str = "copy.pdf") -> str:

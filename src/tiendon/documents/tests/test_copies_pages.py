@@ -14,9 +14,9 @@ from django.utils import translation
 from tiendon.documents import queries
 from tiendon.documents.drafting import state
 from tiendon.documents.drafting.actions import do_issue, do_sign
-from tiendon.documents.incoming.actions import do_open_incoming, do_register_incoming
+from tiendon.documents.incoming.actions import do_register_incoming
 from tiendon.documents.models import Attachment, CertifiedCopy, Document, ReviewStep
-from tiendon.documents.tests.conftest import SUBJECT, draft
+from tiendon.documents.tests.conftest import SUBJECT, draft, taken_in
 from tiendon.documents.tests.test_attachments import annex_pdf
 from tiendon.documents.tests.test_copies import issue_to
 from tiendon.units.actions import do_create_person
@@ -94,7 +94,7 @@ def test_attachments_and_reviewers_through_the_pages(tree, board):
     issued = do_issue(signed, board.clerk)
     attachment.refresh_from_db()
     assert attachment.signed is not None
-    incoming = do_open_incoming(tree.clerk_b, str(issued.envelope_id))
+    incoming = taken_in(tree.clerk_b, issued.envelope_id)
     receiver = other_staff
     page = receiver.get(reverse("incoming_detail", args=[incoming.pk])).content.decode()
     assert 'id="incoming-attachments"' in page
@@ -135,7 +135,7 @@ def test_a_sao_y_is_made_from_the_received_documents_page_and_read_as_a_copy(
     directive = issue_to(ministry_board, [{"unit": tree.province.code}])
     (waiting,) = queries.waiting_envelopes(province_board.clerk)
     at_38 = do_register_incoming(
-        do_open_incoming(province_board.clerk, str(waiting.envelope_id)), province_board.clerk
+        taken_in(province_board.clerk, waiting.envelope_id), province_board.clerk
     )
     province = logged_in(province_board.clerk)
     page = province.get(reverse("incoming_detail", args=[at_38.pk])).content.decode()
@@ -155,13 +155,12 @@ def test_a_sao_y_is_made_from_the_received_documents_page_and_read_as_a_copy(
     assert "01/SY-BCHQS" in province.get(reverse("copy_list")).content.decode()
 
     commune = logged_in(tree.clerk_a)
-    opened = commune.post(reverse("incoming_open", args=[copy.envelope_id]))
-    page = commune.get(opened["Location"]).content.decode()
+    incoming_id = taken_in(tree.clerk_a, copy.envelope_id).pk
+    page = commune.get(reverse("incoming_detail", args=[incoming_id])).content.decode()
     assert 'id="copy-of"' in page
     assert directive.number_and_symbol in page
     assert tree.ministry.name in page
     assert SUBJECT in page
-    incoming_id = opened["Location"].rstrip("/").rsplit("/", 1)[-1]
     inbox = commune.get(reverse("incoming_list")).content.decode()
     assert 'class="badge copy-of"' in inbox
     assert directive.number_and_symbol in inbox

@@ -15,11 +15,10 @@ from tiendon.documents.delivery import history
 from tiendon.documents.errors import DocumentError
 from tiendon.documents.incoming.actions import (
     do_answer_recall,
-    do_open_recall,
     do_register_incoming,
     do_request_recall,
 )
-from tiendon.documents.models import CertifiedCopy, IncomingCopy
+from tiendon.documents.models import CertifiedCopy, IncomingCopy, IncomingDocument
 from tiendon.documents.tests.test_copies import issue_to, open_waiting
 from tiendon.errors import InvalidInput, OutOfScope
 from tiendon.exchange import dispatch
@@ -41,9 +40,8 @@ def forwarded(tree, ministry_board, province_board, board):
 
 
 def open_recall(clerk):
-    (waiting,) = queries.waiting_envelopes(clerk)
-    assert waiting.envelope.kind == "document.recall"
-    return do_open_recall(clerk, str(waiting.envelope_id))
+    dispatch.run_until_idle()
+    return IncomingDocument.objects.get(unit=clerk.unit, recall_answer="pending")
 
 
 def statuses(viewer, copy):

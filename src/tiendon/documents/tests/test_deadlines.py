@@ -166,6 +166,24 @@ def test_reminders_are_made_once_and_dismissed_by_their_owner(tree: Any) -> None
     assert deadlines.unread_reminders(tree.clerk_a) == []
 
 
+def test_the_nodes_pass_reminds_whoever_is_late_once_and_the_page_only_reads(
+    tree: Any, staff_a: Any, client: Any
+) -> None:
+    late = _draft(tree, "Báo cáo tổng kết năm")
+    deadlines.do_set_due_date(late, tree.clerk_a, D(2027, 1, 29), today=D(2027, 1, 25))
+    paper_assigned(tree, "Kế hoạch diễn tập", [staff_a], D(2027, 1, 28))
+    assert deadlines.do_remind_due(today=TODAY) == 2  # the drafter's, and the officer's
+    assert deadlines.do_remind_due(today=TODAY) == 0
+    assert sorted(r.kind for r in deadlines.unread_reminders(staff_a)) == [
+        Reminder.Kind.ASSIGNED,
+        Reminder.Kind.OVERDUE,
+    ]
+    client.force_login(tree.clerk_a)
+    before = Reminder.objects.count()
+    assert client.get(reverse("deadlines_dashboard")).status_code == 200
+    assert Reminder.objects.count() == before
+
+
 def test_deadline_pages(tree: Any, client: Any) -> None:
     document = _draft(tree, "Báo cáo khẩn về lũ", urgency=Urgency.HOA_TOC)
     client.force_login(tree.clerk_a)

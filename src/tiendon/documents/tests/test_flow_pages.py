@@ -15,8 +15,9 @@ from django.urls import reverse
 from openpyxl import load_workbook
 
 from tiendon.documents.models import Document, IncomingDocument, RecipientGroup
-from tiendon.documents.tests.conftest import SUBJECT
+from tiendon.documents.tests.conftest import SUBJECT, taken_in
 from tiendon.documents.tests.test_flow import TOMORROW, issue_to
+from tiendon.exchange import dispatch
 from tiendon.units.actions import do_create_person
 from tiendon.units.models import Role
 
@@ -43,14 +44,14 @@ def test_the_whole_receiving_journey_through_the_pages(tree, board, province_boa
         password="Mat-khau-thu-nghiem-2026",
     )
     sent = issue_to(province_board, [{"unit": "15853"}])
+    dispatch.run_until_idle()  # the node takes it in at arrival
     clerk = logged_in(tree.clerk_a)
     inbox = clerk.get(reverse("incoming_list"))
     assert inbox.status_code == 200
     assert "Bộ Chỉ huy Quân sự tỉnh Thanh Hóa" in inbox.content.decode()
-    opened = clerk.post(reverse("incoming_open", args=[sent.envelope_id]))
-    incoming = IncomingDocument.objects.get()
-    assert opened["Location"] == reverse("incoming_detail", args=[incoming.pk])
-    page = clerk.get(opened["Location"]).content.decode()
+    incoming = IncomingDocument.objects.get(envelope_id=sent.envelope_id)
+    assert reverse("incoming_detail", args=[incoming.pk]) in inbox.content.decode()
+    page = clerk.get(reverse("incoming_detail", args=[incoming.pk])).content.decode()
     assert SUBJECT in page
     assert 'id="verification"' in page
     assert clerk.get(reverse("incoming_file", args=[incoming.pk]))["Content-Type"] == (
@@ -105,8 +106,7 @@ def test_the_whole_receiving_journey_through_the_pages(tree, board, province_boa
     # Recall from the sender's page, accepted from the commune's.
     sender.post(reverse("document_recall", args=[sent.pk]), {"reason": "Sai sót."})
     assert Document.objects.get(pk=sent.pk).state == Document.State.RECALLED
-    recall_envelope = Document.objects.get(pk=sent.pk).recall_envelope_id
-    clerk.post(reverse("incoming_open", args=[recall_envelope]))
+    dispatch.run_until_idle()
     assert "Sai sót." in clerk.get(reverse("incoming_detail", args=[incoming.pk])).content.decode()
     clerk.post(reverse("incoming_recall_answer", args=[incoming.pk]), {"answer": "accept"})
     assert clerk.get(reverse("incoming_detail", args=[incoming.pk])).status_code == 404
@@ -239,9 +239,10 @@ def test_an_unreadable_delivery_is_refused_from_the_inbox(tree, board, province_
     garbage = do_send_envelope(
         kind="document", payload=b"junk", sender=tree.province, recipients=[tree.commune_a]
     )
+    dispatch.run_until_idle()  # the payload cannot be taken in: it stays waiting
     clerk = logged_in(tree.clerk_a)
-    opened = clerk.post(reverse("incoming_open", args=[garbage.pk]), follow=True)
-    assert "bad_payload" in opened.content.decode()
+    inbox = clerk.get(reverse("incoming_list")).content.decode()
+    assert reverse("incoming_refuse_delivery", args=[garbage.pk]) in inbox
     other = logged_in(tree.clerk_b)
     assert (
         other.post(
@@ -259,7 +260,6 @@ def test_a_result_file_is_downloaded_by_the_unit_only(tree, board, province_boar
 
     from tiendon.documents.incoming.actions import (
         do_assign_incoming,
-        do_open_incoming,
         do_register_incoming,
     )
 
@@ -271,9 +271,7 @@ def test_a_result_file_is_downloaded_by_the_unit_only(tree, board, province_boar
         password="Mat-khau-thu-nghiem-2026",
     )
     sent = issue_to(province_board, [{"unit": "15853"}])
-    incoming = do_register_incoming(
-        do_open_incoming(tree.clerk_a, str(sent.envelope_id)), tree.clerk_a
-    )
+    incoming = do_register_incoming(taken_in(tree.clerk_a, sent.envelope_id), tree.clerk_a)
     (assignment,) = do_assign_incoming(
         incoming, tree.commander_a, assignees=[staff], deadline=TOMORROW
     )

@@ -15,10 +15,9 @@ from tiendon.documents.deadlines import reminders as deadlines
 from tiendon.documents.deadlines.reminders import add_working_days
 from tiendon.documents.drafting.actions import do_issue, do_sign
 from tiendon.documents.incoming.actions import (
-    do_open_incoming,
     do_receive_paper,
 )
-from tiendon.documents.models import DocumentType, Reminder, Urgency
+from tiendon.documents.models import DocumentType, IncomingDocument, Reminder, Urgency
 from tiendon.documents.tests.conftest import PNG_SCAN, in_review, paper_assigned
 from tiendon.errors import OutOfScope
 from tiendon.exchange import dispatch
@@ -170,20 +169,21 @@ def test_an_urgent_delivery_is_announced_to_clerks_and_commander_before_it_is_op
     assert 'id="reminder-banner"' in home
     assert "Hỏa tốc" in home
     assert "Công điện hỏa tốc về ứng phó bão số 9" in home
-    for person in (tree.clerk_a, tree.commander_a):
-        (announced,) = deadlines.unread_reminders(person)
-        assert announced.kind == Reminder.Kind.URGENT
-        assert announced.envelope_id == document.envelope_id
-        assert announced.incoming.state == "arrived"
-        assert reverse("incoming_detail", args=[announced.incoming.pk]) in home
-    assert not Reminder.objects.filter(envelope_id=routine.envelope_id).exists()
+    urgent = IncomingDocument.objects.get(unit=tree.commune_a, envelope_id=document.envelope_id)
+    plain = IncomingDocument.objects.get(unit=tree.commune_a, envelope_id=routine.envelope_id)
+    # The clerk registers both, the Hỏa tốc one on top; the commander hears of that one only.
+    told = {p: deadlines.unread_reminders(p) for p in (tree.clerk_a, tree.commander_a)}
+    assert [(r.incoming, r.kind, r.step) for r in told[tree.clerk_a]] == [
+        (urgent, Reminder.Kind.URGENT, Reminder.Step.REGISTER),
+        (plain, Reminder.Kind.TURN, Reminder.Step.REGISTER),
+    ]
+    assert [(r.incoming, r.kind) for r in told[tree.commander_a]] == [
+        (urgent, Reminder.Kind.URGENT)
+    ]
+    assert reverse("incoming_detail", args=[urgent.pk]) in home
     # Once: loading pages again announces nothing more.
     client.get(reverse("incoming_list"))
-    assert Reminder.objects.filter(envelope_id=document.envelope_id).count() == 2
-    # Opened: the reminder leads to the received document, with its subject.
-    incoming = do_open_incoming(tree.clerk_a, str(document.envelope_id))
-    (announced,) = deadlines.unread_reminders(tree.commander_a)
-    assert announced.url == reverse("incoming_detail", args=[incoming.pk])
+    assert Reminder.objects.filter(incoming=urgent).count() == 2
     home = client.get(reverse("home")).content.decode()  # the clerk's page
     assert "Công điện hỏa tốc về ứng phó bão số 9" in home
     client.cookies["django_language"] = "en"
@@ -212,4 +212,9 @@ def test_an_urgent_paper_document_is_announced_to_the_others_of_the_unit(tree: A
     assert deadlines.unread_reminders(tree.clerk_a) == []
     (record,) = AuditRecord.objects.filter(action="documents.reminders_created")
     assert record.actor_id == tree.clerk_a.pk
-    assert record.new == {"count": 1, "kinds": ["urgent"], "for": tree.commander_a.username}
+    assert record.new == {
+        "count": 1,
+        "kinds": ["urgent"],
+        "steps": ["register"],
+        "for": tree.commander_a.username,
+    }

@@ -12,11 +12,10 @@ from django.utils import translation
 
 from tiendon.documents.drafting.actions import do_issue, do_sign
 from tiendon.documents.incoming.actions import (
-    do_open_incoming,
     do_refuse_incoming,
     do_register_incoming,
 )
-from tiendon.documents.tests.conftest import draft, in_review
+from tiendon.documents.tests.conftest import draft, in_review, taken_in
 from tiendon.pki.actions import do_issue_unit_keys
 
 pytestmark = pytest.mark.django_db
@@ -35,10 +34,8 @@ def test_stats_count_documents_by_state_and_received_copies_by_status(tree, boar
         ),
         province_board.clerk,
     )
-    do_register_incoming(do_open_incoming(tree.clerk_a, str(sent.envelope_id)), tree.clerk_a)
-    do_refuse_incoming(
-        do_open_incoming(tree.clerk_b, str(sent.envelope_id)), tree.clerk_b, reason="Gửi nhầm."
-    )
+    do_register_incoming(taken_in(tree.clerk_a, sent.envelope_id), tree.clerk_a)
+    do_refuse_incoming(taken_in(tree.clerk_b, sent.envelope_id), tree.clerk_b, reason="Gửi nhầm.")
     out = StringIO()
     call_command("stats", "--json", stdout=out)
     figures = json.loads(out.getvalue())["documents"]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from conftest import PASSWORD
+from conftest import log_in_with_totp
 from django.urls import reverse
 from django.utils import timezone
 
@@ -16,7 +16,7 @@ from tiendon.readiness.tests.helpers import stored_state
 
 
 def _log_in(client, person) -> None:
-    client.post(reverse("login"), {"username": person.username, "password": PASSWORD})
+    log_in_with_totp(client, person)
 
 
 FORM = {

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from io import StringIO
 
-from conftest import PASSWORD, log_in_with_totp
+from conftest import log_in_with_totp
 from django.core.management import call_command
 from django.urls import reverse
 
@@ -75,9 +75,7 @@ def test_national_dashboard_shows_the_figures_and_stays_light(client, surveyed):
 
 def test_province_commander_drills_down_only_within_the_province(client, surveyed):
     tree = surveyed.tree
-    client.post(
-        reverse("login"), {"username": tree.province_commander.username, "password": PASSWORD}
-    )
+    log_in_with_totp(client, tree.province_commander)
     own = client.get(reverse("readiness"))
     assert own.status_code == 200
     assert "Phường Đông Tiến" in own.content.decode()

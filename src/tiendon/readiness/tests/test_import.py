@@ -125,12 +125,8 @@ def test_exported_state_imports_back_without_changing_anything(client, surveyed)
 
 
 def test_template_lists_the_communes_in_scope_with_empty_survey_columns(client, surveyed):
-    from conftest import PASSWORD
 
-    client.post(
-        reverse("login"),
-        {"username": surveyed.tree.province_commander.username, "password": PASSWORD},
-    )
+    log_in_with_totp(client, surveyed.tree.province_commander)
     response = client.get(reverse("readiness_template", args=["38"]))
     sheet = load_workbook(io.BytesIO(response.content)).worksheets[0]
     rows = list(sheet.iter_rows(values_only=True))
@@ -139,12 +135,8 @@ def test_template_lists_the_communes_in_scope_with_empty_survey_columns(client, 
 
 
 def test_province_commander_cannot_import_a_commune_of_another_province(client, surveyed):
-    from conftest import PASSWORD
 
-    client.post(
-        reverse("login"),
-        {"username": surveyed.tree.province_commander.username, "password": PASSWORD},
-    )
+    log_in_with_totp(client, surveyed.tree.province_commander)
     before = stored_state()
     response = _upload(client, xlsx([GOOD_HAC_THANH, GOOD_CUA_LO]))
     assert response.status_code == 400
@@ -154,10 +146,7 @@ def test_province_commander_cannot_import_a_commune_of_another_province(client, 
 
 
 def test_clerk_may_see_but_not_import(client, surveyed):
-    from conftest import PASSWORD
 
-    client.post(
-        reverse("login"), {"username": surveyed.tree.clerk_a.username, "password": PASSWORD}
-    )
+    log_in_with_totp(client, surveyed.tree.clerk_a)
     assert client.get(reverse("readiness")).status_code == 200
     assert _upload(client, xlsx([GOOD_HAC_THANH])).status_code == 403

@@ -13,6 +13,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from tiendon.documents.deadlines import reminders
 from tiendon.documents.drafting.actions import layout_of
 from tiendon.documents.pdf import layout, pades
 from tiendon.documents.queries import get_visible_document
@@ -25,7 +26,7 @@ from tiendon.units.models import Person
 class Command(BaseCommand):
     help = (
         "Documents: render ID --as USER --out F.pdf; export --id ID --as USER --out DIR; "
-        "verify F.pdf; search-index [--rebuild] [--follow]"
+        "verify F.pdf; search-index [--rebuild] [--follow]; remind [--follow]"
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -66,6 +67,11 @@ class Command(BaseCommand):
             "--follow", action="store_true", help="keep applying changes until stopped"
         )
         index.add_argument("--interval", type=float, default=0.5, help="seconds between passes")
+        remind = sub.add_parser(
+            "remind", help="remind everyone of what is overdue or due soon (once per item)"
+        )
+        remind.add_argument("--follow", action="store_true", help="again every --interval")
+        remind.add_argument("--interval", type=float, default=3600.0, help="seconds")
 
     def handle(self, *args: Any, **options: Any) -> None:
         try:
@@ -75,6 +81,8 @@ class Command(BaseCommand):
                 self._export(options)
             elif options["subcommand"] == "search-index":
                 self._search_index(options)
+            elif options["subcommand"] == "remind":
+                self._remind(options)
             else:
                 self._verify(options["file"])
         except TiendonError as exc:
@@ -143,6 +151,17 @@ class Command(BaseCommand):
                 )
         except search_index.IndexBusy as exc:
             raise CommandError(f"another indexer holds the search index: {exc}") from exc
+
+    def _remind(self, options: dict[str, Any]) -> None:
+        stop = threading.Event()
+        signal.signal(signal.SIGTERM, lambda *_: stop.set())
+        signal.signal(signal.SIGINT, lambda *_: stop.set())
+        while not stop.is_set():
+            self.stdout.write(f"reminders made: {reminders.do_remind_due()}")
+            self.stdout.flush()
+            if not options["follow"]:
+                return
+            stop.wait(options["interval"])
 
     def _verify(self, path: Path) -> None:
         try:

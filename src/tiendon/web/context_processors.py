@@ -1,0 +1,24 @@
+"""`shell`: the side navigation of every page, with its counts, worked out only when a
+template reads it (a page for the anonymous never does)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import HttpRequest
+from django.utils.functional import SimpleLazyObject
+
+from tiendon import shell as registry
+from tiendon.units.models import Person
+
+
+def _shell(request: HttpRequest) -> dict[str, Any]:
+    person = getattr(request, "user", None)
+    if not isinstance(person, Person):
+        return {"links": [], "queue": []}
+    queue = registry.work_queue(person)
+    return {"links": registry.navigation(person, queue), "queue": queue}
+
+
+def shell(request: HttpRequest) -> dict[str, Any]:
+    return {"shell": SimpleLazyObject(lambda: _shell(request))}
