@@ -405,13 +405,15 @@ def _addressees(names: list[str], style: ParagraphStyle, width: float) -> Table:
     )
 
 
-def render_line(text: str, width: float, height: float, *, size: float = 13) -> bytes:
+def render_line(
+    text: str, width: float, height: float, *, size: float = 13, font: str = SERIF
+) -> bytes:
     """A one-page PDF of exactly one line of text, the page the size of a form field:
     imported as the field's appearance when issuing fills the number and the date."""
     register_fonts()
     buffer = io.BytesIO()
     canvas = new_canvas(buffer, pagesize=(width, height))
-    canvas.setFont(SERIF, size)
+    canvas.setFont(font, size)
     canvas.drawString(1, FIELD_BASELINE, nfc(text))
     canvas.showPage()
     canvas.save()
