@@ -216,3 +216,25 @@ def test_dates_in_the_register_pdfs_never_break(board: Any, tree: Any, issued: A
     text = _layout_text(incoming.to_pdf("SỔ ĐĂNG KÝ VĂN BẢN ĐẾN", incoming.rows(entries)))
     (line,) = [line for line in text.splitlines() if "Công văn về tuyển quân" in line]
     assert line.count(issued_on) == 2  # ngày đến and ngày chuyển, each whole
+
+
+def test_the_register_names_each_kind_of_choice_as_the_pdfs_recipients_block_does(
+    ministry_board: Any, tree: Any
+) -> None:
+    from tiendon.documents.drafting.recipients import labels
+    from tiendon.documents.incoming.actions import do_save_recipient_group
+    from tiendon.documents.tests.conftest import draft
+
+    group = do_save_recipient_group(
+        ministry_board.clerk, name="Các tỉnh Quân khu 4", unit_codes=["38", "40"]
+    )
+    spec = [
+        {"set": "all_communes"},
+        {"set": "children"},
+        {"set": "communes_of", "province": "38"},
+        {"unit": "38"},
+        {"group": group.pk},
+    ]
+    document = draft(ministry_board, recipient_spec=spec, recipients=[], signer_title="Thứ trưởng")
+    names = registers.recipient_names([document])[document.pk]
+    assert names == [line.strip("- ;") for line in labels(tree.ministry, spec)]
