@@ -344,7 +344,11 @@ def layout_of(document: Document) -> layout.Layout:
         if document.signing_mode == SigningMode.DIRECT
         else f"{document.signing_mode} {document.head_title}"
     )
-    named = recipients.labels(document.issuing_unit, document.recipient_spec)
+    named = [
+        line
+        for line in recipients.labels(document.issuing_unit, document.recipient_spec)
+        if line.strip("- ;")  # a group deleted since drafting has no name left
+    ]
     typed = document.recipients_text.splitlines()
     addressees: list[str] = []
     if document.doc_type == DocumentType.CONG_VAN and 0 < len(named) <= MAX_ADDRESSEES:
