@@ -236,8 +236,9 @@ def _draft(item: DemoDocument, people: dict[str, Person]) -> Document:
         body=item.body,
         signer=signer,
         urgency=item.urgency,
-        place="Hà Nội" if item.issuer == "BQP" else "Thanh Hóa",
-        recipients=["Như trên;", "Lưu: VT."],
+        # "Nơi nhận": the chosen units, then the filed copy ("Như trên" for a công văn's
+        # "Kính gửi" is added by the layout).
+        recipients=["Lưu: VT."],
         recipient_spec=_recipient_spec(item),
         signer_title=signer.position,
         signer_rank=signer.rank,

@@ -33,7 +33,7 @@ from tiendon.readiness import queries
 from tiendon.readiness.charts import COLOURS
 from tiendon.readiness.models import BlockingReason
 from tiendon.readiness.rules import active_conditions, working_window_days
-from tiendon.units.models import Unit, UnitKind
+from tiendon.units.models import Unit
 
 FONT_DIR = Path(getattr(settings, "TIENDON_FONT_DIR", "/usr/share/fonts/truetype/liberation2"))
 FONT = "LiberationSerif"
@@ -62,10 +62,18 @@ def _styles() -> dict[str, ParagraphStyle]:
         "base": base,
         "centre": ParagraphStyle("centre", parent=base, alignment=TA_CENTER),
         "head": ParagraphStyle("head", parent=base, alignment=TA_CENTER, fontSize=12.5),
+        # Headings keep with what follows: never alone at the foot of a page.
         "title": ParagraphStyle(
-            "title", parent=base, alignment=TA_CENTER, fontName=FONT + "-Bold", fontSize=14
+            "title",
+            parent=base,
+            alignment=TA_CENTER,
+            fontName=FONT + "-Bold",
+            fontSize=14,
+            keepWithNext=1,
         ),
-        "h2": ParagraphStyle("h2", parent=base, fontName=FONT + "-Bold", spaceBefore=8),
+        "h2": ParagraphStyle(
+            "h2", parent=base, fontName=FONT + "-Bold", spaceBefore=8, keepWithNext=1
+        ),
         "cell": ParagraphStyle("cell", parent=base, fontSize=10, leading=12),
     }
 
@@ -83,9 +91,7 @@ def _date_line(place: str) -> str:
 
 
 def _place(unit: Unit) -> str:
-    if unit.kind == UnitKind.PROVINCIAL_COMMAND and unit.short_name:
-        return unit.short_name
-    return "Hà Nội"
+    return unit.place_name or "Hà Nội"
 
 
 def _header(unit: Unit, styles: dict[str, ParagraphStyle]) -> Table:

@@ -1,5 +1,10 @@
 """The survey spreadsheet: the template and export (XLSX), and reading a filled-in one.
 
+Written in the reader's language (Vietnamese by default): headers with diacritics, link
+kinds and blocking reasons by their labels. Reading accepts the headers and values in
+Vietnamese, in English, or as the codes of earlier templates (`commune_code`,
+`civil_line`), so every file ever handed out still imports.
+
 Reading reuses the people import's file handling (`units.importers_people.read_rows`:
 XLSX or UTF-8 CSV whatever the name says, a size limit, one clear error for anything
 else). Every row is checked and every problem reported with row, column and reason
@@ -17,7 +22,9 @@ from dataclasses import dataclass, field
 from typing import IO, Any
 
 from django.http import HttpRequest
+from django.utils.functional import Promise
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from tiendon.errors import TiendonError
 from tiendon.readiness.actions import SurveyValues, do_apply_surveys, survey_problems
@@ -42,6 +49,22 @@ COLUMNS = (
     "notes",
 )
 SURVEY_COLUMNS = COLUMNS[2:]  # a row with all of these empty is not a survey: skipped
+# The header of each column as people read it (the codes are accepted too).
+HEADERS: dict[str, Promise] = {
+    "commune_code": gettext_lazy("Commune board code"),
+    "commune_name": gettext_lazy("Commune board"),
+    "link_kind": gettext_lazy("Link"),
+    "bandwidth_kbps": gettext_lazy("Bandwidth (kbit/s)"),
+    "provider": gettext_lazy("Provider"),
+    "computers": gettext_lazy("Military computers"),
+    "computer_serials": gettext_lazy("Computer serial numbers"),
+    "trained_operators": gettext_lazy("Trained operators"),
+    "operator_names": gettext_lazy("Trained operators' names"),
+    "planned_go_live": gettext_lazy("Planned go-live"),
+    "actual_go_live": gettext_lazy("Actual go-live"),
+    "blocking_reasons": gettext_lazy("Blocking reasons"),
+    "notes": gettext_lazy("Notes"),
+}
 LIST_SEPARATOR = ";"
 DATE_FORMAT = "%d/%m/%Y"
 MAX_ROWS = 20_000
@@ -113,12 +136,17 @@ def _list(text: str) -> list[str]:
     return [item.strip() for item in text.split(LIST_SEPARATOR) if item.strip()]
 
 
-def _columns(header: list[Any]) -> dict[str, int]:
-    names = [normalise(cell).casefold() for cell in header]
-    while names and not names[-1]:
-        names.pop()
-    missing = [name for name in COLUMNS if name not in names]
-    unknown = sorted({n for n in names if n not in COLUMNS or names.count(n) > 1})
+def _columns(header: list[Any]) -> tuple[dict[str, int], dict[str, str]]:
+    """Where each column is, and its header as the file writes it (for the problems)."""
+    words = _words((code, HEADERS[code]) for code in COLUMNS)
+    cells = [normalise(cell) for cell in header]
+    while cells and not cells[-1]:
+        cells.pop()
+    names = [words.get(cell.casefold(), cell.casefold()) for cell in cells]
+    missing = [str(HEADERS[name]) for name in COLUMNS if name not in names]
+    unknown = sorted(
+        {c for c, n in zip(cells, names, strict=True) if n not in COLUMNS or names.count(n) > 1}
+    )
     if missing or unknown:
         raise SurveyFileError(
             _(
@@ -127,13 +155,15 @@ def _columns(header: list[Any]) -> dict[str, int]:
                 "%(unknown)s). Download the template and fill it in."
             )
             % {
-                "expected": ", ".join(COLUMNS),
+                "expected": ", ".join(str(HEADERS[name]) for name in COLUMNS),
                 "missing": ", ".join(missing) or "-",
                 "unknown": ", ".join(unknown) or "-",
             },
             code="wrong_template",
         )
-    return {name: names.index(name) for name in COLUMNS}
+    return {name: names.index(name) for name in COLUMNS}, {
+        name: cells[names.index(name)] for name in COLUMNS
+    }
 
 
 # ---------------------------------------------------------------- checking rows
@@ -147,7 +177,7 @@ def check_rows(
     header = next(iterator, None)
     if header is None:
         raise SurveyFileError(_("The file is empty."))
-    columns = _columns(header)
+    columns, shown = _columns(header)
     records: list[tuple[int, dict[str, Any]]] = []
     for number, cells in enumerate(iterator, start=2):
         raw = {name: cells[i] if i < len(cells) else None for name, i in columns.items()}
@@ -173,7 +203,8 @@ def check_rows(
         found: list[Problem] = []
 
         def problem(column: str, reason: str, code: str, n: int = number) -> None:
-            found.append(Problem(n, column, reason, code))  # noqa: B023  (used at once)
+            # The column named as the file's header names it.
+            found.append(Problem(n, shown.get(column, column), reason, code))  # noqa: B023
 
         text = {name: normalise(raw[name]) for name in COLUMNS}
         code = text["commune_code"]
@@ -200,8 +231,8 @@ def check_rows(
         if link is None:
             problem(
                 "link_kind",
-                _("%s is not a link kind (none, civil_line, military_network, private_5g)")
-                % text["link_kind"],
+                _("%(word)s is not a link kind (%(kinds)s)")
+                % {"word": text["link_kind"], "kinds": "; ".join(map(str, LinkKind.labels))},
                 "bad_link_kind",
             )
         numbers: dict[str, int | None] = {}
@@ -229,7 +260,7 @@ def check_rows(
                 problem(
                     "blocking_reasons",
                     _("%(word)s is not a blocking reason (%(codes)s)")
-                    % {"word": word, "codes": ", ".join(BlockingReason.values)},
+                    % {"word": word, "codes": "; ".join(map(str, BlockingReason.labels))},
                     "bad_reason",
                 )
             else:
@@ -306,7 +337,7 @@ def _row(unit: Unit, survey: CommuneReadiness | None) -> list[Any]:
     return [
         unit.code,
         unit.name,
-        survey.link_kind,
+        survey.get_link_kind_display(),
         survey.bandwidth_kbps,
         survey.provider,
         survey.computers,
@@ -315,7 +346,7 @@ def _row(unit: Unit, survey: CommuneReadiness | None) -> list[Any]:
         LIST_SEPARATOR.join(survey.operator_list()),
         survey.planned_go_live.strftime(DATE_FORMAT) if survey.planned_go_live else None,
         survey.actual_go_live.strftime(DATE_FORMAT) if survey.actual_go_live else None,
-        LIST_SEPARATOR.join(survey.reasons),
+        f"{LIST_SEPARATOR} ".join(survey.reason_labels()),
         survey.notes,
     ]
 
@@ -328,8 +359,8 @@ def workbook_bytes(unit: Unit, *, filled: bool) -> bytes:
     book = Workbook(write_only=False)
     sheet = book.active
     assert sheet is not None
-    sheet.title = "survey"
-    sheet.append(list(COLUMNS))
+    sheet.title = _("Survey")
+    sheet.append([str(HEADERS[name]) for name in COLUMNS])
     for cell in sheet[1]:
         cell.font = Font(bold=True)
     communes = communes_under(unit).order_by("parent__code", "code")
@@ -341,14 +372,17 @@ def workbook_bytes(unit: Unit, *, filled: bool) -> bytes:
     for commune in communes:
         sheet.append(_row(commune, surveys.get(commune.pk)))
     sheet.freeze_panes = "C2"
+    for index, name in enumerate(COLUMNS):
+        letter = chr(ord("A") + index)
+        sheet.column_dimensions[letter].width = max(14, len(str(HEADERS[name])) + 2)
     sheet.column_dimensions["B"].width = 40
 
-    help_sheet = book.create_sheet("help")
+    help_sheet = book.create_sheet(_("Help"))
     help_sheet.append([_("Column"), _("What to enter")])
     lines = [
         ("commune_code", _("Code of the commune board (do not change)")),
         ("commune_name", _("Name, for reading only (ignored on import)")),
-        ("link_kind", ", ".join(LinkKind.values)),
+        ("link_kind", f"{LIST_SEPARATOR} ".join(map(str, LinkKind.labels))),
         ("bandwidth_kbps", _("Whole number, kbit/s")),
         ("computers", _("Number of military computers (0 or more)")),
         ("computer_serials", _("Serial numbers separated by ';'")),
@@ -356,11 +390,13 @@ def workbook_bytes(unit: Unit, *, filled: bool) -> bytes:
         ("operator_names", _("Names separated by ';'")),
         ("planned_go_live", _("Date dd/mm/yyyy")),
         ("actual_go_live", _("Date dd/mm/yyyy")),
-        ("blocking_reasons", "; ".join(BlockingReason.values)),
+        ("blocking_reasons", f"{LIST_SEPARATOR} ".join(map(str, BlockingReason.labels))),
         ("notes", _("Free text")),
     ]
     for name, text in lines:
-        help_sheet.append([name, str(text)])
+        help_sheet.append([str(HEADERS[name]), str(text)])
+    help_sheet.column_dimensions["A"].width = 34
+    help_sheet.column_dimensions["B"].width = 100
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()

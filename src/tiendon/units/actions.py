@@ -14,6 +14,7 @@ from django.http import HttpRequest
 from tiendon.audit.actions import do_record
 from tiendon.errors import InvalidInput
 from tiendon.units.models import Clearance, Person, PersonMove, Role, Unit
+from tiendon.units.places import default_place_name
 
 
 def unit_snapshot(unit: Unit) -> dict[str, Any]:
@@ -25,6 +26,7 @@ def unit_snapshot(unit: Unit) -> dict[str, Any]:
         "parent": unit.parent.code if unit.parent_id and unit.parent else None,
         "abbreviation": unit.abbreviation,
         "org_id": unit.org_id,
+        "place_name": unit.place_name,
     }
 
 
@@ -68,12 +70,21 @@ def do_create_unit(
     commune_type: str = "",
     short_name: str = "",
     org_id: str = "",
+    place_name: str = "",
     latitude: float | None = None,
     longitude: float | None = None,
     actor: Person | None = None,
     request: HttpRequest | None = None,
     audit: bool = True,
 ) -> Unit:
+    """A new unit; without a place name it gets the one `units.places` gives its kind."""
+    place_name = place_name.strip() or default_place_name(
+        kind,
+        code=code,
+        name=name,
+        short_name=short_name,
+        parent_place=parent.place_name if parent is not None else "",
+    )
     unit = Unit(
         code=code,
         name=name,
@@ -83,6 +94,7 @@ def do_create_unit(
         commune_type=commune_type,
         short_name=short_name,
         org_id=org_id,
+        place_name=place_name,
         latitude=latitude,
         longitude=longitude,
     )
@@ -106,7 +118,16 @@ def do_create_unit(
 def do_update_unit(
     unit: Unit, *, actor: Person | None, request: HttpRequest | None = None, **changes: Any
 ) -> Unit:
-    allowed = {"name", "short_name", "abbreviation", "org_id", "is_active", "latitude", "longitude"}
+    allowed = {
+        "name",
+        "short_name",
+        "abbreviation",
+        "org_id",
+        "place_name",
+        "is_active",
+        "latitude",
+        "longitude",
+    }
     unknown = set(changes) - allowed
     if unknown:
         raise InvalidInput(f"cannot change {', '.join(sorted(unknown))}", field=min(unknown))

@@ -68,7 +68,7 @@ admin_site = TiendonAdminSite(name="admin")
 
 @admin.register(Unit, site=admin_site)
 class UnitAdmin(admin.ModelAdmin):
-    list_display = ("code", "name", "kind", "commune_type", "abbreviation", "parent")
+    list_display = ("code", "name", "kind", "commune_type", "abbreviation", "place_name", "parent")
     list_filter = ("kind", "commune_type")
     search_fields = ("code", "name")
     raw_id_fields = ("parent",)
@@ -94,6 +94,7 @@ class UnitAdmin(admin.ModelAdmin):
                 commune_type=obj.commune_type,
                 short_name=obj.short_name,
                 org_id=obj.org_id,
+                place_name=obj.place_name,
                 latitude=obj.latitude,
                 longitude=obj.longitude,
                 actor=actor,
@@ -110,6 +111,7 @@ class UnitAdmin(admin.ModelAdmin):
             "short_name",
             "abbreviation",
             "org_id",
+            "place_name",
             "is_active",
             "latitude",
             "longitude",

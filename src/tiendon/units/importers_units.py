@@ -21,11 +21,13 @@ from tiendon.errors import InvalidInput, TiendonError
 from tiendon.units.actions import do_create_unit
 from tiendon.units.models import Person, Unit, UnitKind, code_validator, org_id_validator
 
-COLUMNS = ("code", "name", "kind", "parent_code", "abbreviation", "org_id")
+COLUMNS = ("code", "name", "kind", "parent_code", "abbreviation", "org_id", "place_name")
 REQUIRED_COLUMNS = ("code", "name", "kind", "parent_code")
+# Headers accepted in Vietnamese too (lower case, NFC) for the columns that have them.
+HEADER_ALIASES = {"địa danh": "place_name"}
 # These come from the official list (`seed-units`), never from a hand-made file.
 _NOT_IMPORTABLE = {UnitKind.COMMUNE_BOARD, UnitKind.PROVINCIAL_COMMAND}
-_MAX_LENGTH = {"code": 32, "name": 200, "abbreviation": 32}
+_MAX_LENGTH = {"code": 32, "name": 200, "abbreviation": 32, "place_name": 100}
 
 
 class UnitImportRefused(TiendonError):
@@ -62,6 +64,7 @@ class UnitRow:
     parent_code: str
     abbreviation: str
     org_id: str
+    place_name: str = ""  # empty: the default of `units.places`
 
 
 @dataclass
@@ -117,7 +120,8 @@ def read_rows(data: bytes) -> list[UnitRow]:
                     )
                 ]
             )
-        names = [cell.strip().lower() for cell in header]
+        names = [_clean(cell).lower() for cell in header]
+        names = [HEADER_ALIASES.get(name, name) for name in names]
         missing = [c for c in REQUIRED_COLUMNS if c not in names]
         unknown = [c for c in names if c not in COLUMNS]
         if missing or unknown or len(set(names)) != len(names):
@@ -144,6 +148,7 @@ def read_rows(data: bytes) -> list[UnitRow]:
                     parent_code=_clean(values.get("parent_code")),
                     abbreviation=_clean(values.get("abbreviation")),
                     org_id=_clean(values.get("org_id")),
+                    place_name=_clean(values.get("place_name")),
                 )
             )
     except csv.Error as exc:
@@ -286,6 +291,14 @@ def plan_import(rows: list[UnitRow]) -> ImportPlan:
                 % {"n": _MAX_LENGTH["abbreviation"]},
                 "too_long",
             )
+        if len(row.place_name) > _MAX_LENGTH["place_name"]:
+            problem(
+                row,
+                "place_name",
+                _("the place name is longer than %(n)d characters")
+                % {"n": _MAX_LENGTH["place_name"]},
+                "too_long",
+            )
         # org_id
         if row.org_id:
             try:
@@ -344,6 +357,8 @@ def _differences(unit: Unit, row: UnitRow) -> list[str]:
         "abbreviation": unit.abbreviation,
         "org_id": unit.org_id,
     }
+    if row.place_name:  # a file without places leaves the stored ones alone
+        stored["place_name"] = unit.place_name
     return [column for column, value in stored.items() if getattr(row, column) != value]
 
 
@@ -363,6 +378,7 @@ def apply_import(plan: ImportPlan, *, actor: Person | None = None) -> list[Unit]
                 parent=parent,
                 abbreviation=row.abbreviation,
                 org_id=row.org_id,
+                place_name=row.place_name,
                 actor=actor,
             )
         except InvalidInput as exc:

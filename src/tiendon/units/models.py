@@ -72,6 +72,9 @@ class Unit(models.Model):
         validators=[org_id_validator],
         verbose_name=_("electronic organisation identifier"),
     )
+    # Địa danh: the place in the date line of the unit's documents ("Hà Nội, ngày …");
+    # `units.places` gives the default, an administrator may correct it.
+    place_name = models.CharField(max_length=100, blank=True, verbose_name=_("place name"))
     path = models.CharField(max_length=255, db_index=True, editable=False, default="")
     depth = models.PositiveSmallIntegerField(default=0, editable=False)
     latitude = models.FloatField(null=True, blank=True)

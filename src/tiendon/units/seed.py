@@ -29,6 +29,7 @@ from tiendon.audit.actions import AuditEntry, do_record_batch
 from tiendon.errors import TiendonError
 from tiendon.units.actions import do_move_unit, unit_snapshot
 from tiendon.units.models import CommuneType, Unit, UnitKind
+from tiendon.units.places import default_place_name
 
 MINISTRY_CODE = "BQP"
 PROVINCE_ABBREVIATION = "BCHQS"
@@ -42,6 +43,8 @@ _COMMUNE_TYPES = {
 }
 # Fields the seed owns and keeps in step with its sources.
 _SYNCED_FIELDS = ("name", "short_name", "abbreviation", "latitude", "longitude")
+# Filled when empty, never overwritten: an administrator may have corrected it.
+_FILLED_FIELDS = ("place_name",)
 
 
 class Writer(Protocol):
@@ -72,6 +75,7 @@ class UnitSpec:
     abbreviation: str
     short_name: str = ""
     commune_type: str = ""
+    place_name: str = ""
     latitude: float | None = None
     longitude: float | None = None
 
@@ -169,6 +173,7 @@ def read_higher_units() -> list[UnitSpec]:
             kind=row["kind"],
             parent_code=row["parent_code"] or None,
             abbreviation=row["abbreviation"],
+            place_name=row["place_name"],
         )
         for row in _read_data_csv("higher_units.csv")
     ]
@@ -283,6 +288,12 @@ def build_specs() -> list[UnitSpec]:
                 parent_code=parent,
                 abbreviation=assignment.abbreviation,
                 short_name=row.province_short,
+                place_name=default_place_name(
+                    UnitKind.PROVINCIAL_COMMAND,
+                    code=code,
+                    name=name,
+                    short_name=row.province_short,
+                ),
                 latitude=row.province_lat,
                 longitude=row.province_lon,
             )
@@ -295,15 +306,19 @@ def build_specs() -> list[UnitSpec]:
         # The full name decides the type: the dataset's wardType contradicts it in four rows
         # (see data/README.md), and "Ban Chỉ huy Quân sự xã …" must be a xã.
         type_word, short = _split_type(row.ward, _COMMUNE_TYPES)
+        name = f"Ban Chỉ huy Quân sự {_lower_first(type_word)} {short}"
         specs.append(
             UnitSpec(
                 code=row.ward_code,
-                name=f"Ban Chỉ huy Quân sự {_lower_first(type_word)} {short}",
+                name=name,
                 kind=UnitKind.COMMUNE_BOARD,
                 commune_type=_COMMUNE_TYPES[type_word],
                 parent_code=row.province_code,
                 abbreviation=COMMUNE_ABBREVIATION,
                 short_name=row.ward,
+                place_name=default_place_name(
+                    UnitKind.COMMUNE_BOARD, code=row.ward_code, name=name, short_name=row.ward
+                ),
                 latitude=row.ward_lat,
                 longitude=row.ward_lon,
             )
@@ -377,6 +392,7 @@ def seed_units(stdout: Writer | None = None) -> SeedReport:
                 commune_type=spec.commune_type,
                 parent=parent,
                 abbreviation=spec.abbreviation,
+                place_name=spec.place_name,
                 latitude=spec.latitude,
                 longitude=spec.longitude,
             )
@@ -390,6 +406,7 @@ def seed_units(stdout: Writer | None = None) -> SeedReport:
                 f"but the official list makes it {spec.kind}/{spec.commune_type or '-'}"
             )
         changed = [f for f in _SYNCED_FIELDS if getattr(unit, f) != getattr(spec, f)]
+        changed += [f for f in _FILLED_FIELDS if not getattr(unit, f) and getattr(spec, f)]
         if changed:
             old = unit_snapshot(unit)
             for name in changed:

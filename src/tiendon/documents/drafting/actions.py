@@ -49,6 +49,10 @@ from tiendon.units.models import Person, Role
 
 # Printed as the content when the content is an uploaded PDF (its pages follow).
 UPLOADED_CONTENT_NOTE = "(Nội dung văn bản tại các trang kèm theo.)"
+# A công văn to at most this many recipient entries names them under "Kính gửi:", and its
+# "Nơi nhận" says "Như trên" for them (Decree 30, Appendix I).
+MAX_ADDRESSEES = 3
+AS_ABOVE = "Như trên;"
 # Fields a drafter sets; every edit of any of them makes a new version.
 DRAFT_FIELDS = (
     "doc_type",
@@ -133,7 +137,7 @@ def _clean(values: dict[str, Any], drafter: Person) -> dict[str, Any]:
             _("The signer's position is required."), code="signer_title_required", field="signer"
         )
     values["signer_rank"] = values.get("signer_rank") or signer.rank
-    values["place"] = (values.get("place") or drafter.unit.short_name or drafter.unit.name).strip()
+    values["place"] = (values.get("place") or drafter.unit.place_name or drafter.unit.name).strip()
     values["recipient_spec"] = recipients.clean_spec(
         drafter.unit, values.get("recipient_spec") or []
     )
@@ -340,6 +344,16 @@ def layout_of(document: Document) -> layout.Layout:
         if document.signing_mode == SigningMode.DIRECT
         else f"{document.signing_mode} {document.head_title}"
     )
+    named = [
+        line
+        for line in recipients.labels(document.issuing_unit, document.recipient_spec)
+        if line.strip("- ;")  # a group deleted since drafting has no name left
+    ]
+    typed = document.recipients_text.splitlines()
+    addressees: list[str] = []
+    if document.doc_type == DocumentType.CONG_VAN and 0 < len(named) <= MAX_ADDRESSEES:
+        addressees, named = named, [AS_ABOVE]
+        typed = [line for line in typed if not _is_as_above(line)]
     return layout.Layout(
         superior_unit=parent.name if parent is not None else "",
         issuing_unit=unit.name,
@@ -354,13 +368,15 @@ def layout_of(document: Document) -> layout.Layout:
         # An acting head (Q.) signs under the head's title alone.
         signer_title="" if document.signing_mode == SigningMode.Q else document.signer_title,
         signer_name=f"{document.signer_rank} {document.signer.full_name}".strip(),
-        recipients=[
-            *recipients.labels(document.issuing_unit, document.recipient_spec),
-            *document.recipients_text.splitlines(),
-        ],
+        recipients=[*named, *typed],
+        addressees=addressees,
         urgency_mark="" if document.urgency == Urgency.NORMAL else document.get_urgency_display(),
         secrecy_mark="" if document.secrecy == Secrecy.NONE else document.get_secrecy_display(),
     )
+
+
+def _is_as_above(line: str) -> bool:
+    return line.strip(" -;.").casefold() == AS_ABOVE.strip(";").casefold()
 
 
 def do_sign(

@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import io
+import re
 import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -49,6 +50,9 @@ SERIF_BOLD_ITALIC = "LiberationSerif-BoldItalic"
 NATIONAL_TITLE = "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM"
 MOTTO = "Độc lập - Tự do - Hạnh phúc"
 RECIPIENTS_HEADING = "Nơi nhận:"
+ADDRESSEES_HEADING = "Kính gửi:"
+# "V/v", "v/v:", "V / V." at the start of a công văn's subject: printed once, by the layout.
+_ABOUT = re.compile(r"^\s*v\s*/\s*v\b[\s.:]*", re.IGNORECASE)
 
 # Field names in the AcroForm; issuing fills the first two and signs the third.
 NUMBER_FIELD = "so_ky_hieu"
@@ -114,6 +118,8 @@ class Layout:
     signer_title: str  # "PHÓ CHỈ HUY TRƯỞNG"
     signer_name: str  # "Đại tá Lê Văn Chỉ"
     recipients: list[str] = field(default_factory=list)
+    # A công văn's "Kính gửi:" (its few named recipients); none for other types.
+    addressees: list[str] = field(default_factory=list)
     urgency_mark: str = ""  # "HỎA TỐC"
     secrecy_mark: str = ""  # "MẬT"
 
@@ -163,6 +169,7 @@ def _styles() -> dict[str, ParagraphStyle]:
         "recipient": ParagraphStyle(
             "recipient", parent=base, fontSize=11, leading=13, alignment=TA_LEFT
         ),
+        "addressee": ParagraphStyle("addressee", parent=base, alignment=TA_LEFT),
     }
 
 
@@ -320,9 +327,12 @@ def render(layout: Layout) -> Rendered:
         story.append(Paragraph(_escape(layout.type_name.upper()), styles["type"]))
         story.append(Paragraph(_escape(layout.subject), styles["subject"]))
     else:
-        # A công văn carries its subject under the number, "V/v …" (về việc).
-        story.append(Paragraph(_escape(f"V/v {layout.subject}"), styles["cv_subject"]))
+        # A công văn carries its subject under the number, "V/v …" (về việc), once.
+        subject = _ABOUT.sub("", layout.subject)
+        story.append(Paragraph(_escape(f"V/v {subject}"), styles["cv_subject"]))
     story.append(Spacer(1, 10))
+    if layout.addressees:
+        story += [_addressees(layout.addressees, styles["addressee"], content_width), Spacer(1, 8)]
     for paragraph in nfc(layout.body).split("\n"):
         if paragraph.strip():
             story.append(Paragraph(_escape(paragraph.strip()), styles["body"]))
@@ -373,13 +383,37 @@ def render(layout: Layout) -> Rendered:
     )
 
 
-def render_line(text: str, width: float, height: float, *, size: float = 13) -> bytes:
+def _addressees(names: list[str], style: ParagraphStyle, width: float) -> Table:
+    """ "Kính gửi: X." on one line; several each on its own line, "- X;" and the last "- Z."
+    (Decree 30, Appendix I: the block under the subject of a công văn)."""
+    names = [name.strip().strip("-;. ") for name in names]
+    lines = [f"{names[0]}."] if len(names) == 1 else [f"- {n};" for n in names]
+    lines[-1] = lines[-1][:-1] + "."
+    label_width = pdfmetrics.stringWidth(ADDRESSEES_HEADING, SERIF, 14) + 4
+    cells = [Paragraph(_escape(line), style) for line in lines]
+    return Table(
+        [[Paragraph(ADDRESSEES_HEADING, style), cells]],
+        colWidths=[label_width, width * 0.75 - label_width],
+        hAlign="RIGHT",
+        style=TableStyle(
+            [
+                ("VALIGN", (0, 0), (-1, -1), "TOP"),
+                ("LEFTPADDING", (0, 0), (-1, -1), 0),
+                ("RIGHTPADDING", (0, 0), (-1, -1), 0),
+            ]
+        ),
+    )
+
+
+def render_line(
+    text: str, width: float, height: float, *, size: float = 13, font: str = SERIF
+) -> bytes:
     """A one-page PDF of exactly one line of text, the page the size of a form field:
     imported as the field's appearance when issuing fills the number and the date."""
     register_fonts()
     buffer = io.BytesIO()
     canvas = new_canvas(buffer, pagesize=(width, height))
-    canvas.setFont(SERIF, size)
+    canvas.setFont(font, size)
     canvas.drawString(1, FIELD_BASELINE, nfc(text))
     canvas.showPage()
     canvas.save()

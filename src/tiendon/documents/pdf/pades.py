@@ -316,8 +316,10 @@ def _fill_text_field(writer: IncrementalPdfFileWriter, name: str, value: str) ->
     """Set the value, a new appearance (the text in Liberation Serif), and read-only."""
     target = _field(writer, name)
     x1, y1, x2, y2 = (float(v) for v in target["/Rect"])
+    # The date goes on in italics, like the place before it (Decree 30, Appendix I).
+    font = layout.SERIF_ITALIC if name == layout.DATE_FIELD else layout.SERIF
     appearance = writer.import_page_as_xobject(
-        PdfFileReader(io.BytesIO(layout.render_line(value, x2 - x1, y2 - y1)))
+        PdfFileReader(io.BytesIO(layout.render_line(value, x2 - x1, y2 - y1, font=font)))
     )
     target[pdf_name("/V")] = generic.TextStringObject(layout.nfc(value))
     target[pdf_name("/Ff")] = generic.NumberObject(int(target.get("/Ff", 0)) | 1)

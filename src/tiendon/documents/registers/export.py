@@ -26,6 +26,7 @@ from tiendon.documents import queries
 from tiendon.documents.delivery import history
 from tiendon.documents.errors import DocumentError
 from tiendon.documents.models import Document, DueDate
+from tiendon.documents.registers.outgoing import recipient_names
 from tiendon.exchange.queries import deliveries_of
 from tiendon.units.models import Person
 
@@ -119,6 +120,8 @@ def export_metadata(document: Document, files: list[ExportFile]) -> dict[str, An
             "page_count": _page_count(files[0].data),
             "description": "",
             "copies_issued": copies,
+            # The units (or sets) named, never "Như trên".
+            "recipients": recipient_names([document])[document.pk],
             "due_date": due.due_date.isoformat() if due is not None else None,
             "number_and_symbol": document.number_and_symbol,
             "urgency_name": document.get_urgency_display(),

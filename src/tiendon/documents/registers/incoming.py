@@ -19,6 +19,7 @@ from reportlab.platypus import Paragraph, SimpleDocTemplate, Table, TableStyle
 
 from tiendon.documents.models import IncomingDocument
 from tiendon.documents.pdf import layout
+from tiendon.documents.registers.outgoing import date_cell_width
 
 # The Appendix IV columns, in the register's own (legal, Vietnamese) words.
 COLUMNS = (
@@ -118,7 +119,9 @@ def to_pdf(title: str, register: list[RegisterRow]) -> bytes:
     )
     cell = ParagraphStyle("cell", fontName=layout.SERIF, fontSize=9, leading=11)
     head = ParagraphStyle("head", parent=cell, fontName=layout.SERIF_BOLD)
-    heading = ParagraphStyle("title", fontName=layout.SERIF_BOLD, fontSize=14, leading=18)
+    heading = ParagraphStyle(
+        "title", fontName=layout.SERIF_BOLD, fontSize=14, leading=18, keepWithNext=1
+    )
 
     def para(text: str, style: ParagraphStyle) -> Paragraph:
         escaped = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
@@ -126,9 +129,10 @@ def to_pdf(title: str, register: list[RegisterRow]) -> bytes:
 
     data = [[para(c, head) for c in COLUMNS]]
     data += [[para(c, cell) for c in row.cells] for row in register]
-    widths = [18, 12, 38, 26, 18, 70, 32, 18, 15]
-    widths.append(277 - sum(widths))  # the notes take what is left of A4's width
-    table = Table(data, colWidths=[w * mm for w in widths], repeatRows=1)
+    dated = max(18 * mm, date_cell_width(cell))  # dd/mm/yyyy never breaks
+    widths = [dated, 12 * mm, 38 * mm, 26 * mm, dated, 64 * mm, 32 * mm, dated, 15 * mm]
+    widths.append(277 * mm - sum(widths))  # the notes take what is left of A4's width
+    table = Table(data, colWidths=widths, repeatRows=1)
     table.setStyle(
         TableStyle(
             [

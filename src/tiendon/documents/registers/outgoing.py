@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,11 +23,12 @@ from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4, landscape
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
+from reportlab.pdfbase import pdfmetrics
 from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
 from tiendon.audit.actions import do_record
 from tiendon.documents import queries
-from tiendon.documents.models import Document, Secrecy, Series, Urgency
+from tiendon.documents.models import Document, RecipientGroup, Secrecy, Series, Urgency
 from tiendon.documents.pdf import layout
 from tiendon.errors import InvalidInput
 from tiendon.units.models import Person, Unit
@@ -44,7 +47,7 @@ OUTGOING_COLUMNS = (
     "Ghi chú",
 )
 # Relative column widths (XLSX characters; the PDF scales them to the page).
-_WIDTHS = (20, 13, 46, 18, 30, 16, 8, 11, 10, 14)
+_WIDTHS = (20, 13, 44, 18, 30, 16, 10, 11, 10, 14)
 MAX_RANGE_DAYS = 366 * 5
 
 
@@ -112,10 +115,11 @@ def _parse(value: str | dt.date | None, name: str, default: dt.date) -> dt.date:
 
 
 def _split_recipients(text: str) -> tuple[list[str], str]:
-    """'Nơi nhận' lines, and the filed copies ("Lưu: VT, TM." → "VT, TM")."""
+    """The typed 'Nơi nhận' lines but "Như trên" (which points at the chosen recipients),
+    and the filed copies ("Lưu: VT, TM." → "VT, TM")."""
     recipients, filed = [], ""
     for line in (x.strip(" -+;.") for x in text.splitlines()):
-        if not line:
+        if not line or line.casefold() == "như trên":
             continue
         if line.lower().startswith("lưu"):
             filed = line.split(":", 1)[-1].strip(" .;")
@@ -124,8 +128,47 @@ def _split_recipients(text: str) -> tuple[list[str], str]:
     return recipients, filed
 
 
-def _row(document: Document) -> RegisterRow:
-    recipients, filed = _split_recipients(document.recipients_text)
+def recipient_names(documents: Iterable[Document]) -> dict[uuid.UUID, list[str]]:
+    """Whom each document went to: the units chosen, each by its name, a saved group or a
+    whole set by its own name (the wording of `drafting.recipients.labels`), then the typed
+    "Nơi nhận" lines but "Như trên" and "Lưu". Three queries for any number of documents."""
+    documents = list(documents)
+    entries = [e for d in documents for e in d.recipient_spec]
+    units = dict(
+        Unit.objects.filter(code__in={e["unit"] for e in entries if "unit" in e}).values_list(
+            "code", "name"
+        )
+    )
+    groups = {
+        (g.owner_id, g.pk): g.name
+        for g in RecipientGroup.objects.filter(pk__in={e["group"] for e in entries if "group" in e})
+    }
+    provinces = {
+        u.code: u.short_name or u.name
+        for u in Unit.objects.filter(code__in={e["province"] for e in entries if "province" in e})
+    }
+    names: dict[uuid.UUID, list[str]] = {}
+    for document in documents:
+        lines = []
+        for entry in document.recipient_spec:
+            if "unit" in entry:
+                lines.append(units.get(entry["unit"], entry["unit"]))
+            elif "group" in entry:
+                lines.append(groups.get((document.issuing_unit_id, entry["group"]), ""))
+            elif entry.get("set") == "children":
+                lines.append("Các đơn vị trực thuộc")
+            elif entry.get("set") == "all_communes":
+                lines.append("Ban CHQS các xã, phường, đặc khu (toàn quốc)")
+            else:
+                where = provinces.get(entry.get("province", ""), entry.get("province", ""))
+                lines.append(f"Ban CHQS các xã, phường thuộc {where}")
+        names[document.pk] = [line for line in lines if line]
+        names[document.pk] += _split_recipients(document.recipients_text)[0]
+    return names
+
+
+def _row(document: Document, recipients: list[str]) -> RegisterRow:
+    filed = _split_recipients(document.recipients_text)[1]
     issued = timezone.localtime(document.issued_at) if document.issued_at else None
     notes = []
     if document.urgency != Urgency.NORMAL:
@@ -177,7 +220,7 @@ def outgoing_register(
         )
     begin = timezone.make_aware(dt.datetime.combine(start, dt.time.min))
     finish = timezone.make_aware(dt.datetime.combine(end + dt.timedelta(days=1), dt.time.min))
-    documents = (
+    documents = list(
         queries.documents_visible_to(viewer)
         .filter(
             state=Document.State.ISSUED,
@@ -188,12 +231,13 @@ def outgoing_register(
         .defer("pdf", "uploaded_pdf", "body")
         .order_by("year", "number")
     )
+    names = recipient_names(documents)
     return OutgoingRegister(
         unit=viewer.unit,
         series=series,
         date_from=start,
         date_to=end,
-        rows=[_row(d) for d in documents],
+        rows=[_row(d, names[d.pk]) for d in documents],
     )
 
 
@@ -232,9 +276,11 @@ def to_pdf(register: OutgoingRegister) -> bytes:
     cell = ParagraphStyle("cell", fontName=layout.SERIF, fontSize=9, leading=11)
     head = ParagraphStyle("head", parent=cell, fontName=layout.SERIF_BOLD, alignment=1)
     title = ParagraphStyle(
-        "title", fontName=layout.SERIF_BOLD, fontSize=14, leading=18, alignment=1
+        "title", fontName=layout.SERIF_BOLD, fontSize=14, leading=18, alignment=1, keepWithNext=1
     )
-    centred = ParagraphStyle("centred", parent=cell, fontSize=11, leading=14, alignment=1)
+    centred = ParagraphStyle(
+        "centred", parent=cell, fontSize=11, leading=14, alignment=1, keepWithNext=1
+    )
 
     def para(text: Any, style: ParagraphStyle) -> Paragraph:
         escaped = str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
@@ -245,6 +291,11 @@ def to_pdf(register: OutgoingRegister) -> bytes:
     page = landscape(A4)
     usable = page[0] - 30 * mm
     widths = [usable * w / sum(_WIDTHS) for w in _WIDTHS]
+    # The two date columns fit dd/mm/yyyy on one line; the subject gives up what they take.
+    for column in (1, 7):
+        wider = max(widths[column], date_cell_width(cell))
+        widths[2] -= wider - widths[column]
+        widths[column] = wider
     table = Table(data, colWidths=widths, repeatRows=1)
     table.setStyle(
         TableStyle(
@@ -277,6 +328,12 @@ def to_pdf(register: OutgoingRegister) -> bytes:
         story.append(para("(Không có văn bản)", centred))
     doc.build(story)
     return out.getvalue()
+
+
+def date_cell_width(style: ParagraphStyle) -> float:
+    """A table column in which "31/12/2026" in `style` fits on one line, with the cell's
+    default padding (6 pt each side): narrower, reportlab breaks the date inside."""
+    return pdfmetrics.stringWidth("00/00/0000", style.fontName, style.fontSize) + 14
 
 
 def do_record_register_read(

@@ -27,7 +27,7 @@ def test_a_draft_starts_at_version_1_and_is_audited(board):
     document = draft(board)
     assert (document.state, document.version) == (Document.State.DRAFT, 1)
     assert document.issuing_unit == board.unit
-    assert document.place == "Phường Đông Tiến"
+    assert document.place == "Đông Tiến"  # the place name, without "phường" (Decree 30)
     assert document.signer_title == "Chỉ huy trưởng"
     assert document.signer_rank == "Thiếu tá"
     (version,) = DocumentVersion.objects.filter(document=document)

@@ -137,7 +137,12 @@ def test_the_metadata_comes_as_json_and_as_xml_with_the_appendix_vi_fields(
     assert field("IssuedDate").text == timezone.localtime(document.issued_at).date().isoformat()
     assert field("IssuedAmount").text == "1"
     assert int(field("PageAmount").text) == metadata["page_count"]
-    assert [r.text for r in field("Recipients")] == ["Như Điều 3;", "Lưu: VT, TM."]
+    # The unit it went to by name, then the typed lines ("Lưu" is the filed copy, not a
+    # recipient).
+    assert [r.text for r in field("Recipients")] == [
+        "Ban Chỉ huy Quân sự phường Trường Vinh",
+        "Như Điều 3",
+    ]
     (pdf_entry,) = root.findall("m:Files/m:File", NS)
     assert pdf_entry.get("name") == "document.pdf"
     assert pdf_entry.get("sha256") == metadata["files"][0]["sha256"]

@@ -147,3 +147,94 @@ def test_the_secret_register_is_apart_and_reading_it_is_audited(
     assert record.new["series"] == "secret"
     client.get(reverse("outgoing_register"))
     assert AuditRecord.objects.filter(action="documents.register_read").count() == 1
+
+
+def _layout_text(data: bytes) -> str:
+    out = subprocess.run(
+        ["pdftotext", "-layout", "-", "-"], input=data, capture_output=True, check=True
+    )
+    return unicodedata.normalize("NFC", out.stdout.decode())
+
+
+def test_the_recipients_column_names_units_sets_and_groups_never_nhu_tren(
+    province_board: Any, board: Any, tree: Any
+) -> None:
+    from tiendon.documents.incoming.actions import do_save_recipient_group
+    from tiendon.documents.registers.export import export_metadata, files_to_export
+
+    group = do_save_recipient_group(
+        province_board.clerk, name="Các xã biên giới", unit_codes=[tree.commune_a.code]
+    )
+    document = issue(
+        province_board,
+        doc_type=DocumentType.THONG_BAO,
+        subject="Thông báo lịch huấn luyện",
+        recipient_spec=[
+            {"unit": tree.commune_a.code},
+            {"set": "communes_of", "province": tree.province.code},
+            {"group": group.pk},
+        ],
+        recipients=["Như trên;", "UBND tỉnh Thanh Hóa;", "Lưu: VT, TM."],
+    )
+    names = [
+        "Ban Chỉ huy Quân sự phường Đông Tiến",
+        "Ban CHQS các xã, phường thuộc Thanh Hóa",
+        "Các xã biên giới",
+        "UBND tỉnh Thanh Hóa",
+    ]
+    register = registers.outgoing_register(province_board.clerk)
+    (row,) = register.rows
+    assert row.recipients == "; ".join(names)
+    assert row.filed_with == "VT, TM"
+    sheet = load_workbook(io.BytesIO(registers.to_xlsx(register))).active
+    assert sheet["E5"].value == "; ".join(names)
+    text = _layout_text(registers.to_pdf(register))
+    assert "Như trên" not in text
+    assert "Các xã biên giới" in text
+    # The export's "Nơi nhận" (Appendix VI) names them too.
+    assert export_metadata(document, files_to_export(document))["recipients"] == names
+
+
+def test_dates_in_the_register_pdfs_never_break(board: Any, tree: Any, issued: Any) -> None:
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from tiendon.documents import queries
+    from tiendon.documents.registers import incoming
+    from tiendon.documents.tests.conftest import paper_assigned
+
+    today = timezone.localdate()
+    issued_on = f"{today:%d/%m/%Y}"
+    outgoing_text = _layout_text(registers.to_pdf(registers.outgoing_register(board.clerk)))
+    for number in ("01/QĐ-BCHQS", "02/KH-BCHQS"):
+        (line,) = [line for line in outgoing_text.splitlines() if number in line]
+        assert issued_on in line
+    deadline = today + dt.timedelta(days=7)
+    paper_assigned(tree, "Công văn về tuyển quân", [tree.commander_a], deadline)
+    entries = queries.incoming_register(tree.clerk_a, date_from=today, date_to=today)
+    text = _layout_text(incoming.to_pdf("SỔ ĐĂNG KÝ VĂN BẢN ĐẾN", incoming.rows(entries)))
+    (line,) = [line for line in text.splitlines() if "Công văn về tuyển quân" in line]
+    assert line.count(issued_on) == 2  # ngày đến and ngày chuyển, each whole
+
+
+def test_the_register_names_each_kind_of_choice_as_the_pdfs_recipients_block_does(
+    ministry_board: Any, tree: Any
+) -> None:
+    from tiendon.documents.drafting.recipients import labels
+    from tiendon.documents.incoming.actions import do_save_recipient_group
+    from tiendon.documents.tests.conftest import draft
+
+    group = do_save_recipient_group(
+        ministry_board.clerk, name="Các tỉnh Quân khu 4", unit_codes=["38", "40"]
+    )
+    spec = [
+        {"set": "all_communes"},
+        {"set": "children"},
+        {"set": "communes_of", "province": "38"},
+        {"unit": "38"},
+        {"group": group.pk},
+    ]
+    document = draft(ministry_board, recipient_spec=spec, recipients=[], signer_title="Thứ trưởng")
+    names = registers.recipient_names([document])[document.pk]
+    assert names == [line.strip("- ;") for line in labels(tree.ministry, spec)]

@@ -136,3 +136,72 @@ def test_an_acting_head_signs_under_the_heads_title_alone(board, tmp_path):
     assert block.split("\n")[1:3] != ["CHỈ HUY TRƯỞNG"]
     assert "Thiếu tá Hoàng Văn Đức" in block
     assert text.count("CHỈ HUY TRƯỞNG") == 1
+
+
+def _layout_text(pdf: bytes, tmp_path) -> str:
+    path = tmp_path / "layout.pdf"
+    path.write_bytes(pdf)
+    out = subprocess.run(["pdftotext", "-layout", str(path), "-"], capture_output=True, check=True)
+    return unicodedata.normalize("NFC", out.stdout.decode())
+
+
+def _cong_van(board, subject: str = "Báo cáo tình hình tuyển quân", **extra):
+    return do_create_draft(
+        board.clerk,
+        doc_type=DocumentType.CONG_VAN,
+        subject=subject,
+        body="Nội dung công văn.",
+        signer=board.commander,
+        drafting_office="TM",
+        **extra,
+    )
+
+
+@pytest.mark.parametrize(
+    "written", ["V/v Báo cáo", "v/v Báo cáo", "V / V: Báo cáo", " V/v. Báo cáo"]
+)
+def test_a_subject_that_already_starts_with_v_v_is_not_doubled(board, tmp_path, written):
+    text = _text(render(layout_of(_cong_van(board, subject=written))).pdf, tmp_path)
+    assert "V/v Báo cáo" in text
+    assert text.lower().count("v/v") == 1
+
+
+def test_the_place_line_prints_the_units_place_name_not_its_name(board, tmp_path):
+    text = _layout_text(render(layout_of(draft(board))).pdf, tmp_path)
+    (line,) = [line for line in text.splitlines() if "Số:" in line]
+    assert line.rstrip().endswith("Đông Tiến,")
+    assert "Phường Đông Tiến," not in text
+    assert "Ban Chỉ huy Quân sự phường Đông Tiến," not in text
+
+
+def test_a_cong_van_to_one_unit_has_kinh_gui_and_nhu_tren(board, tree, tmp_path):
+    document = _cong_van(
+        board, recipient_spec=[{"unit": tree.province.code}], recipients=["Lưu: VT, TM."]
+    )
+    text = _layout_text(render(layout_of(document)).pdf, tmp_path)
+    assert "Kính gửi: Bộ Chỉ huy Quân sự tỉnh Thanh Hóa." in text
+    lines = [line.strip() for line in text.splitlines()]
+    assert text.index("V/v Báo cáo") < text.index("Kính gửi:") < text.index("Nội dung công văn.")
+    assert any(line.startswith("- Như trên;") for line in lines)
+    assert text.count("Bộ Chỉ huy Quân sự tỉnh Thanh Hóa") == 1  # not again in "Nơi nhận"
+
+
+def test_a_cong_van_to_a_few_units_lists_each_on_its_own_line(board, tree, tmp_path):
+    spec = [{"unit": tree.province.code}, {"unit": tree.commune_b.code}]
+    document = _cong_van(board, recipient_spec=spec, recipients=["- Như trên;", "Lưu: VT."])
+    text = _layout_text(render(layout_of(document)).pdf, tmp_path)
+    lines = [line.strip() for line in text.splitlines()]
+    heading = next(i for i, line in enumerate(lines) if line.startswith("Kính gửi:"))
+    assert lines[heading].endswith("- Bộ Chỉ huy Quân sự tỉnh Thanh Hóa;")
+    assert lines[heading + 1] == f"- {tree.commune_b.name}."
+    assert text.count("Như trên") == 1  # the drafter's own "Như trên" is not printed twice
+
+
+def test_a_cong_van_to_many_or_a_decision_has_no_kinh_gui(board, tree, ministry_board, tmp_path):
+    to_many = [{"unit": tree.province.code}, {"unit": tree.commune_b.code}]
+    to_many += [{"unit": tree.other_province.code}, {"unit": tree.region.code}]
+    text = _text(render(layout_of(_cong_van(board, recipient_spec=to_many))).pdf, tmp_path)
+    assert "Kính gửi" not in text
+    assert "Bộ Chỉ huy Quân sự tỉnh Thanh Hóa;" in text  # in "Nơi nhận" as before
+    decision = draft(board, recipient_spec=[{"unit": tree.province.code}])
+    assert "Kính gửi" not in _text(render(layout_of(decision)).pdf, tmp_path)

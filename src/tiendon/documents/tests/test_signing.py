@@ -395,3 +395,24 @@ def test_a_signer_whose_clearance_dropped_cannot_sign_a_secret_document(province
     assert refused.value.code == "clearance_required"
     document.refresh_from_db()
     assert document.pdf is None
+
+
+def test_the_issued_date_line_reads_ha_noi_for_the_ministry(ministry_board, tmp_path):
+    from django.utils import timezone
+
+    from tiendon.documents.pdf.layout import vietnamese_date
+
+    signed = do_sign(
+        in_review(ministry_board, signer_title="Thứ trưởng"),
+        ministry_board.commander,
+        totp_code=ministry_board.code(),
+    )
+    document = do_issue(signed, ministry_board.clerk)
+    path = tmp_path / "issued.pdf"
+    path.write_bytes(bytes(document.pdf))
+    out = subprocess.run(["pdftotext", "-layout", str(path), "-"], capture_output=True, check=True)
+    text = unicodedata.normalize("NFC", out.stdout.decode())
+    day = vietnamese_date(timezone.localtime(document.issued_at).date())
+    line = next(line for line in text.splitlines() if "Số: 01/QĐ-BQP" in line)
+    assert line.rstrip().endswith(f"Hà Nội, {day}")
+    assert "Bộ Quốc phòng," not in text

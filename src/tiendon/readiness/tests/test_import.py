@@ -150,3 +150,72 @@ def test_clerk_may_see_but_not_import(client, surveyed):
     log_in_with_totp(client, surveyed.tree.clerk_a)
     assert client.get(reverse("readiness")).status_code == 200
     assert _upload(client, xlsx([GOOD_HAC_THANH])).status_code == 403
+
+
+VIETNAMESE_HEADERS = [
+    "Mã Ban CHQS cấp xã",
+    "Ban CHQS cấp xã",
+    "Đường truyền",
+    "Băng thông (kbit/s)",
+    "Nhà cung cấp",
+    "Máy tính quân sự",
+    "Số sê-ri máy tính",
+    "Người đã được huấn luyện",
+    "Họ tên người đã được huấn luyện",
+    "Ngày dự kiến đưa vào sử dụng",
+    "Ngày thực tế đưa vào sử dụng",
+    "Nguyên nhân vướng mắc",
+    "Ghi chú",
+]
+
+
+def test_the_export_reads_in_vietnamese_headers_and_values(client, surveyed):
+    from tiendon.readiness.models import BlockingReason, LinkKind
+
+    log_in_with_totp(client, surveyed.tree.ministry_admin)
+    export = client.get(reverse("readiness_export", args=["BQP"]))
+    book = load_workbook(io.BytesIO(export.content))
+    assert book.sheetnames == ["Khảo sát", "Hướng dẫn"]
+    rows = list(book.worksheets[0].iter_rows(values_only=True))
+    assert list(rows[0]) == VIETNAMESE_HEADERS
+    by_code = {r[0]: dict(zip(VIETNAMESE_HEADERS, r, strict=True)) for r in rows[1:]}
+    assert by_code["15853"]["Đường truyền"] == "Mạng truyền số liệu quân sự"
+    assert by_code["15900"]["Đường truyền"] == "Đường truyền dân sự"
+    assert by_code["16690"]["Nguyên nhân vướng mắc"] == (
+        "Chưa có đường truyền; Chưa được bố trí kinh phí"
+    )
+    codes = {*LinkKind.values, *BlockingReason.values}
+    cells = [str(v) for r in rows for v in r if v is not None]
+    assert not [cell for cell in cells if cell in codes or "_" in cell]
+    help_rows = list(book.worksheets[1].iter_rows(values_only=True))
+    assert help_rows[0] == ("Cột", "Nội dung cần điền")
+    assert (
+        "Đường truyền",
+        "Không có đường truyền; Đường truyền dân sự; "
+        "Mạng truyền số liệu quân sự; Mạng 5G dùng riêng",
+    ) in help_rows
+
+
+def test_the_vietnamese_template_filled_in_by_hand_imports(client, surveyed):
+    log_in_with_totp(client, surveyed.tree.ministry_admin)
+    template = client.get(reverse("readiness_template", args=["BQP"]))
+    book = load_workbook(io.BytesIO(template.content))
+    sheet = book.worksheets[0]
+    for cells in sheet.iter_rows(min_row=2):
+        if cells[0].value == "16701":
+            cells[2].value = "đường truyền dân sự"  # any case
+            cells[5].value = 3
+            cells[11].value = "Chưa được bố trí kinh phí; Chưa có phòng làm việc"
+        if cells[0].value == "15900":
+            cells[5].value = -1
+    out = io.BytesIO()
+    book.save(out)
+    refused = _upload(client, out.getvalue())
+    assert refused.status_code == 400
+    # The column is named as the file names it.
+    assert "cột Máy tính quân sự" in refused.content.decode()
+    accepted = _upload(client, out.getvalue(), apply_valid_only="on")
+    assert accepted.status_code == 200
+    cua_lo = CommuneReadiness.objects.get(unit=surveyed.cua_lo)
+    assert (cua_lo.link_kind, cua_lo.computers) == ("civil_line", 3)
+    assert cua_lo.reasons == ["no_budget", "premises"]

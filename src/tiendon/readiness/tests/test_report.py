@@ -97,3 +97,33 @@ def test_report_title_is_in_the_pdf_metadata(surveyed, tmp_path):
     call_command("readiness", "report", "--scope", "national", "--out", str(out))
     info = subprocess.run(["pdfinfo", str(out)], check=True, capture_output=True, text=True)
     assert TITLE in info.stdout
+
+
+def test_no_section_heading_is_left_alone_at_the_foot_of_a_page(surveyed):
+    import re
+
+    from tiendon.readiness.report import report_pdf
+    from tiendon.readiness.tests.conftest import _commune
+
+    province = surveyed.tree.province
+    # With 2 more communes "5. Xu hướng" fell at a page's foot, with 10 "4. Nguyên nhân…".
+    for extra in range(11):
+        _commune(f"9{extra:04d}", f"Ban CHQS phường Thử {extra}", f"Phường Thử {extra}", province)
+        if extra not in (1, 9, 10):
+            continue
+        out = subprocess.run(
+            ["pdftotext", "-layout", "-", "-"],
+            input=report_pdf(province),
+            check=True,
+            capture_output=True,
+        ).stdout.decode()
+        pages = [[line.strip() for line in p.splitlines() if line.strip()] for p in out.split("\f")]
+        assert len(pages) > 2
+        for lines in pages[:-1]:
+            assert not re.match(r"^\d\. ", lines[-1]), (extra, lines[-1])
+
+
+def test_the_report_is_dated_at_the_units_place(surveyed, tmp_path):
+    out = tmp_path / "38.pdf"
+    call_command("readiness", "report", "--scope", "38", "--out", str(out))
+    assert any("Thanh Hóa, ngày " in line for line in _text(out))
