@@ -5,15 +5,18 @@ ministry sees both recipients' statuses. Then the main lists at a phone's width.
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 from typing import Any
 
 import pytest
 from conftest import PASSWORD
+from django.db import connection
 from django.test import RequestFactory
 
 from tiendon.documents.deadlines.reminders import add_working_days, today_in_vietnam
-from tiendon.documents.models import Document, IncomingDocument
+from tiendon.documents.models import Document
+from tiendon.exchange import dispatch
 from tiendon.pki.actions import do_issue_person_key, do_issue_unit_keys
 from tiendon.units import auth
 from tiendon.units.actions import do_create_person
@@ -100,7 +103,36 @@ def journey(tree: Any, pki: Any) -> dict[str, Any]:
     do_issue_person_key(commander)
     for unit in (tree.ministry, tree.commune_a, tree.commune_b):
         do_issue_unit_keys(unit)
-    return {"officer": officer, "commander": commander, "secret": secret, "staff_a": staff_a}
+    secret_a = auth.new_totp_secret()  # the commune's commander works with a second factor
+    step = auth.current_step() - 1
+    do_confirm_totp(
+        tree.commander_a,
+        secret_a,
+        auth.code_for_step(secret_a, step),
+        request=RequestFactory().get("/"),
+    )
+    return {
+        "officer": officer,
+        "commander": commander,
+        "secret": secret,
+        "secret_a": secret_a,
+        "staff_a": staff_a,
+    }
+
+
+def _dispatch() -> None:
+    """The node's dispatcher, run as it runs there: apart from the browser's event loop
+    (pyHanko's validation runs its own), on its own database connection."""
+
+    def run() -> None:
+        try:
+            dispatch.run_until_idle()
+        finally:
+            connection.close()
+
+    worker = threading.Thread(target=run)
+    worker.start()
+    worker.join(timeout=120)
 
 
 def test_a_document_from_drafting_to_done_in_two_communes(
@@ -148,11 +180,13 @@ def test_a_document_from_drafting_to_done_in_two_communes(
     _shot(page, "journey-3-clerk-issues")
     page.context.close()
 
-    # Each commune clerk opens it (both signatures verified) and registers it.
+    # The node's dispatcher takes it in as it arrives; each commune clerk finds it in "Việc
+    # cần làm", opens it (both signatures verified) and registers it.
+    _dispatch()
     for clerk, name in ((tree.clerk_a, "dong-tien"), (tree.clerk_b, "truong-vinh")):
         page = _log_in(browser, base, clerk)
-        page.goto(f"{base}/documents/incoming/")
-        page.click("#waiting form[action*='/open/'] button")
+        page.goto(f"{base}/")
+        page.click("#work-queue li[data-step=register] a")
         page.wait_for_selector("#verification")
         assert "Mọi chữ ký đều toàn vẹn, hợp lệ và tin cậy" in page.inner_text("#verification")
         page.click("#register-button")
@@ -162,10 +196,9 @@ def test_a_document_from_drafting_to_done_in_two_communes(
         page.context.close()
 
     # The Đông Tiến commander assigns it to an officer, with a deadline.
-    incoming = IncomingDocument.objects.get(unit=tree.commune_a)
     deadline = add_working_days(today_in_vietnam(), 3)
-    page = _log_in(browser, base, tree.commander_a)
-    page.goto(f"{base}/documents/incoming/{incoming.pk}/")
+    page = _log_in(browser, base, tree.commander_a, secret=journey["secret_a"])
+    page.click("#work-queue li[data-step=assign] a")  # from his queue
     page.check(f"#assign input[value='{journey['staff_a'].pk}']")
     page.fill("#assign input[name=deadline]", deadline.isoformat())
     page.click("#assign button[type=submit]")

@@ -309,10 +309,16 @@ def test_node_start_runs_the_indexer_only_where_the_index_is_on(settings: Any) -
 
     settings.TIENDON_SEARCH_INDEX = ""
     names = [c.name for c in node_children(host="127.0.0.1", port=8000, web_workers=1, pull=False)]
-    assert names == ["web", "worker", "dispatch"]
+    assert names == ["web", "worker", "dispatch", "reminders"]
     settings.TIENDON_SEARCH_INDEX = "/var/lib/tiendon/search"
     with_index = node_children(host="127.0.0.1", port=8000, web_workers=1, pull=False)
-    assert [c.name for c in with_index] == ["web", "worker", "dispatch", "search-index"]
+    assert [c.name for c in with_index] == [
+        "web",
+        "worker",
+        "dispatch",
+        "reminders",
+        "search-index",
+    ]
     assert with_index[-1].argv[-3:] == ["documents", "search-index", "--follow"]
 
 
