@@ -67,6 +67,9 @@ def verification_of(pdf: bytes) -> list[dict[str, Any]]:
         {
             "field": r.field_name,
             "signer": r.signer_subject,
+            "signer_name": r.signer_name,
+            "signer_unit": r.signer_unit,
+            "signed_at": r.signed_at,
             "intact": r.intact,
             "valid": r.valid,
             "trusted": r.trusted,

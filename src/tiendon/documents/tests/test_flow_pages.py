@@ -54,6 +54,11 @@ def test_the_whole_receiving_journey_through_the_pages(tree, board, province_boa
     page = clerk.get(reverse("incoming_detail", args=[incoming.pk])).content.decode()
     assert SUBJECT in page
     assert 'id="verification"' in page
+    # Signatures as people read them: who, for which unit, and "hợp lệ"; no DN, no enum.
+    assert "Lê Văn Chỉ" in page
+    assert "hợp lệ" in page
+    assert "Common Name" not in page
+    assert "FORM_FILLING" not in page
     assert clerk.get(reverse("incoming_file", args=[incoming.pk]))["Content-Type"] == (
         "application/pdf"
     )
