@@ -334,15 +334,18 @@ def _export(
 def document_statuses(request: HttpRequest, document_id: str) -> HttpResponse:
     """The sender's table: every recipient's processing status, with its time."""
     person = person_of(request)
-    page = max(
-        int(request.GET.get("page", "1")) if request.GET.get("page", "1").isdigit() else 1, 1
-    )
+    asked = request.GET.get("page", "1")
+    page = max(int(asked), 1) if asked.isascii() and asked.isdigit() and len(asked) < 7 else 1
+    status = request.GET.get("status")
+    if status is not None and status != "" and status not in status_codes.LABELS:
+        status = None  # an unknown code filters nothing
     try:
         table = queries.recipient_statuses(
             person,
             document_id,
             offset=(page - 1) * STATUS_PAGE,
             limit=STATUS_PAGE,
+            status=status,
             request=request,
         )
     except queries.ClearanceRequired as exc:
@@ -360,6 +363,7 @@ def document_statuses(request: HttpRequest, document_id: str) -> HttpResponse:
                 for code, n in table.by_code.items()
             ],
             "page": page,
+            "status": status,
             "next_page": page + 1 if page * STATUS_PAGE < table.total else None,
         },
     )

@@ -293,3 +293,29 @@ def test_a_result_file_is_downloaded_by_the_unit_only(tree, board, province_boar
     assert download.content == b"%PDF-1.7 ket qua"
     other = logged_in(tree.clerk_b).get(reverse("assignment_file", args=[assignment.pk]))
     assert other.status_code == 404
+
+
+def test_a_broadcasts_statuses_are_counted_on_top_and_filtered_by_status(
+    tree, board, province_board
+):
+    from tiendon.documents.incoming.actions import do_register_incoming
+    from tiendon.pki.actions import do_issue_unit_keys
+
+    do_issue_unit_keys(tree.commune_b)
+    sent = issue_to(province_board, [{"unit": "15853"}, {"unit": "16690"}])
+    do_register_incoming(taken_in(tree.clerk_a, sent.envelope_id), tree.clerk_a)
+    sender = logged_in(province_board.clerk)
+    url = reverse("document_statuses", args=[sent.pk])
+    page = sender.get(url).content.decode()
+    assert 'data-status="03"' in page  # one registered, one arrived: each a filter link
+    assert 'data-status="01"' in page
+    registered = sender.get(url, {"status": "03"}).content.decode()
+    assert "15853" in registered
+    assert "16690" not in registered
+    arrived = sender.get(url, {"status": "01"}).content.decode()
+    assert "16690" in arrived
+    assert "15853" not in arrived
+    # An unknown status filters nothing; a page number of another script is page 1.
+    for odd in ({"status": "zz"}, {"page": "²"}, {"page": "9" * 30}):
+        response = sender.get(url, odd)
+        assert response.status_code == 200
