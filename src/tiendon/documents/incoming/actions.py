@@ -37,7 +37,7 @@ from tiendon.documents.models import (
     Series,
     Urgency,
 )
-from tiendon.documents.pdf import container
+from tiendon.documents.pdf import container, pages
 from tiendon.documents.pdf.layout import nfc
 from tiendon.errors import InvalidInput, OutOfScope
 from tiendon.exchange.actions import do_send_status
@@ -494,6 +494,7 @@ def do_receive_paper(
         scan=scan,
         scan_type=scan_type,
         verification=receiving.verification_of(scan) if scan_type == "application/pdf" else [],
+        page_count=pages.page_count(scan) if scan_type == "application/pdf" else 1,
         arrived_at=timezone.now(),
         opened_by=clerk,
     )

@@ -29,7 +29,7 @@ from tiendon.documents.incoming.forms import (
     RegisterRangeForm,
 )
 from tiendon.documents.models import Assignment, IncomingDocument, RecipientGroup
-from tiendon.documents.pages import person_of, run_action, shown
+from tiendon.documents.pages import page_response, person_of, run_action, shown
 from tiendon.documents.registers import incoming as incoming_register
 from tiendon.errors import InvalidInput, TiendonError
 from tiendon.units.models import Person, Role
@@ -115,8 +115,19 @@ def incoming_detail(request: HttpRequest, incoming_id: str) -> HttpResponse:
             "assignments": incoming.assignments.select_related("assignee").order_by("pk"),
             "complete_form": CompleteForm(),
             "recall_pending": incoming.recall_answer == IncomingDocument.RecallAnswer.PENDING,
+            "reader_pages": range(1, incoming.page_count + 1),
         },
     )
+
+
+@login_required
+def incoming_page(request: HttpRequest, incoming_id: str, number: int) -> HttpResponse:
+    """One page of the received PDF as a picture, for the reader (opened like the file)."""
+    try:
+        data, content_type = queries.incoming_file(person_of(request), incoming_id, request=request)
+    except queries.ClearanceRequired as exc:
+        raise PermissionDenied("clearance required") from exc
+    return page_response(data, content_type, number)
 
 
 @login_required

@@ -59,6 +59,13 @@ def test_the_whole_receiving_journey_through_the_pages(tree, board, province_boa
     assert "hợp lệ" in page
     assert "Common Name" not in page
     assert "FORM_FILLING" not in page
+    # The reader: the PDF's pages as pictures in the page, drawn on the node.
+    first = reverse("incoming_page", args=[incoming.pk, 1])
+    assert f'src="{first}"' in page
+    picture = clerk.get(first)
+    assert picture["Content-Type"] == "image/jpeg"
+    assert picture.content.startswith(b"\xff\xd8")
+    assert clerk.get(reverse("incoming_page", args=[incoming.pk, 99])).status_code == 404
     assert clerk.get(reverse("incoming_file", args=[incoming.pk]))["Content-Type"] == (
         "application/pdf"
     )
@@ -92,6 +99,10 @@ def test_the_whole_receiving_journey_through_the_pages(tree, board, province_boa
     assert other.get(reverse("incoming_detail", args=[incoming.pk])).status_code == 404
     assert other.get(reverse("incoming_file", args=[incoming.pk])).status_code == 404
     assert other.get(reverse("document_statuses", args=[sent.pk])).status_code == 404
+    assert other.get(reverse("incoming_page", args=[incoming.pk, 1])).status_code == 404
+    assert other.get(reverse("document_page", args=[sent.pk, 1])).status_code == 404
+    own = logged_in(province_board.clerk)
+    assert own.get(reverse("document_page", args=[sent.pk, 1]))["Content-Type"] == "image/jpeg"
     assert other.post(reverse("incoming_open", args=[sent.envelope_id])).status_code == 404
 
     register = clerk.get(reverse("incoming_register"))
