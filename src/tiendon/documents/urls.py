@@ -108,6 +108,11 @@ urlpatterns = [
         name="incoming_page",
     ),
     path(
+        "documents/incoming/register-many",
+        incoming_views.incoming_register_many,
+        name="incoming_register_many",
+    ),
+    path(
         "documents/incoming/<str:incoming_id>/register",
         incoming_views.incoming_register_action,
         name="incoming_register_action",

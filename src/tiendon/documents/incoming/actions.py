@@ -19,6 +19,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from tiendon.audit.actions import do_record
+from tiendon.documents import queries
 from tiendon.documents import statuses as status
 from tiendon.documents.deadlines import reminders as deadlines
 from tiendon.documents.delivery.sending import NOTE_MAX, clean_note, send_recall
@@ -257,6 +258,22 @@ def do_register_incoming(
         duplicate_of=[d.pk for d in duplicates],
     )
     return incoming
+
+
+def do_register_many(
+    clerk: Person, incoming_ids: list[str], *, request: HttpRequest | None = None
+) -> tuple[list[IncomingDocument], list[tuple[IncomingDocument, str]]]:
+    """Register several arrivals, each in its own transaction (`do_register_incoming`):
+    returns those registered and, for the others, why not (registered meanwhile by another
+    clerk, a possible duplicate to look at first). Ids of other units are out of scope."""
+    done, refused = [], []
+    rows = queries.incoming_visible_to(clerk).filter(pk__in=incoming_ids).order_by("arrived_at")
+    for row in rows:
+        try:
+            done.append(do_register_incoming(row, clerk, request=request))
+        except DocumentError as exc:
+            refused.append((row, f"{exc.message} ({exc.code})"))
+    return done, refused
 
 
 @transaction.atomic

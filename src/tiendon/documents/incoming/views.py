@@ -55,6 +55,7 @@ def incoming_list(request: HttpRequest) -> HttpResponse:
             "documents": queries.incoming_list(person),
             "assignments": queries.assignments_of(person),
             "recalled": queries.recalled_records(person)[:50],
+            "is_clerk": person.role in (Role.CLERK, Role.ADMIN),
         },
     )
 
@@ -156,6 +157,29 @@ def incoming_register_action(request: HttpRequest, incoming_id: str) -> HttpResp
             request, _("Registered. The commander is told to assign it (or assigns it below).")
         )
     return redirect("incoming_detail", incoming_id=incoming.pk)
+
+
+@login_required
+@require_POST
+def incoming_register_many(request: HttpRequest) -> HttpResponse:
+    """Register the chosen arrivals, each in its own transaction: one another clerk has
+    just registered, or one that needs a look (a possible duplicate), is said by name and
+    left as it is; the others are registered."""
+    person = person_of(request)
+    ids = [i for i in request.POST.getlist("ids")[:200] if i.isascii() and i.isdigit()]
+    done, refused = actions_flow.do_register_many(person, ids, request=request)
+    if done:
+        numbers = ", ".join(row.arrival_text for row in done)
+        messages.success(
+            request,
+            _("Registered %(n)s: arrival no. %(numbers)s. The commander is told to assign them.")
+            % {"n": len(done), "numbers": numbers},
+        )
+    for row, reason in refused:
+        messages.warning(request, f"{row.number_and_symbol or row.subject[:60]}: {reason}")
+    if not done and not refused:
+        messages.error(request, _("Choose the documents to register."))
+    return redirect("incoming_list")
 
 
 @login_required

@@ -330,3 +330,37 @@ def test_a_broadcasts_statuses_are_counted_on_top_and_filtered_by_status(
     for odd in ({"status": "zz"}, {"page": "²"}, {"page": "9" * 30}):
         response = sender.get(url, odd)
         assert response.status_code == 200
+
+
+def test_a_clerk_registers_several_arrivals_at_once_and_is_told_of_each_left_out(
+    tree, board, province_board
+):
+    from tiendon.documents.incoming.actions import do_register_incoming
+
+    first = taken_in(tree.clerk_a, issue_to(province_board, [{"unit": "15853"}]).envelope_id)
+    second = taken_in(tree.clerk_a, issue_to(province_board, [{"unit": "15853"}]).envelope_id)
+    clerk = logged_in(tree.clerk_a)
+    inbox = clerk.get(reverse("incoming_list")).content.decode()
+    assert f'name="ids" value="{first.pk}"' in inbox
+    do_register_incoming(second, tree.clerk_a)  # another clerk, a moment before
+    other_units = IncomingDocument.objects.create(
+        unit=tree.commune_b,
+        source="paper",
+        issuer_name="X",
+        subject="Y",
+        doc_type="cong_van",
+        arrived_at=first.arrived_at,
+    )
+    answer = clerk.post(
+        reverse("incoming_register_many"),
+        {"ids": [first.pk, second.pk, other_units.pk, "x"]},
+        follow=True,
+    ).content.decode()
+    first.refresh_from_db()
+    second.refresh_from_db()
+    other_units.refresh_from_db()
+    assert (first.state, first.arrival_number) == ("registered", 2)
+    assert second.arrival_number == 1  # registered once, not twice
+    assert other_units.state == "arrived"  # another unit's id changes nothing
+    assert "Đã vào sổ 1" in answer
+    assert "wrong_state" in answer  # the one left out, said by name with its reason
