@@ -61,3 +61,10 @@ def page_response(data: bytes, content_type: str, number: int) -> HttpResponse:
             raise Http404(exc.code) from exc
     response["Cache-Control"] = "private, max-age=3600"
     return response
+
+
+def page_number(request: HttpRequest) -> int:
+    """`?page=` as a page number from 1 (anything else, another script's digits or a
+    number past a million, is page 1)."""
+    asked = request.GET.get("page", "1")
+    return max(int(asked), 1) if asked.isascii() and asked.isdigit() and len(asked) < 7 else 1

@@ -175,6 +175,15 @@ URGENCY_RANK = Case(
 )
 
 
+URGENCY_RANK_OF_INCOMING = Case(
+    When(incoming__urgency="hoa_toc", then=Value(3)),
+    When(incoming__urgency="thuong_khan", then=Value(2)),
+    When(incoming__urgency="khan", then=Value(1)),
+    default=Value(0),
+    output_field=IntegerField(),
+)
+
+
 PRECEDENCE_RANK = Case(
     When(envelope__precedence="hoa_toc", then=Value(3)),
     When(envelope__precedence="thuong_khan", then=Value(2)),
@@ -184,13 +193,14 @@ PRECEDENCE_RANK = Case(
 )
 
 
-def incoming_list(viewer: Person, *, limit: int = 200) -> list[IncomingDocument]:
+def incoming_list(viewer: Person, *, limit: int = 200, offset: int = 0) -> list[IncomingDocument]:
     """Received documents, the most urgent first, then the newest; subjects masked."""
     rows = (
         incoming_visible_to(viewer)
         .select_related("copy_of")  # a certified copy shows what it copies
+        .defer("scan", "verification")
         .annotate(rank=URGENCY_RANK)
-        .order_by("-rank", "-arrived_at")[:limit]
+        .order_by("-rank", "-arrived_at")[offset : offset + limit]
     )
     return [mask_secret(viewer, r) for r in rows]
 

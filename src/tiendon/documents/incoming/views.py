@@ -29,12 +29,13 @@ from tiendon.documents.incoming.forms import (
     RegisterRangeForm,
 )
 from tiendon.documents.models import Assignment, IncomingDocument, RecipientGroup
-from tiendon.documents.pages import page_response, person_of, run_action, shown
+from tiendon.documents.pages import page_number, page_response, person_of, run_action, shown
 from tiendon.documents.registers import incoming as incoming_register
 from tiendon.errors import InvalidInput, TiendonError
 from tiendon.units.models import Person, Role
 
 STATUS_PAGE = 200
+INBOX_PAGE = 50
 
 
 def _incoming(request: HttpRequest, incoming_id: str) -> IncomingDocument:
@@ -47,12 +48,16 @@ def _incoming(request: HttpRequest, incoming_id: str) -> IncomingDocument:
 @login_required
 def incoming_list(request: HttpRequest) -> HttpResponse:
     person = person_of(request)
+    page = page_number(request)
+    rows = queries.incoming_list(person, limit=INBOX_PAGE + 1, offset=(page - 1) * INBOX_PAGE)
     return render(
         request,
         "documents/incoming_list.html",
         {
             "waiting": queries.waiting_envelopes(person)[:200],
-            "documents": queries.incoming_list(person),
+            "documents": rows[:INBOX_PAGE],
+            "page": page,
+            "next_page": page + 1 if len(rows) > INBOX_PAGE else None,
             "assignments": queries.assignments_of(person),
             "recalled": queries.recalled_records(person)[:50],
             "is_clerk": person.role in (Role.CLERK, Role.ADMIN),
@@ -369,8 +374,7 @@ def _export(
 def document_statuses(request: HttpRequest, document_id: str) -> HttpResponse:
     """The sender's table: every recipient's processing status, with its time."""
     person = person_of(request)
-    asked = request.GET.get("page", "1")
-    page = max(int(asked), 1) if asked.isascii() and asked.isdigit() and len(asked) < 7 else 1
+    page = page_number(request)
     status = request.GET.get("status")
     if status is not None and status != "" and status not in status_codes.LABELS:
         status = None  # an unknown code filters nothing

@@ -123,7 +123,9 @@ def test_the_navigation_counts_are_the_queues_rows_and_home_writes_nothing(
     draft(province_board)  # a draft of one's own is not work waiting on anyone
     for person in (province_board.clerk, province_board.commander, tree.clerk_a):
         queue = shell.work_queue(person)
-        links = {link.key: link.count for link in shell.navigation(person, queue)}
+        links = {
+            link.key: link.count for link in shell.navigation(person, shell.work_counts(person))
+        }
         assert links["work"] == len(queue)
         assert links["incoming"] == sum(
             1 for i in queue if i.step in ("register", "assign", "recall", "process")
