@@ -64,15 +64,22 @@ class Link:
 
 _ENTRIES: dict[str, Entry] = {}
 _QUEUES: dict[str, Callable[[Any], Sequence[WorkItem]]] = {}
+_COUNTS: dict[str, Callable[[Any], dict[str, int]]] = {}
 
 
 def add_entry(entry: Entry) -> None:
     _ENTRIES[entry.key] = entry
 
 
-def add_queue(app: str, source: Callable[[Any], Sequence[WorkItem]]) -> None:
-    """`source(person)`: the items waiting on the person in that app."""
+def add_queue(
+    app: str,
+    source: Callable[[Any], Sequence[WorkItem]],
+    counts: Callable[[Any], dict[str, int]],
+) -> None:
+    """`source(person)`: the items waiting on the person in that app (a list may stop at a
+    few hundred); `counts(person)`: how many wait at each step, counted whole."""
     _QUEUES[app] = source
+    _COUNTS[app] = counts
 
 
 def work_queue(person: Any) -> list[WorkItem]:
@@ -81,17 +88,26 @@ def work_queue(person: Any) -> list[WorkItem]:
     return sorted(items, key=lambda item: item.key())
 
 
-def navigation(person: Any, queue: Sequence[WorkItem]) -> list[Link]:
-    """The person's links, in order, with their counts (`queue` is the person's work)."""
+def work_counts(person: Any) -> dict[str, int]:
+    """How many items wait on the person at each step, across the apps."""
+    counts: dict[str, int] = {}
+    for source in _COUNTS.values():
+        for step, n in source(person).items():
+            counts[step] = counts.get(step, 0) + n
+    return counts
+
+
+def navigation(person: Any, counts: dict[str, int]) -> list[Link]:
+    """The person's links, in order, with their counts (`counts`: `work_counts`)."""
     links = []
     for entry in sorted(_ENTRIES.values(), key=lambda e: (e.order, e.key)):
         if entry.roles is not None and person.role not in entry.roles:
             continue
         count = None
         if entry.queue_steps:
-            count = sum(1 for item in queue if item.step in entry.queue_steps)
+            count = sum(n for step, n in counts.items() if step in entry.queue_steps)
         elif entry.counts_queue:
-            count = len(queue)
+            count = sum(counts.values())
         elif entry.count is not None:
             count = entry.count(person)
         args = entry.url_args(person) if entry.url_args else ()

@@ -36,7 +36,7 @@ class DocumentsConfig(AppConfig):
                 record=receiving.record_statuses,
             )
         )
-        shell.add_queue(self.label, worklist.work_of)
+        shell.add_queue(self.label, worklist.work_of, worklist.work_counts)
         for entry in (
             shell.Entry(
                 "incoming",

@@ -175,6 +175,15 @@ URGENCY_RANK = Case(
 )
 
 
+URGENCY_RANK_OF_INCOMING = Case(
+    When(incoming__urgency="hoa_toc", then=Value(3)),
+    When(incoming__urgency="thuong_khan", then=Value(2)),
+    When(incoming__urgency="khan", then=Value(1)),
+    default=Value(0),
+    output_field=IntegerField(),
+)
+
+
 PRECEDENCE_RANK = Case(
     When(envelope__precedence="hoa_toc", then=Value(3)),
     When(envelope__precedence="thuong_khan", then=Value(2)),
@@ -184,13 +193,14 @@ PRECEDENCE_RANK = Case(
 )
 
 
-def incoming_list(viewer: Person, *, limit: int = 200) -> list[IncomingDocument]:
+def incoming_list(viewer: Person, *, limit: int = 200, offset: int = 0) -> list[IncomingDocument]:
     """Received documents, the most urgent first, then the newest; subjects masked."""
     rows = (
         incoming_visible_to(viewer)
         .select_related("copy_of")  # a certified copy shows what it copies
+        .defer("scan", "verification")
         .annotate(rank=URGENCY_RANK)
-        .order_by("-rank", "-arrived_at")[:limit]
+        .order_by("-rank", "-arrived_at")[offset : offset + limit]
     )
     return [mask_secret(viewer, r) for r in rows]
 
@@ -296,21 +306,37 @@ def recipient_statuses(
     *,
     offset: int = 0,
     limit: int = 200,
+    status: str | None = None,
     request: HttpRequest | None = None,
 ) -> RecipientStatuses:
     """The sender's table: each recipient unit's processing status with its time and note,
-    counted in the database (a broadcast has 3,321 rows) and read one page at a time."""
+    counted in the database (a broadcast has 3,321 rows) and read one page at a time; with
+    `status`, only the recipients at that status ("" for not arrived yet), `total` then
+    counting those."""
     document = get_visible_document(viewer, document_id, request=request)
     if document.envelope_id is None:
         return RecipientStatuses(document, 0, {}, [])
-    deliveries = exchange_queries.deliveries_of(document.envelope_id)
+    total, by_code, rows = status_table(document.envelope_id, offset, limit, status)
+    return RecipientStatuses(document, total, by_code, rows)
+
+
+def status_table(
+    envelope_id: Any, offset: int, limit: int, status: str | None = None
+) -> tuple[int, dict[str, int], list[dict[str, object]]]:
+    """How many recipients, how many at each status, and one page of rows (those at
+    `status` only, if given: "" for not arrived yet)."""
+    deliveries = exchange_queries.deliveries_of(envelope_id)
     by_code = dict(deliveries.values_list("code").annotate(n=Count("id")).order_by("code"))
+    total = sum(by_code.values())
+    if status is not None:
+        deliveries = deliveries.filter(code=status)
+        total = by_code.get(status, 0)
     rows = list(
         deliveries.order_by("unit__code").values(
             "unit_id", "unit__code", "unit__name", "code", "at", "status_note", "state"
         )[offset : offset + limit]
     )
-    return RecipientStatuses(document, sum(by_code.values()), by_code, rows)
+    return total, by_code, rows
 
 
 def incoming_register(
@@ -549,14 +575,8 @@ def copy_statuses(
     copy = get_visible_copy(viewer, copy_id, request=request)
     if copy.envelope_id is None:
         return copy, 0, {}, []
-    deliveries = exchange_queries.deliveries_of(copy.envelope_id)
-    by_code = dict(deliveries.values_list("code").annotate(n=Count("id")).order_by("code"))
-    rows = list(
-        deliveries.order_by("unit__code").values(
-            "unit_id", "unit__code", "unit__name", "code", "at", "status_note", "state"
-        )[offset : offset + limit]
-    )
-    return copy, sum(by_code.values()), by_code, rows
+    total, by_code, rows = status_table(copy.envelope_id, offset, limit)
+    return copy, total, by_code, rows
 
 
 def current_step(document: Document) -> ReviewStep | None:

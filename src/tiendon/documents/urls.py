@@ -103,6 +103,16 @@ urlpatterns = [
         name="incoming_file",
     ),
     path(
+        "documents/incoming/<str:incoming_id>/pages/<int:number>.jpg",
+        incoming_views.incoming_page,
+        name="incoming_page",
+    ),
+    path(
+        "documents/incoming/register-many",
+        incoming_views.incoming_register_many,
+        name="incoming_register_many",
+    ),
+    path(
         "documents/incoming/<str:incoming_id>/register",
         incoming_views.incoming_register_action,
         name="incoming_register_action",
@@ -151,6 +161,11 @@ urlpatterns = [
     path("documents/new/", drafting_views.document_new, name="document_new"),
     path("documents/<str:document_id>/", drafting_views.document_detail, name="document_detail"),
     path("documents/<str:document_id>/pdf", drafting_views.document_pdf, name="document_pdf"),
+    path(
+        "documents/<str:document_id>/pages/<int:number>.jpg",
+        drafting_views.document_page,
+        name="document_page",
+    ),
     path("documents/<str:document_id>/edit", drafting_views.document_edit, name="document_edit"),
     path(
         "documents/<str:document_id>/return", drafting_views.document_return, name="document_return"

@@ -8,10 +8,11 @@ navigation shows are the lengths of the same lists, so they never disagree.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from django.db.models import Exists, OuterRef
+from django.db.models import Exists, OuterRef, QuerySet
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
@@ -25,7 +26,7 @@ from tiendon.documents.models import (
 )
 from tiendon.units.models import Person, Role
 
-LIMIT = 200  # items of one kind listed; the count says how many more there are
+LIMIT = 50  # items of one kind listed (the home page); the count says how many there are
 CLERKS = (Role.CLERK, Role.ADMIN)
 COMMANDERS = (Role.COMMANDER, Role.ADMIN)
 RANK: dict[str, int] = {
@@ -97,10 +98,15 @@ def _incoming(row: IncomingDocument, step: str, due: dt.date | None = None) -> W
     )
 
 
-def work_of(person: Person) -> list[WorkItem]:
-    """Everything waiting on the person, the most pressing first."""
-    items: list[WorkItem] = []
-    documents = queries.documents_visible_to(person).defer("pdf", "uploaded_pdf")
+def _waiting(person: Person) -> dict[str, tuple[QuerySet[Any], Callable[[Any], WorkItem]]]:
+    """Per step, the rows waiting on the person (most pressing first) and how each reads."""
+    documents = (
+        queries.documents_visible_to(person)
+        .defer("pdf", "uploaded_pdf")
+        .select_related("due")
+        .annotate(rank=queries.URGENCY_RANK)
+        .order_by("-rank", "updated_at")
+    )
     pending = ReviewStep.objects.filter(document=OuterRef("pk"), decision="pending")
     earlier = ReviewStep.objects.filter(
         document=OuterRef("document"),
@@ -108,34 +114,59 @@ def work_of(person: Person) -> list[WorkItem]:
         decision="pending",
         position__lt=OuterRef("position"),
     )
-    in_review = documents.filter(state=Document.State.IN_REVIEW).select_related("due")
+    in_review = documents.filter(state=Document.State.IN_REVIEW)
     my_turn = pending.filter(reviewer=person).exclude(Exists(earlier))
-    items += [_outgoing(d, "review") for d in in_review.filter(Exists(my_turn))[:LIMIT]]
-    to_sign = in_review.filter(signer=person).exclude(Exists(pending))
-    items += [_outgoing(d, "sign") for d in to_sign[:LIMIT]]
-    received = queries.incoming_visible_to(person).defer("scan")
+    received = (
+        queries.incoming_visible_to(person)
+        .defer("scan")
+        .annotate(rank=queries.URGENCY_RANK)
+        .order_by("-rank", "arrived_at")
+    )
+
+    def outgoing(step: str) -> Callable[[Any], WorkItem]:
+        return lambda d: _outgoing(d, step)
+
+    def incoming(step: str) -> Callable[[Any], WorkItem]:
+        return lambda r: _incoming(queries.mask_secret(person, r), step)
+
+    lists: dict[str, tuple[QuerySet[Any], Callable[[Any], WorkItem]]] = {
+        "review": (in_review.filter(Exists(my_turn)), outgoing("review")),
+        "sign": (in_review.filter(signer=person).exclude(Exists(pending)), outgoing("sign")),
+    }
     if person.role in CLERKS:
-        signed = documents.filter(state=Document.State.SIGNED).select_related("due")
-        items += [_outgoing(d, "issue") for d in signed[:LIMIT]]
-        arrived = received.filter(state=IncomingDocument.State.ARRIVED).order_by("arrived_at")
-        items += [_incoming(queries.mask_secret(person, r), "register") for r in arrived[:LIMIT]]
+        lists["issue"] = (documents.filter(state=Document.State.SIGNED), outgoing("issue"))
+        arrived = received.filter(state=IncomingDocument.State.ARRIVED)
+        lists["register"] = (arrived, incoming("register"))
     if person.role in COMMANDERS:
         registered = received.filter(state=IncomingDocument.State.REGISTERED)
-        items += [_incoming(queries.mask_secret(person, r), "assign") for r in registered[:LIMIT]]
+        lists["assign"] = (registered, incoming("assign"))
     if person.role in (*CLERKS, *COMMANDERS):
         recalls = received.filter(recall_answer=IncomingDocument.RecallAnswer.PENDING)
-        items += [_incoming(queries.mask_secret(person, r), "recall") for r in recalls[:LIMIT]]
+        lists["recall"] = (recalls, incoming("recall"))
     mine = (
-        Assignment.objects.filter(assignee=person, incoming__in=received)
+        Assignment.objects.filter(assignee=person, incoming__in=received.values("pk"))
         .exclude(state=Assignment.State.DONE)
         .select_related("incoming")
         .defer("incoming__scan", "result_file")
+        .annotate(rank=queries.URGENCY_RANK_OF_INCOMING)
+        .order_by("-rank", "deadline", "pk")
     )
-    items += [
-        _incoming(queries.mask_secret(person, a.incoming), "process", a.deadline)
-        for a in mine[:LIMIT]
-    ]
+    lists["process"] = (
+        mine,
+        lambda a: _incoming(queries.mask_secret(person, a.incoming), "process", a.deadline),
+    )
+    return lists
+
+
+def work_of(person: Person) -> list[WorkItem]:
+    """What waits on the person, the most pressing first (at most LIMIT of each step)."""
+    items = [make(row) for rows, make in _waiting(person).values() for row in rows[:LIMIT]]
     return sorted(items, key=WorkItem.key)
+
+
+def work_counts(person: Person) -> dict[str, int]:
+    """How many wait at each step (counted in the database, whatever LIMIT shows)."""
+    return {step: rows.count() for step, (rows, _make) in _waiting(person).items()}
 
 
 def unread_count(person: Person) -> int:

@@ -15,9 +15,14 @@ from tiendon.units.models import Person
 def _shell(request: HttpRequest) -> dict[str, Any]:
     person = getattr(request, "user", None)
     if not isinstance(person, Person):
-        return {"links": [], "queue": []}
-    queue = registry.work_queue(person)
-    return {"links": registry.navigation(person, queue), "queue": queue}
+        return {"links": [], "queue": [], "waiting": 0}
+    counts = registry.work_counts(person)
+    return {
+        "links": registry.navigation(person, counts),
+        # The list itself only where a template reads it (the home page).
+        "queue": SimpleLazyObject(lambda: registry.work_queue(person)),
+        "waiting": sum(counts.values()),
+    }
 
 
 def shell(request: HttpRequest) -> dict[str, Any]:

@@ -16,6 +16,8 @@ from tiendon.units.models import LoginThrottle, Person, Role, UnitKind
 @login_required
 def home(request: HttpRequest) -> HttpResponse:
     person: Person = request.user  # type: ignore[assignment]
+    if request.headers.get("HX-Request"):  # the queue, polled: Hỏa tốc arrivals show at once
+        return render(request, "web/work_queue.html")
     unit = person.unit
     context: dict[str, object] = {
         "unit": unit,

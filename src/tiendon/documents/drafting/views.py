@@ -16,8 +16,8 @@ from tiendon.documents.drafting import actions, reviews
 from tiendon.documents.drafting.forms import DraftForm, SignForm
 from tiendon.documents.drafting.recipients import labels
 from tiendon.documents.models import Document, RecipientGroup
-from tiendon.documents.pages import person_of, run_action, shown
-from tiendon.documents.pdf import layout
+from tiendon.documents.pages import page_response, person_of, run_action, shown
+from tiendon.documents.pdf import layout, pages
 from tiendon.errors import InvalidInput, TiendonError
 from tiendon.units.models import Person
 
@@ -157,18 +157,29 @@ def document_detail(request: HttpRequest, document_id: str) -> HttpResponse:
             and person.role in ("clerk", "admin"),
             "sign_form": SignForm(),
             "recipient_lines": labels(document.issuing_unit, document.recipient_spec),
+            "reader_pages": range(1, pages.page_count(bytes(document.pdf)) + 1)
+            if document.pdf is not None
+            else range(1, 2),
         },
     )
+
+
+def pdf_of(document: Document) -> bytes:
+    """The signed or issued PDF, or the draft as it would print."""
+    if document.pdf is not None:
+        return bytes(document.pdf)
+    return layout.render(actions.layout_of(document)).pdf
+
+
+@login_required
+def document_page(request: HttpRequest, document_id: str, number: int) -> HttpResponse:
+    return page_response(pdf_of(_document(request, document_id)), "application/pdf", number)
 
 
 @login_required
 def document_pdf(request: HttpRequest, document_id: str) -> HttpResponse:
     document = _document(request, document_id)
-    data = (
-        bytes(document.pdf)
-        if document.pdf is not None
-        else layout.render(actions.layout_of(document)).pdf
-    )
+    data = pdf_of(document)
     response = HttpResponse(data, content_type="application/pdf")
     response["Content-Disposition"] = f'inline; filename="{document.pk}.pdf"'
     return response

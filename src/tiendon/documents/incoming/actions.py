@@ -19,6 +19,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from tiendon.audit.actions import do_record
+from tiendon.documents import queries
 from tiendon.documents import statuses as status
 from tiendon.documents.deadlines import reminders as deadlines
 from tiendon.documents.delivery.sending import NOTE_MAX, clean_note, send_recall
@@ -37,7 +38,7 @@ from tiendon.documents.models import (
     Series,
     Urgency,
 )
-from tiendon.documents.pdf import container
+from tiendon.documents.pdf import container, pages
 from tiendon.documents.pdf.layout import nfc
 from tiendon.errors import InvalidInput, OutOfScope
 from tiendon.exchange.actions import do_send_status
@@ -257,6 +258,22 @@ def do_register_incoming(
         duplicate_of=[d.pk for d in duplicates],
     )
     return incoming
+
+
+def do_register_many(
+    clerk: Person, incoming_ids: list[str], *, request: HttpRequest | None = None
+) -> tuple[list[IncomingDocument], list[tuple[IncomingDocument, str]]]:
+    """Register several arrivals, each in its own transaction (`do_register_incoming`):
+    returns those registered and, for the others, why not (registered meanwhile by another
+    clerk, a possible duplicate to look at first). Ids of other units are out of scope."""
+    done, refused = [], []
+    rows = queries.incoming_visible_to(clerk).filter(pk__in=incoming_ids).order_by("arrived_at")
+    for row in rows:
+        try:
+            done.append(do_register_incoming(row, clerk, request=request))
+        except DocumentError as exc:
+            refused.append((row, f"{exc.message} ({exc.code})"))
+    return done, refused
 
 
 @transaction.atomic
@@ -494,6 +511,7 @@ def do_receive_paper(
         scan=scan,
         scan_type=scan_type,
         verification=receiving.verification_of(scan) if scan_type == "application/pdf" else [],
+        page_count=pages.page_count(scan) if scan_type == "application/pdf" else 1,
         arrived_at=timezone.now(),
         opened_by=clerk,
     )

@@ -30,7 +30,7 @@ from tiendon.documents.models import (
     Secrecy,
     Urgency,
 )
-from tiendon.documents.pdf import container, pades
+from tiendon.documents.pdf import container, pades, pages
 from tiendon.documents.pdf.layout import nfc
 from tiendon.exchange.registry import Arrival, StatusReport
 from tiendon.units.models import Person
@@ -67,6 +67,9 @@ def verification_of(pdf: bytes) -> list[dict[str, Any]]:
         {
             "field": r.field_name,
             "signer": r.signer_subject,
+            "signer_name": r.signer_name,
+            "signer_unit": r.signer_unit,
+            "signed_at": r.signed_at,
             "intact": r.intact,
             "valid": r.valid,
             "trusted": r.trusted,
@@ -117,6 +120,7 @@ def content_fields(
             # Never below what the envelope was labelled: the label is signed by the sender.
             "secrecy": max(secrecy if secrecy in Secrecy.values else 0, SECRECY_OF_LABEL[security]),
             "verification": verify(payload.pdf),
+            "page_count": pages.page_count(payload.pdf),
             "content_recorded": True,
         }
     except (ValueError, TypeError, KeyError) as exc:

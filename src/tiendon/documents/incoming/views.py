@@ -29,12 +29,13 @@ from tiendon.documents.incoming.forms import (
     RegisterRangeForm,
 )
 from tiendon.documents.models import Assignment, IncomingDocument, RecipientGroup
-from tiendon.documents.pages import person_of, run_action, shown
+from tiendon.documents.pages import page_number, page_response, person_of, run_action, shown
 from tiendon.documents.registers import incoming as incoming_register
 from tiendon.errors import InvalidInput, TiendonError
 from tiendon.units.models import Person, Role
 
 STATUS_PAGE = 200
+INBOX_PAGE = 50
 
 
 def _incoming(request: HttpRequest, incoming_id: str) -> IncomingDocument:
@@ -47,14 +48,19 @@ def _incoming(request: HttpRequest, incoming_id: str) -> IncomingDocument:
 @login_required
 def incoming_list(request: HttpRequest) -> HttpResponse:
     person = person_of(request)
+    page = page_number(request)
+    rows = queries.incoming_list(person, limit=INBOX_PAGE + 1, offset=(page - 1) * INBOX_PAGE)
     return render(
         request,
         "documents/incoming_list.html",
         {
             "waiting": queries.waiting_envelopes(person)[:200],
-            "documents": queries.incoming_list(person),
+            "documents": rows[:INBOX_PAGE],
+            "page": page,
+            "next_page": page + 1 if len(rows) > INBOX_PAGE else None,
             "assignments": queries.assignments_of(person),
             "recalled": queries.recalled_records(person)[:50],
+            "is_clerk": person.role in (Role.CLERK, Role.ADMIN),
         },
     )
 
@@ -115,8 +121,19 @@ def incoming_detail(request: HttpRequest, incoming_id: str) -> HttpResponse:
             "assignments": incoming.assignments.select_related("assignee").order_by("pk"),
             "complete_form": CompleteForm(),
             "recall_pending": incoming.recall_answer == IncomingDocument.RecallAnswer.PENDING,
+            "reader_pages": range(1, incoming.page_count + 1),
         },
     )
+
+
+@login_required
+def incoming_page(request: HttpRequest, incoming_id: str, number: int) -> HttpResponse:
+    """One page of the received PDF as a picture, for the reader (opened like the file)."""
+    try:
+        data, content_type = queries.incoming_file(person_of(request), incoming_id, request=request)
+    except queries.ClearanceRequired as exc:
+        raise PermissionDenied("clearance required") from exc
+    return page_response(data, content_type, number)
 
 
 @login_required
@@ -145,6 +162,29 @@ def incoming_register_action(request: HttpRequest, incoming_id: str) -> HttpResp
             request, _("Registered. The commander is told to assign it (or assigns it below).")
         )
     return redirect("incoming_detail", incoming_id=incoming.pk)
+
+
+@login_required
+@require_POST
+def incoming_register_many(request: HttpRequest) -> HttpResponse:
+    """Register the chosen arrivals, each in its own transaction: one another clerk has
+    just registered, or one that needs a look (a possible duplicate), is said by name and
+    left as it is; the others are registered."""
+    person = person_of(request)
+    ids = [i for i in request.POST.getlist("ids")[:200] if i.isascii() and i.isdigit()]
+    done, refused = actions_flow.do_register_many(person, ids, request=request)
+    if done:
+        numbers = ", ".join(row.arrival_text for row in done)
+        messages.success(
+            request,
+            _("Registered %(n)s: arrival no. %(numbers)s. The commander is told to assign them.")
+            % {"n": len(done), "numbers": numbers},
+        )
+    for row, reason in refused:
+        messages.warning(request, f"{row.number_and_symbol or row.subject[:60]}: {reason}")
+    if not done and not refused:
+        messages.error(request, _("Choose the documents to register."))
+    return redirect("incoming_list")
 
 
 @login_required
@@ -334,15 +374,17 @@ def _export(
 def document_statuses(request: HttpRequest, document_id: str) -> HttpResponse:
     """The sender's table: every recipient's processing status, with its time."""
     person = person_of(request)
-    page = max(
-        int(request.GET.get("page", "1")) if request.GET.get("page", "1").isdigit() else 1, 1
-    )
+    page = page_number(request)
+    status = request.GET.get("status")
+    if status is not None and status != "" and status not in status_codes.LABELS:
+        status = None  # an unknown code filters nothing
     try:
         table = queries.recipient_statuses(
             person,
             document_id,
             offset=(page - 1) * STATUS_PAGE,
             limit=STATUS_PAGE,
+            status=status,
             request=request,
         )
     except queries.ClearanceRequired as exc:
@@ -360,6 +402,7 @@ def document_statuses(request: HttpRequest, document_id: str) -> HttpResponse:
                 for code, n in table.by_code.items()
             ],
             "page": page,
+            "status": status,
             "next_page": page + 1 if page * STATUS_PAGE < table.total else None,
         },
     )

@@ -359,6 +359,8 @@ class IncomingDocument(models.Model):
     # False while only the envelope's signed label is known (a secret document, until a
     # cleared person opens it; a refused delivery): no subject, no verification yet.
     content_recorded = models.BooleanField(default=True)
+    # Pages of the PDF (the reader's pictures), counted when the content is taken in.
+    page_count = models.PositiveSmallIntegerField(default=0)
     arrived_at = models.DateTimeField()
     opened_by = models.ForeignKey(
         "units.Person", on_delete=models.PROTECT, null=True, blank=True, related_name="+"

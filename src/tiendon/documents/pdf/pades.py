@@ -363,6 +363,9 @@ class SignatureReport:
 
     field_name: str
     signer_subject: str
+    signer_name: str  # the certificate's common name
+    signer_unit: str  # its organisation (the unit), if it names one
+    signed_at: str  # ISO time the signer's software reported, "" if none
     intact: bool
     valid: bool
     trusted: bool
@@ -401,10 +404,15 @@ def verify(
                     code="signature_unreadable",
                 ) from exc
             level = status.modification_level
+            subject = status.signing_cert.subject.native
+            reported = getattr(status, "signer_reported_dt", None)
             reports.append(
                 SignatureReport(
                     field_name=sig.field_name,
                     signer_subject=status.signing_cert.subject.human_friendly,
+                    signer_name=str(subject.get("common_name", "")),
+                    signer_unit=str(subject.get("organization_name", "")),
+                    signed_at=reported.isoformat() if reported is not None else "",
                     intact=status.intact,
                     valid=status.valid,
                     trusted=status.trusted,

@@ -54,6 +54,18 @@ def test_the_whole_receiving_journey_through_the_pages(tree, board, province_boa
     page = clerk.get(reverse("incoming_detail", args=[incoming.pk])).content.decode()
     assert SUBJECT in page
     assert 'id="verification"' in page
+    # Signatures as people read them: who, for which unit, and "hợp lệ"; no DN, no enum.
+    assert "Lê Văn Chỉ" in page
+    assert "hợp lệ" in page
+    assert "Common Name" not in page
+    assert "FORM_FILLING" not in page
+    # The reader: the PDF's pages as pictures in the page, drawn on the node.
+    first = reverse("incoming_page", args=[incoming.pk, 1])
+    assert f'src="{first}"' in page
+    picture = clerk.get(first)
+    assert picture["Content-Type"] == "image/jpeg"
+    assert picture.content.startswith(b"\xff\xd8")
+    assert clerk.get(reverse("incoming_page", args=[incoming.pk, 99])).status_code == 404
     assert clerk.get(reverse("incoming_file", args=[incoming.pk]))["Content-Type"] == (
         "application/pdf"
     )
@@ -87,6 +99,10 @@ def test_the_whole_receiving_journey_through_the_pages(tree, board, province_boa
     assert other.get(reverse("incoming_detail", args=[incoming.pk])).status_code == 404
     assert other.get(reverse("incoming_file", args=[incoming.pk])).status_code == 404
     assert other.get(reverse("document_statuses", args=[sent.pk])).status_code == 404
+    assert other.get(reverse("incoming_page", args=[incoming.pk, 1])).status_code == 404
+    assert other.get(reverse("document_page", args=[sent.pk, 1])).status_code == 404
+    own = logged_in(province_board.clerk)
+    assert own.get(reverse("document_page", args=[sent.pk, 1]))["Content-Type"] == "image/jpeg"
     assert other.post(reverse("incoming_open", args=[sent.envelope_id])).status_code == 404
 
     register = clerk.get(reverse("incoming_register"))
@@ -288,3 +304,63 @@ def test_a_result_file_is_downloaded_by_the_unit_only(tree, board, province_boar
     assert download.content == b"%PDF-1.7 ket qua"
     other = logged_in(tree.clerk_b).get(reverse("assignment_file", args=[assignment.pk]))
     assert other.status_code == 404
+
+
+def test_a_broadcasts_statuses_are_counted_on_top_and_filtered_by_status(
+    tree, board, province_board
+):
+    from tiendon.documents.incoming.actions import do_register_incoming
+    from tiendon.pki.actions import do_issue_unit_keys
+
+    do_issue_unit_keys(tree.commune_b)
+    sent = issue_to(province_board, [{"unit": "15853"}, {"unit": "16690"}])
+    do_register_incoming(taken_in(tree.clerk_a, sent.envelope_id), tree.clerk_a)
+    sender = logged_in(province_board.clerk)
+    url = reverse("document_statuses", args=[sent.pk])
+    page = sender.get(url).content.decode()
+    assert 'data-status="03"' in page  # one registered, one arrived: each a filter link
+    assert 'data-status="01"' in page
+    registered = sender.get(url, {"status": "03"}).content.decode()
+    assert "15853" in registered
+    assert "16690" not in registered
+    arrived = sender.get(url, {"status": "01"}).content.decode()
+    assert "16690" in arrived
+    assert "15853" not in arrived
+    # An unknown status filters nothing; a page number of another script is page 1.
+    for odd in ({"status": "zz"}, {"page": "²"}, {"page": "9" * 30}):
+        response = sender.get(url, odd)
+        assert response.status_code == 200
+
+
+def test_a_clerk_registers_several_arrivals_at_once_and_is_told_of_each_left_out(
+    tree, board, province_board
+):
+    from tiendon.documents.incoming.actions import do_register_incoming
+
+    first = taken_in(tree.clerk_a, issue_to(province_board, [{"unit": "15853"}]).envelope_id)
+    second = taken_in(tree.clerk_a, issue_to(province_board, [{"unit": "15853"}]).envelope_id)
+    clerk = logged_in(tree.clerk_a)
+    inbox = clerk.get(reverse("incoming_list")).content.decode()
+    assert f'name="ids" value="{first.pk}"' in inbox
+    do_register_incoming(second, tree.clerk_a)  # another clerk, a moment before
+    other_units = IncomingDocument.objects.create(
+        unit=tree.commune_b,
+        source="paper",
+        issuer_name="X",
+        subject="Y",
+        doc_type="cong_van",
+        arrived_at=first.arrived_at,
+    )
+    answer = clerk.post(
+        reverse("incoming_register_many"),
+        {"ids": [first.pk, second.pk, other_units.pk, "x"]},
+        follow=True,
+    ).content.decode()
+    first.refresh_from_db()
+    second.refresh_from_db()
+    other_units.refresh_from_db()
+    assert (first.state, first.arrival_number) == ("registered", 2)
+    assert second.arrival_number == 1  # registered once, not twice
+    assert other_units.state == "arrived"  # another unit's id changes nothing
+    assert "Đã vào sổ 1" in answer
+    assert "wrong_state" in answer  # the one left out, said by name with its reason

@@ -171,3 +171,31 @@ def test_another_unit_cannot_open_the_edit_page(board, tree, client):
     other = log_in_with_totp(client, tree.clerk_b)
     assert other.get(reverse("document_edit", args=[document.pk])).status_code == 404
     assert other.post(reverse("document_return", args=[document.pk])).status_code == 404
+
+
+def test_the_signature_panel_says_in_words_what_holds() -> None:
+    from tiendon.documents.templatetags.signatures import signature_panel
+
+    good = {
+        "intact": True,
+        "valid": True,
+        "trusted": True,
+        "revoked": False,
+        "docmdp_ok": True,
+        "bottom_line": True,
+        "signer": "Common Name: Lê Văn Chỉ, Organization: Bộ Chỉ huy Quân sự tỉnh Thanh Hóa",
+    }
+    changed = {**good, "intact": False, "bottom_line": False}
+    revoked = {**good, "revoked": True, "bottom_line": False}
+    from django.utils import translation
+
+    with translation.override("en"):
+        panel = signature_panel([good, changed, revoked, {"error": "unsigned"}])
+    rows = [(r.get("who"), r.get("unit"), r["ok"]) for r in panel["rows"]]
+    assert rows[0] == ("Lê Văn Chỉ", "Bộ Chỉ huy Quân sự tỉnh Thanh Hóa", True)
+    assert [r["ok"] for r in panel["rows"]] == [True, False, False, False]
+    assert [str(r["state"]) for r in panel["rows"][1:3]] == [
+        "changed after signing",
+        "certificate revoked",
+    ]
+    assert not panel["all_ok"]

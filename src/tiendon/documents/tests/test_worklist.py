@@ -123,7 +123,9 @@ def test_the_navigation_counts_are_the_queues_rows_and_home_writes_nothing(
     draft(province_board)  # a draft of one's own is not work waiting on anyone
     for person in (province_board.clerk, province_board.commander, tree.clerk_a):
         queue = shell.work_queue(person)
-        links = {link.key: link.count for link in shell.navigation(person, queue)}
+        links = {
+            link.key: link.count for link in shell.navigation(person, shell.work_counts(person))
+        }
         assert links["work"] == len(queue)
         assert links["incoming"] == sum(
             1 for i in queue if i.step in ("register", "assign", "recall", "process")
@@ -145,6 +147,12 @@ def test_the_navigation_counts_are_the_queues_rows_and_home_writes_nothing(
         and "django_session" not in q["sql"]
     ]
     assert writes == []
+    # Polled every 30 s: the queue alone, so a Hỏa tốc arrival shows without a reload.
+    polled = client.get(reverse("home"), HTTP_HX_REQUEST="true").content.decode()
+    assert 'id="work"' in polled
+    assert 'data-step="register"' in polled
+    assert "<html" not in polled
+    assert "htmx-2.min.js" in page
     # The commander of the province has the signing and nothing of the commune's.
     assert steps(province_board.commander) == ["sign"]
     assert Reminder.objects.filter(person=tree.clerk_b).count() == 0
