@@ -79,12 +79,15 @@ def unit_pick_tree(request: HttpRequest) -> HttpResponse:
             return render(request, "units/picker/tree.html", {"rows": []})
         under = found
         top = queries.PickedUnit(under)
+    children = queries.tree_children(under)
     return render(
         request,
         "units/picker/tree.html",
         {
             "top": top,
-            "rows": options.rows(queries.tree_children(under)),
+            "rows": options.rows(children),
+            # A level of communes only (166 in Thanh Hóa) is shown in columns.
+            "leaves": top is None and not any(c.child_count for c in children),
             "sets": "1" if options.sets else "0",
             "scope": "mine" if options.within is not None else "all",
         },

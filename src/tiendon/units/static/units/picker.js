@@ -14,6 +14,9 @@
     if (add) { codes = box.hasAttribute("data-single") ? [code] : codes.concat([code]); }
     input.value = codes.join(" ");
     refresh(box);
+    if (!add) {
+      box.querySelectorAll('[data-pick="' + CSS.escape(code) + '"]').forEach(function (b) { b.removeAttribute("aria-pressed"); });
+    }
   }
   document.addEventListener("click", function (event) {
     var pick = event.target.closest("[data-pick]"), unpick = event.target.closest("[data-unpick]");
@@ -32,7 +35,6 @@
   });
   document.querySelectorAll("[data-unit-codes]").forEach(function (box) {
     box.classList.add("js-on");
-    box.querySelector("[data-typed]").open = false;
     var picker = box.querySelector("[data-unit-picker]");
     if (picker) { picker.hidden = false; }
   });
