@@ -98,3 +98,13 @@ def test_the_groups_page_picks_members_by_name(province_board):
     assert "sets=0" in html  # a group holds units, not whole sets
     clerk.post(reverse("recipient_groups"), {"name": "Phía Đông", "units": "15853"})
     assert "Phường Đông Tiến" in clerk.get(reverse("recipient_groups")).content.decode()
+
+
+def test_a_nul_in_posted_codes_is_a_form_error_not_a_server_error(board):
+    clerk = log_in_with_totp(Client(), board.clerk)
+    response = clerk.post(
+        reverse("document_new"), draft_post(board, recipient_units="16690\x00", communes_of="\x00")
+    )
+    assert response.status_code == 200
+    assert "errorlist" in response.content.decode()
+    assert not Document.objects.exists()
