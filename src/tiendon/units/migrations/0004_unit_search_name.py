@@ -1,6 +1,5 @@
 # The unit picker's folded names (units.folding.search_name), filled for the units already
 # stored; from now on Unit.save() and the seed keep the column in step.
-# (Another branch adds units' place_name: expect this one to be renumbered at the merge.)
 
 from django.db import migrations, models
 
@@ -18,7 +17,7 @@ def fill_search_names(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('units', '0002_person_totp_last_step'),
+        ('units', '0003_unit_place_name'),
     ]
 
     operations = [

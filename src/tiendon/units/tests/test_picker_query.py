@@ -197,3 +197,15 @@ def test_codes_are_named_and_unknown_or_malformed_ones_marked(tree):
         ("bad\x00code", None),
         ("38", "Bộ Chỉ huy Quân sự tỉnh Thanh Hóa"),
     ]
+
+
+def test_migration_0004_fills_the_units_already_stored(tree):
+    import importlib
+
+    from django.apps import apps
+
+    migration = importlib.import_module("tiendon.units.migrations.0004_unit_search_name")
+    Unit.objects.update(search_name="")
+    migration.fill_search_names(apps, None)
+    assert Unit.objects.get(code="15853").search_name.startswith("dong tien|phuong dong tien|")
+    assert codes("dong tien") == ["15853"]

@@ -1,6 +1,6 @@
 """The unit picker on the documents' pages: recipients are chosen by name, shown as chips,
 and the form still posts unit codes (typed codes keep working, with or without JavaScript);
-the draft page stays light."""
+the draft page stays light. (Here rather than in documents' tests: the picker is units'.)"""
 
 from __future__ import annotations
 
@@ -14,7 +14,10 @@ from django.test import Client
 from django.urls import reverse
 
 from tiendon.documents.models import Document
-from tiendon.documents.tests.conftest import SUBJECT, draft
+from tiendon.documents.tests.conftest import SUBJECT, board, draft, province_board
+
+# Fixtures of the documents' tests, used here as they are.
+__all__ = ["board", "province_board"]
 
 pytestmark = pytest.mark.django_db
 
