@@ -72,7 +72,7 @@ def test_a_clerk_picks_recipients_by_name_and_by_tree(
     option = page.locator(".unit-results [data-pick='14845']")
     option.wait_for()
     assert option.inner_text() == "Xã Mường Lát · Thanh Hóa"
-    option.click()
+    search.press("Enter")  # the first match, from the keyboard
     units_chips = page.locator("[data-kind='unit'] [data-chips]")
     units_chips.locator("[data-code='14845']").wait_for()
     assert page.input_value("#id_recipient_units") == "14845"

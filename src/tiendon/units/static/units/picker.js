@@ -29,6 +29,12 @@
       write(unpick.closest("[data-unit-codes]"), unpick.dataset.unpick, false);
     }
   });
+  document.addEventListener("keydown", function (event) {
+    if (!event.target.matches(".unit-search")) { return; }
+    var first = event.target.parentNode.querySelector(".unit-results [data-pick]");
+    if (event.key === "ArrowDown" && first) { event.preventDefault(); first.focus(); }
+    if (event.key === "Enter" && first) { event.preventDefault(); first.click(); }
+  });
   document.addEventListener("change", function (event) {
     var box = event.target.closest("[data-unit-codes]");
     if (box && event.target === inputOf(box)) { refresh(box); }
