@@ -113,3 +113,38 @@ def test_a_clerk_picks_recipients_by_name_and_by_tree(
     ]
     assert "Ban CHQS các xã, phường thuộc Thanh Hóa" in page.content()
     page.context.close()
+
+
+def test_without_javascript_the_codes_are_typed_and_named_after_saving(
+    live_server: Any, browser: Any, ministry: dict[str, Any]
+) -> None:
+    base = live_server.url
+    context = browser.new_context(
+        viewport={"width": 390, "height": 844}, locale="vi-VN", java_script_enabled=False
+    )
+    page = context.new_page()
+    page.goto(f"{base}/login/")
+    page.fill("#id_username", ministry["clerk"].username)
+    page.fill("#id_password", PASSWORD)
+    page.click("main form button[type=submit]")
+    page.goto(f"{base}/documents/new/")
+    assert not page.locator("#draft-form .unit-search").is_visible()  # no picker without JS
+    page.select_option("#id_doc_type", "quyet_dinh")
+    page.fill("#id_subject", "Về việc huấn luyện dân quân năm 2027")
+    page.fill("#id_body", "Nội dung.")
+    page.select_option("#id_signer", str(ministry["signer"].pk))
+    page.fill("#id_recipient_units", "14845")
+    page.fill("#id_communes_of", "38")
+    page.click("#draft-form button[type=submit]")
+    document = Document.objects.get()
+    assert document.recipient_spec == [
+        {"unit": "14845"},
+        {"set": "communes_of", "province": "38"},
+    ]
+    page.goto(f"{base}/documents/{document.pk}/edit")
+    chips = page.inner_text("[data-kind='unit'] [data-chips]")
+    assert "Xã Mường Lát" in chips
+    assert "×" not in chips  # nothing to click without JavaScript
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    _shot(page, "unit-picker-no-js-390px")
+    context.close()
