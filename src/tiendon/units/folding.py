@@ -35,7 +35,7 @@ def lower_exact(text: str) -> str:
     return " ".join(unicodedata.normalize("NFC", text).casefold().split())
 
 
-def place_name(name: str, short_name: str) -> str:
+def common_name(name: str, short_name: str) -> str:
     """The name people call a unit by: 'Mường Lát' for the board of 'Xã Mường Lát',
     'Thanh Hóa' for its provincial command, the full name for units without a short one."""
     for word in COMMUNE_TYPE_WORDS:
@@ -45,12 +45,12 @@ def place_name(name: str, short_name: str) -> str:
 
 
 def search_name(name: str, short_name: str, code: str) -> str:
-    """What the picker matches: the place name first (ranking looks at it), then the short
+    """What the picker matches: the common name first (ranking looks at it), then the short
     name, the name without its generic prefix ('tỉnh Thanh Hóa') and the code, each
     folded; then the same names with their diacritics (lower case), so a query typed with
     its tones can rank exact-tone matches first. Segments are separated by '|', which a
     query never contains."""
-    place = place_name(name, short_name)
+    place = common_name(name, short_name)
     for prefix in GENERIC_PREFIXES:
         if name.startswith(prefix):
             name = name[len(prefix) :]

@@ -76,9 +76,9 @@ def order_people_vi(queryset: QuerySet[Person]) -> QuerySet[Person]:
 PICK_LIMIT = 20
 MAX_QUERY_LENGTH = 100
 MAX_CODES = 600
-# The place name in SQL, for ordering: the short name without its commune type word, the
-# short name, or the name (units.folding.place_name is the same rule in Python).
-PLACE_NAME_SQL = Case(
+# The common name in SQL, for ordering: the short name without its commune type word, the
+# short name, or the name (units.folding.common_name is the same rule in Python).
+COMMON_NAME_SQL = Case(
     *(
         When(short_name__startswith=word + " ", then=Substr("short_name", len(word) + 2))
         for word in folding.COMMUNE_TYPE_WORDS
@@ -109,15 +109,15 @@ class PickedUnit:
         return self.unit.name
 
     @property
-    def place(self) -> str:
-        """'Mường Lát', 'Thanh Hóa', 'Quân khu 4' (units.folding.place_name)."""
-        return folding.place_name(self.unit.name, self.unit.short_name)
+    def common_name(self) -> str:
+        """'Mường Lát', 'Thanh Hóa', 'Quân khu 4' (units.folding.common_name)."""
+        return folding.common_name(self.unit.name, self.unit.short_name)
 
     @property
-    def parent_place(self) -> str:
+    def parent_name(self) -> str:
         """Where it belongs ('Thanh Hóa' for a commune): names repeat across provinces."""
         parent = self.unit.parent
-        return folding.place_name(parent.name, parent.short_name) if parent else ""
+        return folding.common_name(parent.name, parent.short_name) if parent else ""
 
     @property
     def is_province(self) -> bool:
@@ -161,7 +161,7 @@ def search_units(text: str, *, within: Unit | None = None, limit: int = PICK_LIM
 
     Every word must appear in the unit's own names or code, or in its parent's names
     ("tân thành long an" narrows to a province). Ranked: what was typed with its tones
-    first (when it was typed with tones), then the place name equal to the query, starting
+    first (when it was typed with tones), then the common name equal to the query, starting
     with it, a word starting with it, the query anywhere in the unit's own names, and last
     units matched only through their parent; within a rank the higher unit first (the
     province before a commune of the same name), then Vietnamese order. Two queries:
@@ -202,7 +202,7 @@ def search_units(text: str, *, within: Unit | None = None, limit: int = PICK_LIM
             "pick_tone",
             "pick_rank",
             "depth",
-            vi_collate(PLACE_NAME_SQL, connection.vendor),
+            vi_collate(COMMON_NAME_SQL, connection.vendor),
             "code",
         )
     )
@@ -211,14 +211,14 @@ def search_units(text: str, *, within: Unit | None = None, limit: int = PICK_LIM
 
 def tree_children(parent: Unit) -> list[PickedUnit]:
     """The active units directly below `parent`, each with its count of active children,
-    in Vietnamese order of their place names (one query)."""
+    in Vietnamese order of their common names (one query)."""
     rows = (
         Unit.objects.filter(parent=parent, is_active=True)
         .select_related("parent")
         .annotate(
             active_children=Count("children", filter=Q(children__is_active=True), distinct=True)
         )
-        .order_by(vi_collate(PLACE_NAME_SQL, connection.vendor), "code")
+        .order_by(vi_collate(COMMON_NAME_SQL, connection.vendor), "code")
     )
     return [PickedUnit(u, child_count=u.active_children) for u in rows]
 

@@ -11,7 +11,7 @@ from django.test.utils import CaptureQueriesContext
 
 from tiendon.errors import InvalidInput
 from tiendon.units.actions import do_create_unit, do_update_unit
-from tiendon.units.folding import fold, place_name, search_name
+from tiendon.units.folding import common_name, fold, search_name
 from tiendon.units.models import CommuneType, Unit, UnitKind
 from tiendon.units.queries import PICK_LIMIT, search_units, units_for_codes
 from tiendon.units.seed import seed_units
@@ -27,9 +27,9 @@ def test_folding_drops_tones_and_maps_d_stroke_and_case():
     assert fold("Mường Lát") == "muong lat"
     assert fold("ĐÔNG  Tiến") == "dong tien"
     assert fold(unicodedata.normalize("NFD", "Mường Lát")) == "muong lat"
-    assert place_name("Ban Chỉ huy Quân sự xã Mường Lát", "Xã Mường Lát") == "Mường Lát"
-    assert place_name("Bộ Chỉ huy Quân sự tỉnh Thanh Hóa", "Thanh Hóa") == "Thanh Hóa"
-    assert place_name("Quân khu 4", "") == "Quân khu 4"
+    assert common_name("Ban Chỉ huy Quân sự xã Mường Lát", "Xã Mường Lát") == "Mường Lát"
+    assert common_name("Bộ Chỉ huy Quân sự tỉnh Thanh Hóa", "Thanh Hóa") == "Thanh Hóa"
+    assert common_name("Quân khu 4", "") == "Quân khu 4"
     assert search_name("Quân khu 4", "", "QK4") == "quan khu 4|qk4|quân khu 4"
 
 
@@ -42,7 +42,7 @@ class TestOnTheOfficialList:
         matches = search_units("muong lat")
         assert matches.total == 1
         (picked,) = matches.units
-        assert (picked.code, picked.label, picked.parent_place) == (
+        assert (picked.code, picked.label, picked.parent_name) == (
             "14845",
             "Xã Mường Lát",
             "Thanh Hóa",
@@ -67,27 +67,27 @@ class TestOnTheOfficialList:
         assert len(matches.units) == PICK_LIMIT
         assert matches.total > 100
         assert matches.more == matches.total - PICK_LIMIT
-        assert all(fold(p.place).startswith("dong") for p in matches.units)
-        assert "Đ" in "".join(p.place[0] for p in matches.units)
+        assert all(fold(p.common_name).startswith("dong") for p in matches.units)
+        assert "Đ" in "".join(p.common_name[0] for p in matches.units)
 
     def test_typed_with_tones_the_exact_tone_matches_come_first(self):
-        places = [p.place for p in search_units("Đông").units]
+        places = [p.common_name for p in search_units("Đông").units]
         assert all(place.startswith("Đông") for place in places), places
-        folded = [p.place for p in search_units("dong").units]
+        folded = [p.common_name for p in search_units("dong").units]
         assert any(place.startswith("Đồng") for place in folded), folded
 
     def test_the_province_comes_before_the_communes_that_share_its_name(self):
         matches = search_units("thanh hoa")
         assert matches.units[0].code == "38"
         # Then communes named Thanh Hòa / Thạnh Hóa, before the 166 communes of the province.
-        assert fold(matches.units[1].place) == "thanh hoa"
-        assert matches.units[-1].parent_place == "Thanh Hóa"
+        assert fold(matches.units[1].common_name) == "thanh hoa"
+        assert matches.units[-1].parent_name == "Thanh Hóa"
 
     def test_repeated_names_show_their_province(self):
         matches = search_units("tan thanh")
-        tan_thanh = [p for p in matches.units if p.place == "Tân Thành"]
+        tan_thanh = [p for p in matches.units if p.common_name == "Tân Thành"]
         assert len(tan_thanh) >= 5
-        assert len({p.parent_place for p in tan_thanh}) == len(tan_thanh)
+        assert len({p.parent_name for p in tan_thanh}) == len(tan_thanh)
 
     def test_one_letter_shows_twenty_and_says_how_many_more(self):
         matches = search_units("a")
