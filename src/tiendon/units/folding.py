@@ -1,7 +1,7 @@
 """The folded form of unit names that the unit picker searches (`Unit.search_name`).
 
 Pure functions, no database: the model fills the column on save, the seed before its bulk
-insert, and migration 0003 for the units already stored.
+insert, and migration 0004 for the units already stored.
 """
 
 from __future__ import annotations
