@@ -21,10 +21,8 @@ def clerk(client, tree):
 
 @pytest.fixture
 def province_clerk(client, tree):
-    client.post(
-        reverse("login"), {"username": tree.province_commander.username, "password": PASSWORD}
-    )
-    return client
+    """The provincial commander (a second factor, as commanders must)."""
+    return log_in_with_totp(client, tree.province_commander)
 
 
 def pick(client, **params):
