@@ -12,7 +12,7 @@ from typing import Any
 
 from django.db.backends.signals import connection_created
 from django.db.models import F
-from django.db.models.expressions import Combinable
+from django.db.models.expressions import Combinable, Expression
 from django.db.models.functions import Collate
 from django.dispatch import receiver
 
@@ -67,10 +67,12 @@ def _register_sqlite_collation(sender: Any, connection: Any, **kwargs: Any) -> N
         connection.connection.create_collation(SQLITE_COLLATION, _compare)
 
 
-def vi_collate(field: str, vendor: str) -> Combinable:
-    """`field` under the Vietnamese collation of the given database vendor."""
+def vi_collate(field: str | Expression, vendor: str) -> Combinable:
+    """`field` (a name or an expression) under the Vietnamese collation of the given
+    database vendor."""
+    expression = F(field) if isinstance(field, str) else field
     if vendor == "postgresql":
-        return Collate(F(field), POSTGRES_COLLATION)
+        return Collate(expression, POSTGRES_COLLATION)
     if vendor == "sqlite":
-        return Collate(F(field), SQLITE_COLLATION)
-    return F(field)
+        return Collate(expression, SQLITE_COLLATION)
+    return expression

@@ -9,6 +9,7 @@ from django.utils.translation import gettext_lazy as _
 
 from tiendon.units.models import Person, Unit
 from tiendon.units.queries import units_visible_to
+from tiendon.units.widgets import UnitCodesInput
 
 
 class LoginForm(forms.Form):
@@ -92,7 +93,9 @@ class AdminSetPasswordForm(NewPasswordMixin):
 
 
 class MovePersonForm(forms.Form):
-    unit_code = forms.CharField(label=_("Code of the new unit"), max_length=32)
+    unit_code = forms.CharField(
+        label=_("New unit"), max_length=32, widget=UnitCodesInput(scope="mine", single=True)
+    )
     note = forms.CharField(label=_("Note (order number, reason)"), max_length=500, required=False)
 
     def __init__(self, *args: Any, admin: Person, **kwargs: Any) -> None:

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager
 from django.core.validators import RegexValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+
+from tiendon.units import folding
 
 
 class UnitKind(models.TextChoices):
@@ -80,6 +82,9 @@ class Unit(models.Model):
     latitude = models.FloatField(null=True, blank=True)
     longitude = models.FloatField(null=True, blank=True)
     is_active = models.BooleanField(default=True, verbose_name=_("active"))
+    # The names folded for the unit picker (units.folding.search_name): kept in step by
+    # save() and by the seed's bulk insert, never by a signal.
+    search_name = models.CharField(max_length=1000, default="", editable=False)
 
     class Meta:
         verbose_name = _("unit")
@@ -99,6 +104,19 @@ class Unit(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        """Saves with `search_name` refreshed whenever a name or the code is written."""
+        update_fields = kwargs.get("update_fields")
+        if update_fields is None:
+            self.fill_search_name()
+        elif {"name", "short_name", "code"} & set(update_fields):
+            self.fill_search_name()
+            kwargs["update_fields"] = {*update_fields, "search_name"}
+        super().save(*args, **kwargs)
+
+    def fill_search_name(self) -> None:
+        self.search_name = folding.search_name(self.name, self.short_name, self.code)
 
     def ancestors(self) -> list[Unit]:
         """From the root down to the parent, in order."""

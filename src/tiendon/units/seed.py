@@ -432,6 +432,8 @@ def seed_units(stdout: Writer | None = None) -> SeedReport:
     # Parents first: each level is one INSERT (ids come back) and a few path UPDATEs.
     for level in sorted(by_level):
         created = by_level[level]
+        for unit in created:
+            unit.fill_search_name()  # bulk_create does not call save()
         # Children hold their parent objects, which have ids by now (an earlier level).
         Unit.objects.bulk_create(created, batch_size=500)
         roots = [u for u in created if u.parent is None]

@@ -1,8 +1,8 @@
-"""Login, own account and administrators' people pages."""
+"""Login, own account, administrators' people pages, and the unit picker's fragments."""
 
 from django.urls import path
 
-from tiendon.units import views
+from tiendon.units import views, views_picker
 
 urlpatterns = [
     path("login/", views.login_view, name="login"),
@@ -27,4 +27,8 @@ urlpatterns = [
         views.person_acting_position,
         name="person_acting_position",
     ),
+    # Outside units/<code>/: a unit's code could be "pick".
+    path("pick/units/", views_picker.unit_pick, name="unit_pick"),
+    path("pick/units/tree/", views_picker.unit_pick_tree, name="unit_pick_tree"),
+    path("pick/units/chips/", views_picker.unit_pick_chips, name="unit_pick_chips"),
 ]

@@ -21,6 +21,7 @@ from tiendon.documents.models import (
     Urgency,
 )
 from tiendon.units.models import Person
+from tiendon.units.widgets import UnitCodesInput
 
 
 class SizeLimit:
@@ -49,7 +50,10 @@ class RecipientsMixin(forms.Form):
     """The exchange recipients of a draft: unit codes, saved groups, whole sets."""
 
     recipient_units = forms.CharField(
-        label=_("Recipient units (codes, separated by spaces)"), required=False, max_length=4000
+        label=_("Recipient units"),
+        required=False,
+        max_length=4000,
+        widget=UnitCodesInput(sets_field="communes_of"),
     )
     recipient_groups = forms.MultipleChoiceField(
         label=_("Saved groups"), required=False, widget=forms.CheckboxSelectMultiple
@@ -59,7 +63,10 @@ class RecipientsMixin(forms.Form):
         label=_("All commune boards of the country"), required=False
     )
     communes_of = forms.CharField(
-        label=_("All commune boards of the provinces (codes)"), required=False, max_length=400
+        label=_("All commune boards of these provinces"),
+        required=False,
+        max_length=400,
+        widget=UnitCodesInput(kind="set", picker=False),
     )
 
     def set_groups(self, groups: Any) -> None:

@@ -9,6 +9,7 @@ from django.utils.translation import gettext_lazy as _
 
 from tiendon.documents.drafting.forms import SizeLimit
 from tiendon.documents.models import SUBJECT_MAX_LENGTH, DocumentType, Secrecy, Urgency
+from tiendon.units.widgets import UnitCodesInput
 
 
 def _scan_limit() -> int:
@@ -69,8 +70,4 @@ class RegisterRangeForm(forms.Form):
 
 class GroupForm(forms.Form):
     name = forms.CharField(label=_("Group name"), max_length=200)
-    units = forms.CharField(
-        label=_("Unit codes, separated by spaces"),
-        max_length=40000,
-        widget=forms.Textarea(attrs={"rows": 3}),
-    )
+    units = forms.CharField(label=_("Units"), max_length=40000, widget=UnitCodesInput())
