@@ -9,7 +9,7 @@ from typing import Any
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest
 
 from tiendon.errors import OutOfScope, TiendonError
 from tiendon.units.models import Person
@@ -42,25 +42,6 @@ def shown(exc: TiendonError) -> str:
     if isinstance(exc, OutOfScope):
         raise exc
     return f"{exc.message} ({exc.code})"
-
-
-def page_response(data: bytes, content_type: str, number: int) -> HttpResponse:
-    """Page `number` of a PDF as a JPEG for the reader (a scan that is a picture, as is)."""
-    from tiendon.documents.pdf import pages
-
-    if content_type != "application/pdf":
-        if number != 1:
-            raise Http404("a picture has one page")
-        response = HttpResponse(data, content_type=content_type)
-    elif not 1 <= number <= pages.page_count(data):
-        raise Http404("no such page")
-    else:
-        try:
-            response = HttpResponse(pages.page_image(data, number), content_type="image/jpeg")
-        except TiendonError as exc:
-            raise Http404(exc.code) from exc
-    response["Cache-Control"] = "private, max-age=3600"
-    return response
 
 
 def page_number(request: HttpRequest) -> int:

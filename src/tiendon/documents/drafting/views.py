@@ -16,8 +16,9 @@ from tiendon.documents.drafting import actions, reviews
 from tiendon.documents.drafting.forms import DraftForm, SignForm
 from tiendon.documents.drafting.recipients import labels
 from tiendon.documents.models import Document, RecipientGroup
-from tiendon.documents.pages import page_response, person_of, run_action, shown
+from tiendon.documents.pages import person_of, run_action, shown
 from tiendon.documents.pdf import layout, pages
+from tiendon.documents.pdf.pages import page_response
 from tiendon.errors import InvalidInput, TiendonError
 from tiendon.units.models import Person
 

@@ -29,7 +29,8 @@ from tiendon.documents.incoming.forms import (
     RegisterRangeForm,
 )
 from tiendon.documents.models import Assignment, IncomingDocument, RecipientGroup
-from tiendon.documents.pages import page_number, page_response, person_of, run_action, shown
+from tiendon.documents.pages import page_number, person_of, run_action, shown
+from tiendon.documents.pdf.pages import page_response
 from tiendon.documents.registers import incoming as incoming_register
 from tiendon.errors import InvalidInput, TiendonError
 from tiendon.units.models import Person, Role

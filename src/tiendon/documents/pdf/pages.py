@@ -9,10 +9,12 @@ from __future__ import annotations
 import io
 import subprocess
 
+from django.http import Http404, HttpResponse
 from pyhanko.pdf_utils.misc import PdfError
 from pyhanko.pdf_utils.reader import PdfFileReader
 
 from tiendon.documents.errors import DocumentError
+from tiendon.errors import TiendonError
 
 WIDTH = 900  # pixels: a phone's screen twice over, a desktop column once
 DRAW = ["pdftoppm", "-scale-to-x", str(WIDTH), "-scale-to-y", "-1", "-jpeg", "-jpegopt"]
@@ -45,3 +47,20 @@ def page_image(data: bytes, number: int) -> bytes:
     if done.returncode != 0 or not done.stdout.startswith(b"\xff\xd8"):
         raise DocumentError("the page cannot be drawn", code="page_unreadable")
     return done.stdout
+
+
+def page_response(data: bytes, content_type: str, number: int) -> HttpResponse:
+    """Page `number` of a PDF as a JPEG for the reader (a scan that is a picture, as is)."""
+    if content_type != "application/pdf":
+        if number != 1:
+            raise Http404("a picture has one page")
+        response = HttpResponse(data, content_type=content_type)
+    elif not 1 <= number <= page_count(data):
+        raise Http404("no such page")
+    else:
+        try:
+            response = HttpResponse(page_image(data, number), content_type="image/jpeg")
+        except TiendonError as exc:
+            raise Http404(exc.code) from exc
+    response["Cache-Control"] = "private, max-age=3600"
+    return response
