@@ -69,6 +69,7 @@ def verification_of(pdf: bytes) -> list[dict[str, Any]]:
             "signer": r.signer_subject,
             "signer_name": r.signer_name,
             "signer_unit": r.signer_unit,
+            "signer_title": r.signer_title,
             "signed_at": r.signed_at,
             "intact": r.intact,
             "valid": r.valid,

@@ -364,7 +364,8 @@ class SignatureReport:
     field_name: str
     signer_subject: str
     signer_name: str  # the certificate's common name
-    signer_unit: str  # its organisation (the unit), if it names one
+    signer_unit: str  # its organisational unit (the signer's unit), if it names one
+    signer_title: str  # the position it names, if any
     signed_at: str  # ISO time the signer's software reported, "" if none
     intact: bool
     valid: bool
@@ -411,7 +412,8 @@ def verify(
                     field_name=sig.field_name,
                     signer_subject=status.signing_cert.subject.human_friendly,
                     signer_name=str(subject.get("common_name", "")),
-                    signer_unit=str(subject.get("organization_name", "")),
+                    signer_unit=str(subject.get("organizational_unit_name", "")),
+                    signer_title=str(subject.get("title", "")),
                     signed_at=reported.isoformat() if reported is not None else "",
                     intact=status.intact,
                     valid=status.valid,

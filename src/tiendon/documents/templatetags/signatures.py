@@ -30,16 +30,21 @@ def verdict(check: dict[str, Any]) -> tuple[bool, str]:
         return False, _("certificate not issued by a trusted authority")
     if not check.get("valid") or not check.get("bottom_line"):
         return False, _("not valid")
-    return True, _("valid")
+    return True, _("valid signature")
 
 
 def name_of(check: dict[str, Any]) -> tuple[str, str]:
-    """The signer's name and unit; rows stored before these were kept read the subject."""
+    """The signer's name and unit (with the position, if the certificate names one); rows
+    stored before these were kept read the subject."""
     if check.get("signer_name"):
-        return str(check["signer_name"]), str(check.get("signer_unit", ""))
-    subject = str(check.get("signer", ""))
-    found = dict(re.findall(r"(Common Name|Organization): ([^,]+)", subject))
-    return found.get("Common Name", subject), found.get("Organization", "")
+        name, unit = str(check["signer_name"]), str(check.get("signer_unit", ""))
+        title = str(check.get("signer_title", ""))
+    else:
+        subject = str(check.get("signer", ""))
+        found = dict(re.findall(r"(Common Name|Organizational Unit|Title): ([^,]+)", subject))
+        name = found.get("Common Name", subject)
+        unit, title = found.get("Organizational Unit", ""), found.get("Title", "")
+    return name, f"{title}, {unit}" if title and unit else title or unit
 
 
 @register.inclusion_tag("documents/signature_panel.html")

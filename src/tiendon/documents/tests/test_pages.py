@@ -183,7 +183,8 @@ def test_the_signature_panel_says_in_words_what_holds() -> None:
         "revoked": False,
         "docmdp_ok": True,
         "bottom_line": True,
-        "signer": "Common Name: Lê Văn Chỉ, Organization: Bộ Chỉ huy Quân sự tỉnh Thanh Hóa",
+        "signer": "Country: VN, Organization: Bộ Quốc phòng, Organizational Unit: Bộ Chỉ huy "
+        "Quân sự tỉnh Thanh Hóa, Common Name: Lê Văn Chỉ",
     }
     changed = {**good, "intact": False, "bottom_line": False}
     revoked = {**good, "revoked": True, "bottom_line": False}
