@@ -40,6 +40,8 @@ from tiendon.documents.models import (
 )
 from tiendon.documents.pdf import container
 from tiendon.documents.pdf.layout import nfc
+from tiendon.documents.search import fts
+from tiendon.documents.search import index as search_index
 from tiendon.errors import InvalidInput, OutOfScope
 from tiendon.exchange.actions import do_send_status
 from tiendon.exchange.envelope import EnvelopeError
@@ -156,6 +158,7 @@ def do_open_incoming(
         except IntegrityError:
             return IncomingDocument.objects.get(unit=person.unit, envelope_id=delivery.envelope_id)
         receiving.record_parts(incoming, payload, verify)
+        fts.index_incoming([incoming], pdf=payload.pdf)
         deadlines.attach_opened(incoming)  # an announced urgent delivery
     _audit(
         "documents.incoming_opened",
@@ -203,6 +206,7 @@ def do_refuse_delivery(
         opened_by=clerk,
         content_recorded=False,
     )
+    fts.index_incoming([incoming])
     _report(incoming, status.REFUSED, clerk, note=reason, request=request)
     _audit("documents.delivery_refused", incoming, clerk, reason=reason)
     return incoming
@@ -259,6 +263,7 @@ def do_register_incoming(
     incoming.registered_at = now
     incoming.registered_by = clerk
     incoming.save()
+    fts.index_incoming([incoming])  # found by its số đến from now on
     _report(incoming, status.REGISTERED, clerk, request=request)
     _audit(
         "documents.incoming_registered",
@@ -282,6 +287,7 @@ def do_refuse_incoming(
     incoming.state = IncomingDocument.State.REFUSED
     incoming.refused_reason = reason
     incoming.save(update_fields=["state", "refused_reason"])
+    search_index.on_incoming_changed([incoming.pk])  # the state is a filter of the index
     _report(incoming, status.REFUSED, clerk, note=reason, request=request)
     _audit("documents.incoming_refused", incoming, clerk, reason=reason)
     return incoming
@@ -341,6 +347,7 @@ def do_assign_incoming(
     if first:
         incoming.state = IncomingDocument.State.ASSIGNED
         incoming.save(update_fields=["state"])
+        search_index.on_incoming_changed([incoming.pk])
         _report(
             incoming,
             status.ASSIGNED,
@@ -386,6 +393,7 @@ def do_start_assignment(
     if incoming.state == IncomingDocument.State.ASSIGNED:
         incoming.state = IncomingDocument.State.IN_PROGRESS
         incoming.save(update_fields=["state"])
+        search_index.on_incoming_changed([incoming.pk])
         _report(incoming, status.IN_PROGRESS, person, request=request)
     _audit("documents.assignment_started", incoming, person, assignment=assignment.pk)
     return assignment
@@ -425,6 +433,7 @@ def do_complete_assignment(
         incoming.done_at = now
         incoming.result_note = "\n".join(notes)[:NOTE_MAX]
         incoming.save(update_fields=["state", "done_at", "result_note"])
+        search_index.on_incoming_changed([incoming.pk])
         _report(incoming, status.DONE, person, note=incoming.result_note, request=request)
     _audit("documents.assignment_done", incoming, person, assignment=assignment.pk)
     return assignment
@@ -506,6 +515,7 @@ def do_receive_paper(
         arrived_at=timezone.now(),
         opened_by=clerk,
     )
+    fts.index_incoming([incoming])  # the scan has no text until it is read by OCR
     _audit("documents.paper_received", incoming, clerk, scan_type=scan_type, size=len(scan))
     deadlines.announce_incoming(incoming, clerk, request=request)
     return incoming
@@ -625,6 +635,8 @@ def do_answer_recall(
         incoming.recall_answer = IncomingDocument.RecallAnswer.REFUSED
         code = status.RECALL_REFUSED
     incoming.save()
+    if accept:
+        fts.index_incoming([incoming])  # the copy leaves the search with every other view
     _report(incoming, code, clerk, note=note, request=request)
     _audit("documents.recall_answered", incoming, clerk, status=code, note=note)
     if accept:
