@@ -80,6 +80,12 @@ def index_received(apps, schema_editor):
     SearchEntry.objects.bulk_create(batch)
 
 
+def unindex_received(apps, schema_editor):
+    # Undoing: entries and queue rows of received documents have no place in the old shape.
+    apps.get_model("documents", "SearchEntry").objects.filter(document__isnull=True).delete()
+    apps.get_model("documents", "SearchQueueItem").objects.filter(document_id__isnull=True).delete()
+
+
 class Migration(migrations.Migration):
     dependencies = [
         ("documents", "0010_incoming_content_recorded"),
@@ -119,12 +125,6 @@ class Migration(migrations.Migration):
                 name="searchentry_document_or_incoming",
             ),
         ),
-        migrations.AddIndex(
-            model_name="searchentry",
-            index=models.Index(
-                fields=["issuing_unit", "-document_created_at"], name="search_unit_newest"
-            ),
-        ),
         migrations.AddField(
             model_name="searchqueueitem",
             name="incoming_id",
@@ -135,5 +135,5 @@ class Migration(migrations.Migration):
             name="document_id",
             field=models.UUIDField(null=True),
         ),
-        migrations.RunPython(index_received, migrations.RunPython.noop),
+        migrations.RunPython(index_received, unindex_received),
     ]

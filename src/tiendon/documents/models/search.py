@@ -58,10 +58,6 @@ class SearchEntry(models.Model):
                 name="searchentry_document_or_incoming",
             )
         ]
-        # A search by filters alone lists the unit's entries newest first.
-        indexes = [
-            models.Index(fields=["issuing_unit", "-document_created_at"], name="search_unit_newest")
-        ]
 
     def __str__(self) -> str:
         return f"search entry of {self.document_id or f'incoming {self.incoming_id}'}"

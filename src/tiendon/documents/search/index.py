@@ -427,11 +427,13 @@ def text_queries(
     return exact, folded
 
 
-def _hits(searcher: tantivy.Searcher, query: tantivy.Query, limit: int) -> list[tuple[Any, ...]]:
-    """The top `limit` hits as (key, score, created) rows, best first."""
+def _hits(
+    searcher: tantivy.Searcher, query: tantivy.Query, limit: int, **order: Any
+) -> list[tuple[Any, ...]]:
+    """The top `limit` hits as (key, score, created) rows, best first (or in `order`)."""
     if limit <= 0:
         return []
-    hits = searcher.search(query, limit, count=False).hits
+    hits = searcher.search(query, limit, count=False, **order).hits
     if not hits:
         return []
     addresses = [address for _score, address in hits]
@@ -463,6 +465,13 @@ def ranked(
         folded = newest_first_on_ties(_hits(searcher, folded_q, wanted - len(exact)))
         rows += [(pk, False) for pk in folded]
     return rows[offset:wanted]
+
+
+def listed(person: Person, cleaned: dict[str, Any], offset: int, limit: int) -> list[Key]:
+    """A search by filters alone: the person's documents the filters select, newest first."""
+    query = _all(scope_and_filters(person, cleaned))
+    hits = _hits(open_index().searcher(), query, limit, order_by_field="created", offset=offset)
+    return [key for key, _score, _created in hits]
 
 
 def waiting_for(person: Person) -> int:

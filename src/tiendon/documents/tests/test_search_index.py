@@ -28,7 +28,7 @@ from django.urls import reverse
 
 from tiendon.documents.drafting.state import document_saved
 from tiendon.documents.incoming.actions import do_open_incoming, do_register_incoming
-from tiendon.documents.models import Document, SearchQueueItem, Secrecy
+from tiendon.documents.models import Document, DocumentType, SearchQueueItem, Secrecy
 from tiendon.documents.search import fts as search
 from tiendon.documents.search import index as search_index
 from tiendon.documents.tests import test_search as behaviour
@@ -56,13 +56,16 @@ def indexer(index_folder: Path, db: None) -> Iterator[search_index.Indexer]:
 @pytest.fixture
 def indexed(indexer: search_index.Indexer, monkeypatch: pytest.MonkeyPatch) -> None:
     """Every search finds the index up to date, as if the node's indexer had just run."""
-    ranked = search_index.ranked
+    for name in ("ranked", "listed"):  # words, and filters alone
+        monkeypatch.setattr(search_index, name, after_sync(indexer, getattr(search_index, name)))
 
-    def after_sync(*args: Any) -> Any:
+
+def after_sync(indexer: search_index.Indexer, read: Callable[..., Any]) -> Callable[..., Any]:
+    def reading(*args: Any) -> Any:
         indexer.sync()
-        return ranked(*args)
+        return read(*args)
 
-    monkeypatch.setattr(search_index, "ranked", after_sync)
+    return reading
 
 
 # The behaviour of test_search.py, answered from the index.
@@ -171,6 +174,18 @@ def test_the_index_answers_the_search_not_the_database(
     monkeypatch.setattr(search, "ranking", _forbidden)
     monkeypatch.setattr(search, "rum_rankings", _forbidden)
     assert ids(search.search(tree.clerk_a, "huan luyen")) == [document.pk]
+
+
+def test_the_index_answers_a_search_by_filters_alone(
+    tree: Any, indexed: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    older = make(tree, "Về việc huấn luyện dân quân")
+    newer = make(tree, "Kế hoạch tuyển quân", doc_type=DocumentType.KE_HOACH)
+    monkeypatch.setattr(search.queries, "search_entries_visible_to", _forbidden)
+    assert ids(search.search(tree.clerk_a, "", {"direction": "sent"})) == [newer.pk, older.pk]
+    assert ids(search.search(tree.clerk_a, "", {"type": "ke_hoach"})) == [newer.pk]
+    assert ids(search.search(tree.clerk_a, "", {"direction": "sent"}, offset=1)) == [older.pk]
+    assert ids(search.search(tree.clerk_b, "", {"direction": "sent"})) == []
 
 
 def _forbidden(*args: Any) -> Any:

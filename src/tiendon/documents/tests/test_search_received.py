@@ -8,6 +8,7 @@ where marked; the Tantivy index runs the same tests (test_search_index.py)."""
 from __future__ import annotations
 
 import subprocess
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -25,6 +26,7 @@ from tiendon.documents.incoming.actions import (
 )
 from tiendon.documents.models import DocumentType, IncomingDocument, SearchEntry, Secrecy
 from tiendon.documents.search import fts as search
+from tiendon.documents.tests import test_search
 from tiendon.documents.tests.conftest import in_review
 from tiendon.exchange import dispatch
 from tiendon.pki.actions import do_issue_unit_keys
@@ -37,6 +39,10 @@ BODY = "Các đơn vị tổ chức bắn đạn thật tại thao trường Hà
 SECRET_SUBJECT = "Thông báo vị trí trận địa pháo phòng không"
 SECRET_BODY = "Tọa độ trận địa dự bị đặt tại khe Nước Mọc."
 SECRET_WORDS = {"trận", "tran", "pháo", "phao", "tọa", "toa", "mọc", "moc", "khe"}
+
+
+drop_rum_indexes = test_search.drop_rum_indexes
+forget_search_path = test_search.forget_search_path
 
 
 def ids(result: search.SearchResult) -> list[Any]:
@@ -288,12 +294,17 @@ def test_postgres_keeps_a_secret_documents_words_out_of_its_vectors(
 
 
 @pytest.mark.postgres
+@pytest.mark.parametrize("rum", [True, False], ids=["rum", "gin"])
 def test_postgres_finds_a_received_document_by_words_symbol_and_filters(
-    tree: Any, received: IncomingDocument
+    tree: Any, received: IncomingDocument, drop_rum_indexes: Callable[[], None], rum: bool
 ) -> None:
+    if not rum:
+        drop_rum_indexes()
+    assert search.uses_rum() == rum
+    test_a_document_taken_in_is_found_by_subject_with_and_without_diacritics(tree, received)
     test_a_document_taken_in_is_found_by_symbol_issuer_and_its_pdf_words(tree, received)
     test_filters_alone_find_received_documents(tree, received)
-    assert ids(search.search(tree.clerk_a, "huan luyen dan quan")) == [received.pk]
+    test_sent_and_received_come_back_together(tree, received)
 
 
 def test_the_search_page_shows_received_documents_and_filters_alone(
@@ -317,3 +328,26 @@ def test_the_search_page_shows_received_documents_and_filters_alone(
     empty = client.get(reverse("document_search"), {"q": ""})
     assert empty.status_code == 200
     assert "Hãy nhập nội dung cần tìm hoặc chọn bộ lọc." in empty.content.decode()
+
+
+def test_the_upgrade_indexes_the_documents_received_before_it(
+    tree: Any, received: IncomingDocument, secret_received: Any
+) -> None:
+    import importlib
+    from types import SimpleNamespace
+
+    from django.apps import apps
+
+    migration = importlib.import_module("tiendon.documents.migrations.0011_search_incoming")
+    _cleared, _sent, secret = secret_received
+    SearchEntry.objects.filter(incoming__isnull=False).delete()  # as before the upgrade
+    assert ids(search.search(tree.clerk_a, "huan luyen")) == []
+    # What it reads of the schema editor is its connection (SQLite's own editor cannot open
+    # inside the test's transaction).
+    migration.index_received(apps, SimpleNamespace(connection=connection))
+    assert ids(search.search(tree.clerk_a, "huan luyen dan quan")) == [received.pk]
+    assert ids(search.search(tree.clerk_a, "01/QĐ-BCHQS")) == [received.pk]
+    # The PDF's text is not: it stays in the encrypted envelope a migration cannot open.
+    assert ids(search.search(tree.clerk_a, "ham rong")) == []
+    assert SearchEntry.objects.get(incoming=secret).exact == "bộ chỉ huy quân sự tỉnh thanh hóa"
+    assert not SECRET_WORDS & full_text_terms()
