@@ -351,3 +351,51 @@ def test_the_upgrade_indexes_the_documents_received_before_it(
     assert ids(search.search(tree.clerk_a, "ham rong")) == []
     assert SearchEntry.objects.get(incoming=secret).exact == "bộ chỉ huy quân sự tỉnh thanh hóa"
     assert not SECRET_WORDS & full_text_terms()
+
+
+@pytest.mark.browser
+@pytest.mark.django_db(transaction=True)
+def test_the_search_page_in_chromium_at_desk_and_phone_widths(
+    live_server: Any, browser: Any, tree: Any, board: Any, province_board: Any
+) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    from tiendon.documents.tests.test_browser import _fits_phone, _log_in, _shot
+
+    def take_in() -> IncomingDocument:
+        # In a thread of its own: signing runs pyHanko through async_to_sync, which refuses
+        # the thread where Playwright keeps its event loop.
+        try:
+            sent = issue(province_board, [tree.commune_a])
+            dispatch.run_until_idle()
+            return IncomingDocument.objects.get(unit=tree.commune_a, envelope_id=sent.envelope_id)
+        finally:
+            connection.close()  # this thread's own connection
+
+    with ThreadPoolExecutor(1) as pool:
+        received = pool.submit(take_in).result()
+    for width in (1366, 390):
+        page = _log_in(browser, live_server.url, tree.clerk_a, width=width)
+        page.goto(f"{live_server.url}{reverse('document_search')}?q=huan+luyen+dan+quan")
+        row = page.locator("#search-results tbody tr.received")
+        assert "Văn bản đến" in row.inner_text()
+        assert "01/QĐ-BCHQS" in row.inner_text()
+        assert tree.province.name in row.inner_text()
+        _shot(page, f"search-received-{width}")
+        assert _fits_phone(page) or width > 390
+        # Filters alone: "Văn bản đến", no words.
+        page.fill("#q", "")
+        page.locator("details summary").click()
+        page.select_option("select[name=direction]", "received")
+        page.click("#search-form button[type=submit]")
+        page.wait_for_selector("#search-results tbody tr.received")
+        _shot(page, f"search-received-filters-{width}")
+        page.fill("#q", "?!")
+        page.select_option("select[name=direction]", "")
+        page.click("#search-form button[type=submit]")
+        assert "chỉ có dấu câu" in page.locator("#search-error").inner_text()
+        _shot(page, f"search-punctuation-{width}")
+        page.goto(f"{live_server.url}{reverse('document_search')}?q=huan+luyen+dan+quan")
+        page.click("#search-results tbody tr.received a")
+        page.wait_for_url(f"**{reverse('incoming_detail', args=[received.pk])}")
+        page.context.close()
