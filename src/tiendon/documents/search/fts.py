@@ -34,7 +34,6 @@ from django.db import connection
 from django.db.models import Q, QuerySet
 from django.db.models.expressions import RawSQL
 from django.db.models.functions import Coalesce, TruncDate
-from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from tiendon.documents import queries
@@ -132,43 +131,41 @@ def index_document(document: Document) -> SearchEntry:
     return entry
 
 
-def incoming_words(incoming: IncomingDocument, pdf_text: str) -> str:
-    """What a received document is found by: number and symbol, issuer, số đến and, below
-    Mật, its type, subject and the words of its PDF."""
-    parts = [
-        incoming.number_and_symbol,
-        incoming.notation,
-        incoming.issuer_name,
-        incoming.arrival_text,
-    ]
-    if incoming.secrecy == Secrecy.NONE:
-        parts += [incoming.get_doc_type_display(), incoming.subject, pdf_text]
-    return " ".join(words(" ".join(p for p in parts if p)))
-
-
 def index_incoming(rows: Iterable[IncomingDocument], pdf: bytes | None = None) -> None:
-    """Write the search entries of received documents (creating them on first use) and
-    queue them for the node's index; a recalled copy's entry goes. `pdf`: the document's
-    PDF, when it was just opened: its text is extracted once for all the rows (one
-    envelope, every unit it was delivered to here), and kept only for rows below Mật. A
+    """Write the search entries of received documents and queue them for the node's index;
+    a recalled copy's entry goes. Each is found by its number and symbol, issuer and số
+    đến and, below Mật, its type, subject and the words of `pdf` (the PDF just opened: its
+    text extracted once for all the rows, one envelope delivered to every unit here). A
     secret document's text is never extracted, stored or indexed."""
     rows = list(rows)
     live = [r for r in rows if r.state != IncomingDocument.State.RECALLED]
-    SearchEntry.objects.filter(incoming__in=[r.pk for r in rows if r not in live]).delete()
+    if len(live) < len(rows):
+        gone = [r.pk for r in rows if r.state == IncomingDocument.State.RECALLED]
+        SearchEntry.objects.filter(incoming__in=gone).delete()
     open_rows = [r for r in live if r.secrecy == Secrecy.NONE]
     pdf_text = extract_pdf_text(pdf) if pdf is not None and open_rows else None
     entries = {e.incoming_id: e for e in SearchEntry.objects.filter(incoming__in=live)}
     new: list[SearchEntry] = []
+    texts: dict[tuple[str, ...], tuple[str, str]] = {}  # an envelope's rows share their words
     for row in live:
         entry = entries.get(row.pk) or SearchEntry(incoming=row)
-        if row.secrecy != Secrecy.NONE:
-            entry.pdf_text = ""
-        elif pdf_text is not None:
-            entry.pdf_text = pdf_text
-        text = incoming_words(row, entry.pdf_text)
-        entry.exact, entry.folded = text, fold(text)
-        entry.issuing_unit_id = row.unit_id
-        entry.secrecy = row.secrecy
+        shown = row.secrecy == Secrecy.NONE
+        if not shown or pdf_text is not None:  # else an entry keeps the text it has
+            entry.pdf_text = pdf_text if shown and pdf_text is not None else ""
+        key: tuple[str, ...] = (
+            row.number_and_symbol,
+            row.notation,
+            row.issuer_name,
+            row.arrival_text,
+        )
+        if shown:
+            key += (row.doc_type, row.subject, entry.pdf_text)
+        if key not in texts:
+            parts = [*key[:4], row.get_doc_type_display(), *key[5:]] if shown else key
+            text = " ".join(words(" ".join(p for p in parts if p)))
+            texts[key] = (text, fold(text))
+        entry.exact, entry.folded = texts[key]
+        entry.issuing_unit_id, entry.secrecy = row.unit_id, row.secrecy
         entry.document_created_at = row.arrived_at
         if entry.pk is None:
             new.append(entry)
@@ -499,15 +496,6 @@ def _load_page(keys: list[uuid.UUID]) -> dict[uuid.UUID, Document]:
     return {document.pk: document for document in Document.objects.raw(sql, params)}
 
 
-def _load_received(person: Person, keys: list[int]) -> dict[int, IncomingDocument]:
-    """The received documents of a page of results, through `queries.incoming_found_by`
-    (the unit's, not recalled, within the person's clearance), without their scans."""
-    if not keys:
-        return {}
-    rows = queries.incoming_found_by(person).filter(pk__in=keys).defer("scan", "verification")
-    return {row.pk: row for row in rows}
-
-
 def search(
     person: Person,
     query: str,
@@ -543,24 +531,23 @@ def search(
     # rule, so an entry that ever disagreed with its document could hide a result, never
     # show one.
     sent = _load_page([k for k, _exact in page if isinstance(k, uuid.UUID)])
-    received = _load_received(person, [k for k, _exact in page if isinstance(k, int)])
+    received = {  # the unit's, not recalled, within the person's clearance
+        row.pk: row
+        for row in queries.incoming_found_by(person)
+        .filter(pk__in=[k for k, _exact in page if isinstance(k, int)])
+        .defer("scan", "verification")
+    }
     found: list[Any] = []
-    unit_name = person.unit.name
     for key, is_exact in page:
-        item: Any
+        item: Any = sent.get(key) if isinstance(key, uuid.UUID) else received.get(key)
+        if item is None or (isinstance(key, uuid.UUID) and not queries.is_visible_to(person, item)):
+            continue
         if isinstance(key, uuid.UUID):
-            item = sent.get(key)
-            if item is None or not queries.is_visible_to(person, item):
-                continue
-            day = timezone.localdate(item.issued_at or item.created_at)
-            item.search_direction, item.search_issuer, item.search_day = SENT, unit_name, day
+            shown = (SENT, person.unit.name, item.issued_at or item.created_at)
         else:
-            item = received.get(key)
-            if item is None:
-                continue
-            day = item.issue_date or timezone.localdate(item.arrived_at)
-            item.search_direction, item.search_issuer = RECEIVED, item.issuer_name
-            item.search_day = day
+            shown = (RECEIVED, item.issuer_name, item.issue_date or item.arrived_at)
+        # The day: a date, or a time the page shows in Vietnam's time zone.
+        item.search_direction, item.search_issuer, item.search_day = shown
         item.search_exact = bool(is_exact)
         found.append(item)
     exact = {str(item.pk) for item in found if item.search_exact}

@@ -69,30 +69,16 @@ REBUILD_HEAP_BYTES = 512_000_000
 # Fields of a document whose change must reach the index: the text and scope of the search
 # entry (`search.INDEXED_FIELDS`) and the filters.
 FILTER_FIELDS = frozenset({"doc_type", "urgency", "state", "issued_at", "created_at"})
-# The columns an index row is built from: the entry's text and the document's own fields
-# (or the received document's: its unit, secrecy, arrival, type, urgency, state, date and
-# issuer code, in the same order).
-SENT_FIELDS = (
-    "document__issuing_unit_id",
-    "document__secrecy",
-    "document__created_at",
-    "document__doc_type",
-    "document__urgency",
-    "document__state",
-    "document__issued_at",
-    "document__issuing_unit__code",
+# The columns an index row is built from: the entry's keys and text, then a sent document's
+# own fields or a received one's, in the same order (unit, secrecy, creation or arrival,
+# type, urgency, state, issue time or date, issuer's code).
+SENT = "issuing_unit_id secrecy created_at doc_type urgency state issued_at issuing_unit__code"
+RECEIVED = "unit_id secrecy arrived_at doc_type urgency state issue_date issuer_code"
+ROW_FIELDS = (
+    *("document_id", "incoming_id", "exact", "folded"),
+    *(f"document__{name}" for name in SENT.split()),
+    *(f"incoming__{name}" for name in RECEIVED.split()),
 )
-RECEIVED_FIELDS = (
-    "incoming__unit_id",
-    "incoming__secrecy",
-    "incoming__arrived_at",
-    "incoming__doc_type",
-    "incoming__urgency",
-    "incoming__state",
-    "incoming__issue_date",
-    "incoming__issuer_code",
-)
-ROW_FIELDS = ("document_id", "incoming_id", "exact", "folded", *SENT_FIELDS, *RECEIVED_FIELDS)
 
 
 def configured_path() -> Path | None:
@@ -216,7 +202,7 @@ def _epoch_us(value: dt.datetime) -> int:
 def _index_doc(row: tuple[Any, ...]) -> tantivy.Document:
     document_id, incoming_id, exact, folded = row[:4]
     received = document_id is None
-    fields = row[4 + len(SENT_FIELDS) :] if received else row[4 : 4 + len(SENT_FIELDS)]
+    fields = row[12:] if received else row[4:12]
     unit, secrecy, created, doc_type, urgency, state, dated, issuer = fields
     # Sent: the issue time, a draft's creation; received: the document's date, else its
     # arrival.

@@ -108,6 +108,8 @@ def test_registering_makes_the_arrival_number_searchable(
     registered = do_register_incoming(received, tree.clerk_a)
     assert registered.arrival_text == "04"
     assert ids(search.search(tree.clerk_a, "04")) == [received.pk]
+    # The entry rewritten for the số đến keeps the words of the PDF read at arrival.
+    assert ids(search.search(tree.clerk_a, "thao truong ham rong")) == [received.pk]
     # The paper documents are found by their typed subject and issuer too.
     assert len(ids(search.search(tree.clerk_a, "ubnd phuong dong tien"))) == 3
     assert len(ids(search.search(tree.clerk_a, "phong chay"))) == 1
