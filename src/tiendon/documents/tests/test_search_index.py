@@ -118,6 +118,7 @@ for _name in (
     "test_another_units_received_documents_never_appear",
     "test_a_recalled_copy_leaves_the_search",
     "test_a_secret_document_taken_in_keeps_its_words_out_of_every_full_text_table",
+    "test_a_document_a_clerk_opens_before_the_dispatcher_is_found_by_its_pdf_words",
 ):
     globals()[f"{_name}__indexed"] = _with_the_index(getattr(received_behaviour, _name))
 

@@ -401,3 +401,30 @@ def test_the_search_page_in_chromium_at_desk_and_phone_widths(
         page.click("#search-results tbody tr.received a")
         page.wait_for_url(f"**{reverse('incoming_detail', args=[received.pk])}")
         page.context.close()
+
+
+def test_a_document_a_clerk_opens_before_the_dispatcher_is_found_by_its_pdf_words(
+    tree: Any, board: Any, province_board: Any
+) -> None:
+    sent = issue(province_board, [tree.commune_a])
+    opened = do_open_incoming(tree.clerk_a, str(sent.envelope_id))  # the dispatcher not run
+    assert opened.opened_by == tree.clerk_a
+    assert ids(search.search(tree.clerk_a, "thao truong ham rong")) == [opened.pk]
+    dispatch.run_until_idle()  # takes in nothing more for this unit
+    assert ids(search.search(tree.clerk_a, "huan luyen")) == [opened.pk]
+
+
+def test_search_entries_cover_exactly_what_each_person_may_find(
+    tree: Any, received: IncomingDocument, secret_received: Any
+) -> None:
+    from tiendon.documents import queries
+
+    cleared, _sent, secret = secret_received
+    for person in (tree.clerk_a, cleared, tree.clerk_b, tree.province_commander):
+        entries = queries.search_entries_visible_to(person)
+        sent = set(entries.filter(document__isnull=False).values_list("document_id", flat=True))
+        got = set(entries.filter(incoming__isnull=False).values_list("incoming_id", flat=True))
+        assert sent == set(queries.documents_visible_to(person).values_list("pk", flat=True))
+        assert got == set(queries.incoming_found_by(person).values_list("pk", flat=True))
+    assert set(queries.incoming_found_by(cleared)) == {received, secret}
+    assert set(queries.incoming_found_by(tree.clerk_a)) == {received}
