@@ -531,11 +531,16 @@ def search(
     # rule, so an entry that ever disagreed with its document could hide a result, never
     # show one.
     sent = _load_page([k for k, _exact in page if isinstance(k, uuid.UUID)])
+    received_keys = [k for k, _exact in page if isinstance(k, int)]
     received = {  # the unit's, not recalled, within the person's clearance
         row.pk: row
-        for row in queries.incoming_found_by(person)
-        .filter(pk__in=[k for k, _exact in page if isinstance(k, int)])
-        .defer("scan", "verification")
+        for row in (
+            queries.incoming_found_by(person)
+            .filter(pk__in=received_keys)
+            .defer("scan", "verification")
+            if received_keys
+            else []
+        )
     }
     found: list[Any] = []
     for key, is_exact in page:
