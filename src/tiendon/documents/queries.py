@@ -83,10 +83,12 @@ def search_scope(viewer: Person) -> SearchScope:
 
 
 def search_entries_visible_to(viewer: Person) -> QuerySet[SearchEntry]:
-    """The search entries of exactly the documents `documents_visible_to` gives, decided on
-    the entries' copies of their document's unit and secrecy (kept in step by
-    `search.index_document`, and on PostgreSQL by a trigger), so a search ranks in one
-    table. The search checks its page of results with `is_visible_to` as well.
+    """The search entries of exactly the documents `documents_visible_to` and
+    `incoming_found_by` give, decided on the entries' copies of their document's unit and
+    secrecy (kept in step by `search.index_document`, on PostgreSQL by a trigger too, and
+    by `search.index_incoming`, which also removes a recalled copy's entry), so a search
+    ranks in one table. The search checks its page of results with `is_visible_to` and
+    `incoming_found_by` as well.
 
     The unit is compared as a bigint, the column's own type: PostgreSQL's GIN index over
     (unit, words) (btree_gin) cannot use a plain integer literal, and then scanned every
@@ -164,6 +166,13 @@ def incoming_visible_to(viewer: Person) -> QuerySet[IncomingDocument]:
         .exclude(state=IncomingDocument.State.RECALLED)
         .select_related("unit")
     )
+
+
+def incoming_found_by(viewer: Person) -> QuerySet[IncomingDocument]:
+    """The received documents a search may show the viewer: `incoming_visible_to` within
+    the viewer's clearance. Lists show a secret row masked; a search leaves it out, since
+    matching it would tell something of it."""
+    return incoming_visible_to(viewer).filter(secrecy__lte=viewer.clearance)
 
 
 URGENCY_RANK = Case(

@@ -40,6 +40,8 @@ from tiendon.documents.models import (
 )
 from tiendon.documents.pdf import container, pages
 from tiendon.documents.pdf.layout import nfc
+from tiendon.documents.search import fts
+from tiendon.documents.search import index as search_index
 from tiendon.errors import InvalidInput, OutOfScope
 from tiendon.exchange.actions import do_send_status
 from tiendon.exchange.envelope import EnvelopeError
@@ -186,6 +188,7 @@ def do_refuse_delivery(
         opened_by=clerk,
         content_recorded=False,
     )
+    fts.index_incoming([incoming])
     _report(incoming, status.REFUSED, clerk, note=reason, request=request)
     _audit("documents.delivery_refused", incoming, clerk, reason=reason)
     return incoming
@@ -242,6 +245,7 @@ def do_register_incoming(
     incoming.registered_at = now
     incoming.registered_by = clerk
     incoming.save()
+    fts.index_incoming([incoming])  # found by its số đến from now on
     _report(incoming, status.REGISTERED, clerk, request=request)
     deadlines.hand_over(
         incoming,
@@ -288,6 +292,7 @@ def do_refuse_incoming(
     incoming.state = IncomingDocument.State.REFUSED
     incoming.refused_reason = reason
     incoming.save(update_fields=["state", "refused_reason"])
+    search_index.on_incoming_changed([incoming.pk])  # the state is a filter of the index
     _report(incoming, status.REFUSED, clerk, note=reason, request=request)
     deadlines.hand_over(incoming, [], Reminder.Step.NONE, actor=clerk)  # nothing left to do
     _audit("documents.incoming_refused", incoming, clerk, reason=reason)
@@ -348,6 +353,7 @@ def do_assign_incoming(
     if first:
         incoming.state = IncomingDocument.State.ASSIGNED
         incoming.save(update_fields=["state"])
+        search_index.on_incoming_changed([incoming.pk])
         _report(
             incoming,
             status.ASSIGNED,
@@ -393,6 +399,7 @@ def do_start_assignment(
     if incoming.state == IncomingDocument.State.ASSIGNED:
         incoming.state = IncomingDocument.State.IN_PROGRESS
         incoming.save(update_fields=["state"])
+        search_index.on_incoming_changed([incoming.pk])
         _report(incoming, status.IN_PROGRESS, person, request=request)
     _audit("documents.assignment_started", incoming, person, assignment=assignment.pk)
     return assignment
@@ -432,6 +439,7 @@ def do_complete_assignment(
         incoming.done_at = now
         incoming.result_note = "\n".join(notes)[:NOTE_MAX]
         incoming.save(update_fields=["state", "done_at", "result_note"])
+        search_index.on_incoming_changed([incoming.pk])
         _report(incoming, status.DONE, person, note=incoming.result_note, request=request)
     deadlines.close_assignment(assignment)
     _audit("documents.assignment_done", incoming, person, assignment=assignment.pk)
@@ -515,6 +523,7 @@ def do_receive_paper(
         arrived_at=timezone.now(),
         opened_by=clerk,
     )
+    fts.index_incoming([incoming])  # the scan has no text until it is read by OCR
     _audit("documents.paper_received", incoming, clerk, scan_type=scan_type, size=len(scan))
     deadlines.announce_paper(incoming, clerk, request=request)
     return incoming
@@ -599,6 +608,8 @@ def do_answer_recall(
         incoming.recall_answer = IncomingDocument.RecallAnswer.REFUSED
         code = status.RECALL_REFUSED
     incoming.save()
+    if accept:
+        fts.index_incoming([incoming])  # the copy leaves the search with every other view
     _report(incoming, code, clerk, note=note, request=request)
     deadlines.hand_over(incoming, [], Reminder.Step.NONE, actor=clerk)  # answered
     _audit("documents.recall_answered", incoming, clerk, status=code, note=note)

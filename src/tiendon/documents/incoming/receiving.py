@@ -4,8 +4,10 @@ The exchange's dispatcher hands every arrival of the documents' kinds here as so
 stored, whoever is logged in (declared in `apps.DocumentsConfig.ready`). What is the same for
 every recipient unit — decrypting, verifying the signatures of the document and of its
 attachments — is done once per envelope; each unit served here then gets its row, ready to
-register. A secret document (Mật and above) is recorded from its signed label alone: its
-content waits for a cleared person (`actions.do_open_incoming`, which calls `fill_in`).
+register and to find in a search (the PDF's text extracted once per envelope). A secret
+document (Mật and above) is recorded from its signed label alone: its content waits for a
+cleared person (`actions.do_open_incoming`, which calls `fill_in`), and its text is never
+indexed.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ from tiendon.documents.models import (
 )
 from tiendon.documents.pdf import container, pades, pages
 from tiendon.documents.pdf.layout import nfc
+from tiendon.documents.search import fts
 from tiendon.exchange.registry import Arrival, StatusReport
 from tiendon.units.models import Person
 
@@ -180,6 +183,7 @@ def take_in_documents(arrival: Arrival) -> None:
     if payload is not None:
         for row in rows:
             record_parts(row, payload, verify)
+    fts.index_incoming(rows, pdf=payload.pdf if payload is not None else None)
     deadlines.announce_arrived(rows)
     do_record_batch(
         AuditEntry(
@@ -223,6 +227,7 @@ def fill_in(
     incoming.opened_by = person
     incoming.save(update_fields=[*fields, "opened_by"])
     record_parts(incoming, payload, verify)
+    fts.index_incoming([incoming], pdf=payload.pdf)  # the text only below Mật
     return incoming
 
 

@@ -19,7 +19,9 @@ that lags can miss a document for a moment but never show one it should not. The
 says how many of the person's documents are still waiting in the queue.
 
 What is indexed is what the search entry holds (a secret document's number and symbol
-only), with the document's unit, secrecy, dates and filter fields.
+only), with the document's unit, secrecy, dates and filter fields, for the documents sent
+and received alike (a received one is keyed `incoming:ID`, its id in the fast field
+`incoming`; the receiving actions queue it by that id).
 """
 
 from __future__ import annotations
@@ -37,16 +39,23 @@ from typing import Any, cast
 import tantivy
 from django.conf import settings
 from django.db import connection
-from django.db.models.functions import Coalesce
+from django.db.models import Q
 
 from tiendon.documents import queries
-from tiendon.documents.models import Document, SearchEntry, SearchQueueItem
-from tiendon.documents.search.text import INDEXED_FIELDS, fold, newest_first_on_ties, start_of
+from tiendon.documents.models import Document, IncomingDocument, SearchEntry, SearchQueueItem
+from tiendon.documents.search.text import (
+    INDEXED_FIELDS,
+    Key,
+    fold,
+    key_of,
+    newest_first_on_ties,
+    start_of,
+)
 from tiendon.units.models import Person
 
 logger = logging.getLogger(__name__)
 
-SCHEMA_VERSION = "2"
+SCHEMA_VERSION = "3"  # 3: received documents, the issuer's code and the direction
 # A document's unit and secrecy level (0–3) in one number, so that a person's scope is one
 # range: unit × 8 + 0 … unit × 8 + clearance.
 SCOPE_LEVELS = 8
@@ -60,18 +69,15 @@ REBUILD_HEAP_BYTES = 512_000_000
 # Fields of a document whose change must reach the index: the text and scope of the search
 # entry (`search.INDEXED_FIELDS`) and the filters.
 FILTER_FIELDS = frozenset({"doc_type", "urgency", "state", "issued_at", "created_at"})
-# The columns an index row is built from: the entry's text and the document's own fields.
+# The columns an index row is built from: the entry's keys and text, then a sent document's
+# own fields or a received one's, in the same order (unit, secrecy, creation or arrival,
+# type, urgency, state, issue time or date, issuer's code).
+SENT = "issuing_unit_id secrecy created_at doc_type urgency state issued_at issuing_unit__code"
+RECEIVED = "unit_id secrecy arrived_at doc_type urgency state issue_date issuer_code"
 ROW_FIELDS = (
-    "document_id",
-    "exact",
-    "folded",
-    "document__issuing_unit_id",
-    "document__secrecy",
-    "document__created_at",
-    "document__doc_type",
-    "document__urgency",
-    "document__state",
-    "search_day",
+    *("document_id", "incoming_id", "exact", "folded"),
+    *(f"document__{name}" for name in SENT.split()),
+    *(f"incoming__{name}" for name in RECEIVED.split()),
 )
 
 
@@ -90,10 +96,11 @@ def _schema() -> tantivy.Schema:
     builder.add_text_field("doc", tokenizer_name="raw", index_option="basic")
     builder.add_unsigned_field("doc_hi", fast=True)
     builder.add_unsigned_field("doc_lo", fast=True)
+    builder.add_unsigned_field("incoming", fast=True)  # a received document's id, else 0
     builder.add_integer_field("scope", fast=True)  # unit × SCOPE_LEVELS + secrecy
     builder.add_integer_field("created", fast=True)  # microseconds, for ties: newest first
     builder.add_integer_field("day", indexed=True, fast=True)  # issue (or creation) time, s
-    for name in ("doc_type", "urgency", "state"):
+    for name in ("doc_type", "urgency", "state", "issuer", "direction"):
         builder.add_text_field(name, tokenizer_name="raw", index_option="basic")
     # Words without positions: a search ANDs words, it does not match phrases.
     builder.add_text_field("exact", tokenizer_name=ANALYZER, index_option="freq")
@@ -159,6 +166,13 @@ def forget_opened() -> None:
         _opened.clear()
 
 
+def on_incoming_changed(incoming_ids: Iterable[int]) -> None:
+    """Queue received documents for the index (in the caller's transaction), when the index
+    is on: after any change of their words, scope or filter fields (state included)."""
+    if enabled():
+        SearchQueueItem.objects.bulk_create(SearchQueueItem(incoming_id=pk) for pk in incoming_ids)
+
+
 def on_document_changed(document_id: uuid.UUID, update_fields: Any = None) -> None:
     """Queue the document for the index (in the caller's transaction), when the index is on
     and the save touched something the index holds."""
@@ -173,11 +187,12 @@ def on_document_changed(document_id: uuid.UUID, update_fields: Any = None) -> No
 
 
 def _rows(entries: Any) -> Iterator[tuple[Any, ...]]:
-    return (
-        entries.annotate(search_day=Coalesce("document__issued_at", "document__created_at"))
-        .values_list(*ROW_FIELDS)
-        .iterator(chunk_size=5_000)
-    )
+    return cast(Iterator[tuple[Any, ...]], entries.values_list(*ROW_FIELDS).iterator(5_000))
+
+
+def term_of(key: Key) -> str:
+    """The `doc` term of a document in the index: its UUID, or `incoming:ID`."""
+    return str(key) if isinstance(key, uuid.UUID) else f"incoming:{key}"
 
 
 def _epoch_us(value: dt.datetime) -> int:
@@ -185,19 +200,28 @@ def _epoch_us(value: dt.datetime) -> int:
 
 
 def _index_doc(row: tuple[Any, ...]) -> tantivy.Document:
-    document_id, exact, folded, unit, secrecy, created, doc_type, urgency, state, day = row
-    key = uuid.UUID(str(document_id))
+    document_id, incoming_id, exact, folded = row[:4]
+    received = document_id is None
+    fields = row[12:] if received else row[4:12]
+    unit, secrecy, created, doc_type, urgency, state, dated, issuer = fields
+    # Sent: the issue time, a draft's creation; received: the document's date, else its
+    # arrival.
+    day = (start_of(dated) if received and dated is not None else dated) or created
+    key = uuid.UUID(str(document_id)) if not received else None
     doc = tantivy.Document()
-    doc.add_text("doc", str(key))
+    doc.add_text("doc", term_of(key or int(incoming_id)))
     # Added one by one: the keyword form would take the halves above 2**63 for floats.
-    doc.add_unsigned("doc_hi", key.int >> 64)
-    doc.add_unsigned("doc_lo", key.int & ((1 << 64) - 1))
+    doc.add_unsigned("doc_hi", key.int >> 64 if key else 0)
+    doc.add_unsigned("doc_lo", key.int & ((1 << 64) - 1) if key else 0)
+    doc.add_unsigned("incoming", int(incoming_id or 0))
     doc.add_integer("scope", unit * SCOPE_LEVELS + secrecy)
     doc.add_integer("created", _epoch_us(created))
     doc.add_integer("day", int(day.timestamp()))
     doc.add_text("doc_type", doc_type)
     doc.add_text("urgency", urgency)
     doc.add_text("state", state)
+    doc.add_text("issuer", issuer or "")
+    doc.add_text("direction", "received" if received else "sent")
     doc.add_text("exact", exact)
     doc.add_text("folded", folded)
     return doc
@@ -236,22 +260,29 @@ class Indexer:
         applied = documents = 0
         while True:
             items = list(
-                SearchQueueItem.objects.order_by("id").values_list("id", "document_id")[:batch]
+                SearchQueueItem.objects.order_by("id").values_list(
+                    "id", "document_id", "incoming_id"
+                )[:batch]
             )
             if not items:
                 break
-            ids = {document_id for _, document_id in items}
+            keys = {key_of(document_id, incoming_id) for _, document_id, incoming_id in items}
+            sent = [k for k in keys if isinstance(k, uuid.UUID)]
+            received = [k for k in keys if isinstance(k, int)]
             try:
-                for document_id in ids:
-                    self.writer.delete_documents_by_term("doc", str(document_id))
-                for row in _rows(SearchEntry.objects.filter(document_id__in=ids)):
+                for key in keys:
+                    self.writer.delete_documents_by_term("doc", term_of(key))
+                changed = SearchEntry.objects.filter(
+                    Q(document_id__in=sent) | Q(incoming_id__in=received)
+                )
+                for row in _rows(changed):
                     self.writer.add_document(_index_doc(row))
                     documents += 1
                 self.writer.commit()
             except BaseException:
                 self.writer.rollback()  # nothing half-applied waits in the writer
                 raise
-            SearchQueueItem.objects.filter(id__in=[pk for pk, _ in items]).delete()
+            SearchQueueItem.objects.filter(id__in=[pk for pk, *_ in items]).delete()
             applied += len(items)
         if applied:
             self.index.reload()
@@ -348,7 +379,9 @@ def scope_and_filters(person: Person, cleaned: dict[str, Any]) -> list[tantivy.Q
     if "type" in cleaned:
         clauses.append(_term("doc_type", cleaned["type"]))
     if "issuer" in cleaned:
-        clauses.append(_scope_range(cleaned["issuer"].pk, SCOPE_LEVELS - 1))
+        clauses.append(_term("issuer", cleaned["issuer"].code))
+    if "direction" in cleaned:
+        clauses.append(_term("direction", cleaned["direction"]))
     if "urgency" in cleaned:
         clauses.append(_term("urgency", cleaned["urgency"]))
     if "status" in cleaned:
@@ -380,28 +413,33 @@ def text_queries(
     return exact, folded
 
 
-def _hits(searcher: tantivy.Searcher, query: tantivy.Query, limit: int) -> list[tuple[Any, ...]]:
-    """The top `limit` hits as (document id, score, created) rows, best first."""
+def _hits(
+    searcher: tantivy.Searcher, query: tantivy.Query, limit: int, **order: Any
+) -> list[tuple[Any, ...]]:
+    """The top `limit` hits as (key, score, created) rows, best first (or in `order`)."""
     if limit <= 0:
         return []
-    hits = searcher.search(query, limit, count=False).hits
+    hits = searcher.search(query, limit, count=False, **order).hits
     if not hits:
         return []
     addresses = [address for _score, address in hits]
     # Every indexed document has these fields, so no value is None.
     his = cast(list[int], searcher.fast_field_values("doc_hi", addresses))
     los = cast(list[int], searcher.fast_field_values("doc_lo", addresses))
+    received = cast(list[int], searcher.fast_field_values("incoming", addresses))
     created = searcher.fast_field_values("created", addresses)
     return [
-        (uuid.UUID(int=(hi << 64) | lo), -score, when)
-        for (score, _address), hi, lo, when in zip(hits, his, los, created, strict=True)
+        (incoming or uuid.UUID(int=(hi << 64) | lo), -score, when)
+        for (score, _address), hi, lo, incoming, when in zip(
+            hits, his, los, received, created, strict=True
+        )
     ]
 
 
 def ranked(
     person: Person, terms: list[str], cleaned: dict[str, Any], offset: int, limit: int
-) -> list[tuple[uuid.UUID, bool]]:
-    """One page of (document id, exact) rows from the index, in the order of the database
+) -> list[tuple[Key, bool]]:
+    """One page of (key, exact) rows from the index, in the order of the database
     paths: exact-diacritics matches first, then by BM25, then newest; the folded matches
     are asked for only when the exact ones do not fill the page."""
     searcher = open_index().searcher()
@@ -415,17 +453,25 @@ def ranked(
     return rows[offset:wanted]
 
 
+def listed(person: Person, cleaned: dict[str, Any], offset: int, limit: int) -> list[Key]:
+    """A search by filters alone: the person's documents the filters select, newest first."""
+    query = _all(scope_and_filters(person, cleaned))
+    hits = _hits(open_index().searcher(), query, limit, order_by_field="created", offset=offset)
+    return [key for key, _score, _created in hits]
+
+
 def waiting_for(person: Person) -> int:
-    """How many of the person's unit's documents are queued and not yet in the index."""
+    """How many of the person's unit's documents (sent or received) are queued and not yet
+    in the index."""
     with connection.cursor() as cursor:  # the usual answer, an empty queue, at once
         cursor.execute("SELECT 1 FROM documents_searchqueueitem LIMIT 1")
         if cursor.fetchone() is None:
             return 0
+    sent = Document.objects.filter(issuing_unit=person.unit_id).values("pk")
+    received = IncomingDocument.objects.filter(unit=person.unit_id).values("pk")
     return (
-        SearchQueueItem.objects.filter(
-            document_id__in=Document.objects.filter(issuing_unit=person.unit_id).values("pk")
-        )
-        .values("document_id")
+        SearchQueueItem.objects.filter(Q(document_id__in=sent) | Q(incoming_id__in=received))
+        .values("document_id", "incoming_id")
         .distinct()
         .count()
     )

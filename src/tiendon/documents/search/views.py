@@ -10,13 +10,24 @@ from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from tiendon.documents import queries
-from tiendon.documents.models import Document, DocumentType, Urgency
+from tiendon.documents.models import Document, DocumentType, IncomingDocument, Urgency
 from tiendon.documents.pages import person_of
 from tiendon.documents.search import casefiles
 from tiendon.documents.search import fts as doc_search
 from tiendon.errors import InvalidInput, TiendonError
+
+# The status filter: the states of documents sent, then those of documents received (a
+# recalled received copy leaves every view, the search included).
+STATUS_CHOICES = [
+    (gettext_lazy("Outgoing documents"), Document.State.choices),
+    (
+        gettext_lazy("Incoming documents"),
+        [c for c in IncomingDocument.State.choices if c[0] != IncomingDocument.State.RECALLED],
+    ),
+]
 
 
 def _visible(request: HttpRequest, document_id: str) -> Document:
@@ -28,8 +39,9 @@ def _visible(request: HttpRequest, document_id: str) -> Document:
 
 @login_required
 def document_search(request: HttpRequest) -> HttpResponse:
-    """GET ?q=…&type=&issuer=&date_from=&date_to=&urgency=&status=; 400 with the code on
-    bad input."""
+    """GET ?q=…&type=&issuer=&date_from=&date_to=&urgency=&status=&direction=: words, filters
+    or both; 400 with the code on bad filters. A search with neither (or with punctuation
+    only) says so on the page."""
     person = person_of(request)
     params = {k: str(v) for k, v in request.GET.items() if k not in ("q", "page")}
     query = request.GET.get("q", "")
@@ -38,15 +50,15 @@ def document_search(request: HttpRequest) -> HttpResponse:
         "params": params,
         "types": DocumentType.choices,
         "urgencies": Urgency.choices,
-        "searched": "q" in request.GET,
+        "statuses": STATUS_CHOICES,
     }
     status = 200
-    if "q" in request.GET:
+    if request.GET:
         try:
             context["result"] = doc_search.search(person, query, params)
         except InvalidInput as exc:
             context["error"] = exc
-            status = 400
+            status = 200 if exc.code == "query_empty" else 400
     return render(request, "documents/search.html", context, status=status)
 
 

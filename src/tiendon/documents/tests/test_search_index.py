@@ -20,17 +20,21 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import tantivy
 from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db import connection
 from django.urls import reverse
 
 from tiendon.documents.drafting.state import document_saved
-from tiendon.documents.models import Document, SearchQueueItem, Secrecy
+from tiendon.documents.incoming.actions import do_open_incoming, do_register_incoming
+from tiendon.documents.models import Document, DocumentType, SearchQueueItem, Secrecy
 from tiendon.documents.search import fts as search
 from tiendon.documents.search import index as search_index
 from tiendon.documents.tests import test_search as behaviour
+from tiendon.documents.tests import test_search_received as received_behaviour
 from tiendon.documents.tests.test_search import ids, make
+from tiendon.documents.tests.test_search_received import SECRET_WORDS
 
 
 @pytest.fixture
@@ -52,13 +56,16 @@ def indexer(index_folder: Path, db: None) -> Iterator[search_index.Indexer]:
 @pytest.fixture
 def indexed(indexer: search_index.Indexer, monkeypatch: pytest.MonkeyPatch) -> None:
     """Every search finds the index up to date, as if the node's indexer had just run."""
-    ranked = search_index.ranked
+    for name in ("ranked", "listed"):  # words, and filters alone
+        monkeypatch.setattr(search_index, name, after_sync(indexer, getattr(search_index, name)))
 
-    def after_sync(*args: Any) -> Any:
+
+def after_sync(indexer: search_index.Indexer, read: Callable[..., Any]) -> Callable[..., Any]:
+    def reading(*args: Any) -> Any:
         indexer.sync()
-        return ranked(*args)
+        return read(*args)
 
-    monkeypatch.setattr(search_index, "ranked", after_sync)
+    return reading
 
 
 # The behaviour of test_search.py, answered from the index.
@@ -99,6 +106,65 @@ def _with_the_index(test: Callable[..., None]) -> Callable[..., None]:
 
 for _name in BEHAVIOUR:
     globals()[f"{_name}__indexed"] = _with_the_index(getattr(behaviour, _name))
+# And the search over documents received (test_search_received.py), with its fixtures.
+received = received_behaviour.received
+secret_received = received_behaviour.secret_received
+for _name in (
+    "test_a_document_taken_in_is_found_by_subject_with_and_without_diacritics",
+    "test_a_document_taken_in_is_found_by_symbol_issuer_and_its_pdf_words",
+    "test_registering_makes_the_arrival_number_searchable",
+    "test_filters_alone_find_received_documents",
+    "test_sent_and_received_come_back_together",
+    "test_another_units_received_documents_never_appear",
+    "test_a_recalled_copy_leaves_the_search",
+    "test_a_secret_document_taken_in_keeps_its_words_out_of_every_full_text_table",
+):
+    globals()[f"{_name}__indexed"] = _with_the_index(getattr(received_behaviour, _name))
+
+
+def test_a_received_document_is_queued_at_each_change_and_filtered_in_the_index(
+    tree: Any, indexer: search_index.Indexer, received: Any
+) -> None:
+    assert SearchQueueItem.objects.filter(incoming_id=received.pk).exists()
+    result = search.search(tree.clerk_a, "huan luyen")
+    assert (ids(result), result.waiting) == ([], 1)  # taken in, not in the index yet
+    indexer.sync()
+    assert ids(search.search(tree.clerk_a, "huan luyen", {"direction": "received"})) == [
+        received.pk
+    ]
+    assert ids(search.search(tree.clerk_a, "huan luyen", {"status": "registered"})) == []
+    do_register_incoming(received, tree.clerk_a)
+    assert SearchQueueItem.objects.filter(incoming_id=received.pk).exists()
+    indexer.sync()
+    filters = {"status": "registered", "issuer": tree.province.code, "direction": "received"}
+    assert ids(search.search(tree.clerk_a, "huan luyen", filters)) == [received.pk]
+    assert ids(search.search(tree.clerk_a, "huan luyen", {"direction": "sent"})) == []
+
+
+def test_a_secret_received_document_has_no_words_in_the_index(
+    tree: Any, indexer: search_index.Indexer, secret_received: Any
+) -> None:
+    cleared, sent, row = secret_received
+    do_open_incoming(cleared, str(sent.envelope_id))  # a cleared person fills it in
+    indexer.sync()
+    searcher = search_index.open_index().searcher()
+
+    def count(field: str, word: str) -> int:
+        query = tantivy.Query.term_query(search_index.SCHEMA, field, word, index_option="freq")
+        return int(searcher.search(query, 10).count)
+
+    # What is indexed: its number and symbol, never a word of its subject or its PDF.
+    assert count("exact", "bchqs") >= 1
+    for word in SECRET_WORDS:
+        assert (count("exact", word), count("folded", word)) == (0, 0), word
+    # What is stored: no text at all (the index keeps words for matching, not the text).
+    doc_query = tantivy.Query.term_query(
+        search_index.SCHEMA, "doc", search_index.term_of(row.pk), index_option="basic"
+    )
+    ((_score, address),) = searcher.search(doc_query, 1).hits
+    assert not {"exact", "folded"} & searcher.doc(address).to_dict().keys()
+    assert ids(search.search(cleared, "01/TB-BCHQS")) == [row.pk]
+    assert ids(search.search(cleared, "tran dia")) == []
 
 
 def test_the_index_answers_the_search_not_the_database(
@@ -108,6 +174,18 @@ def test_the_index_answers_the_search_not_the_database(
     monkeypatch.setattr(search, "ranking", _forbidden)
     monkeypatch.setattr(search, "rum_rankings", _forbidden)
     assert ids(search.search(tree.clerk_a, "huan luyen")) == [document.pk]
+
+
+def test_the_index_answers_a_search_by_filters_alone(
+    tree: Any, indexed: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    older = make(tree, "Về việc huấn luyện dân quân")
+    newer = make(tree, "Kế hoạch tuyển quân", doc_type=DocumentType.KE_HOACH)
+    monkeypatch.setattr(search.queries, "search_entries_visible_to", _forbidden)
+    assert ids(search.search(tree.clerk_a, "", {"direction": "sent"})) == [newer.pk, older.pk]
+    assert ids(search.search(tree.clerk_a, "", {"type": "ke_hoach"})) == [newer.pk]
+    assert ids(search.search(tree.clerk_a, "", {"direction": "sent"}, offset=1)) == [older.pk]
+    assert ids(search.search(tree.clerk_b, "", {"direction": "sent"})) == []
 
 
 def _forbidden(*args: Any) -> Any:
