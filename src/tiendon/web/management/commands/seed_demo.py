@@ -90,6 +90,9 @@ DEMO_ACCOUNTS = [
         "Chỉ huy trưởng Ban Chỉ huy Quân sự xã",
         Clearance.MAT,
     ),
+    DemoAccount(
+        "canbo.muonglat", "Vi Văn Thắng", "14845", Role.STAFF, "Trung úy", "Trợ lý quân sự xã"
+    ),
 ]
 
 
