@@ -27,6 +27,11 @@ urlpatterns = [
         name="reminder_read",
     ),
     path(
+        "documents/reminders/read",
+        deadlines_views.reminders_read_many,
+        name="reminders_read_many",
+    ),
+    path(
         "documents/<str:document_id>/due-date",
         deadlines_views.document_due_date,
         name="document_due_date",

@@ -614,6 +614,28 @@ def unread_reminders(viewer: Person) -> list[Reminder]:
 
 
 @transaction.atomic
+def do_mark_reminders_read(
+    reminder_ids: Iterable[str], viewer: Person, *, request: HttpRequest | None = None
+) -> int:
+    """The viewer dismisses several of their own unread reminders at once (others' ids, or
+    ones read meanwhile, change nothing); one audit record. Returns how many."""
+    wanted = [int(i) for i in reminder_ids if str(i).isascii() and str(i).isdigit()][:500]
+    mine = Reminder.objects.filter(pk__in=wanted, person=viewer, read_at__isnull=True)
+    ids = list(mine.values_list("pk", flat=True))
+    done = Reminder.objects.filter(pk__in=ids).update(read_at=timezone.now())
+    if done:
+        do_record(
+            "documents.reminders_read",
+            actor=viewer,
+            obj=viewer,
+            unit=viewer.unit,
+            new={"count": done, "ids": ids[:50]},
+            request=request,
+        )
+    return done
+
+
+@transaction.atomic
 def do_mark_reminder_read(
     reminder_id: int | str, viewer: Person, *, request: HttpRequest | None = None
 ) -> Reminder:

@@ -53,6 +53,19 @@ def reminder_read(request: HttpRequest, reminder_id: str) -> HttpResponse:
 
 
 @login_required
+@require_POST
+def reminders_read_many(request: HttpRequest) -> HttpResponse:
+    done = deadlines.do_mark_reminders_read(
+        request.POST.getlist("ids"), person_of(request), request=request
+    )
+    if done:
+        messages.success(request, _("%(n)s reminders marked as read.") % {"n": done})
+    else:
+        messages.error(request, _("Choose the reminders to mark as read."))
+    return redirect("deadlines_dashboard")
+
+
+@login_required
 def document_due_date(request: HttpRequest, document_id: str) -> HttpResponse:
     """Set or clear a document's due date (dd/mm/yyyy) and who must act by then."""
     person = person_of(request)

@@ -156,3 +156,24 @@ def test_the_navigation_counts_are_the_queues_rows_and_home_writes_nothing(
     # The commander of the province has the signing and nothing of the commune's.
     assert steps(province_board.commander) == ["sign"]
     assert Reminder.objects.filter(person=tree.clerk_b).count() == 0
+
+
+def test_several_reminders_are_marked_read_at_once_by_their_owner_only(
+    tree: Any, board: Any, province_board: Any
+) -> None:
+    from tiendon.documents.tests.test_flow import issue_to
+
+    for _ in range(2):
+        sent = issue_to(province_board, [{"unit": tree.commune_a.code}])
+        taken_in(tree.clerk_a, sent.envelope_id)
+    mine = [r.pk for r in reminders.unread_reminders(tree.clerk_a)]
+    assert len(mine) == 2
+    other = reminders.unread_reminders(province_board.clerk)
+    client = log_in_with_totp(Client(), tree.clerk_a)
+    page = client.get(reverse("deadlines_dashboard")).content.decode()
+    assert "Văn bản đến, chờ vào sổ" in page  # what each asks, in words
+    ids = [*mine, *(r.pk for r in other), "x"]
+    client.post(reverse("reminders_read_many"), {"ids": ids})
+    assert reminders.unread_reminders(tree.clerk_a) == []
+    assert len(reminders.unread_reminders(province_board.clerk)) == len(other)
+    assert steps(tree.clerk_a) == ["register", "register"]  # the work itself stays
