@@ -52,7 +52,7 @@ MOTTO = "Độc lập - Tự do - Hạnh phúc"
 RECIPIENTS_HEADING = "Nơi nhận:"
 ADDRESSEES_HEADING = "Kính gửi:"
 # "V/v", "v/v:", "V / V." at the start of a công văn's subject: printed once, by the layout.
-_ABOUT = re.compile(r"^\s*v\s*/\s*v\b[\s.:]*", re.IGNORECASE)
+_ABOUT = re.compile(r"^\s*(v\s*/\s*v|về\s+việc)\b[\s.:]*", re.IGNORECASE)
 
 # Field names in the AcroForm; issuing fills the first two and signs the third.
 NUMBER_FIELD = "so_ky_hieu"

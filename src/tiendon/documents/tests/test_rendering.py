@@ -158,12 +158,14 @@ def _cong_van(board, subject: str = "Báo cáo tình hình tuyển quân", **ext
 
 
 @pytest.mark.parametrize(
-    "written", ["V/v Báo cáo", "v/v Báo cáo", "V / V: Báo cáo", " V/v. Báo cáo"]
+    "written",
+    ["V/v Báo cáo", "v/v Báo cáo", "V / V: Báo cáo", " V/v. Báo cáo", "Về việc Báo cáo"],
 )
 def test_a_subject_that_already_starts_with_v_v_is_not_doubled(board, tmp_path, written):
     text = _text(render(layout_of(_cong_van(board, subject=written))).pdf, tmp_path)
     assert "V/v Báo cáo" in text
     assert text.lower().count("v/v") == 1
+    assert "về việc" not in text.lower()  # "V/v" says it already
 
 
 def test_the_place_line_prints_the_units_place_name_not_its_name(board, tmp_path):
