@@ -17,8 +17,12 @@ def _shell(request: HttpRequest) -> dict[str, Any]:
     if not isinstance(person, Person):
         return {"links": [], "queue": [], "waiting": 0}
     counts = registry.work_counts(person)
+    links = registry.navigation(person, counts)
+    # The section a page belongs to: the link whose address begins the page's the longest.
+    within = [link for link in links if link.url != "/" and request.path.startswith(link.url)]
     return {
-        "links": registry.navigation(person, counts),
+        "links": links,
+        "section": max(within, key=lambda link: len(link.url), default=None),
         # The list itself only where a template reads it (the home page).
         "queue": SimpleLazyObject(lambda: registry.work_queue(person)),
         "waiting": sum(counts.values()),

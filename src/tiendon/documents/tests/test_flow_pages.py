@@ -57,6 +57,8 @@ def test_the_whole_receiving_journey_through_the_pages(tree, board, province_boa
     # Signatures as people read them: who, for which unit, and "hợp lệ"; no DN, no enum.
     assert "Lê Văn Chỉ" in page
     assert '<span class="verdict">hợp lệ</span>' in page
+    # Where it is: the breadcrumb leads back to the inbox.
+    assert f'<a href="{reverse("incoming_list")}">Văn bản đến</a></nav>' in page
     assert "Common Name" not in page
     assert "FORM_FILLING" not in page
     # The reader: the PDF's pages as pictures in the page, drawn on the node.
