@@ -18,6 +18,7 @@ from tiendon.documents.pages import person_of
 from tiendon.documents.search import casefiles
 from tiendon.documents.search import fts as doc_search
 from tiendon.errors import InvalidInput, TiendonError
+from tiendon.units.widgets import UnitCodesInput
 
 # The status filter: the states of documents sent, then those of documents received (a
 # recalled received copy leaves every view, the search included).
@@ -45,9 +46,12 @@ def document_search(request: HttpRequest) -> HttpResponse:
     person = person_of(request)
     params = {k: str(v) for k, v in request.GET.items() if k not in ("q", "page")}
     query = request.GET.get("q", "")
+    issuer = UnitCodesInput(single=True)  # chosen by name; a typed code works too
     context: dict[str, object] = {
         "q": query,
         "params": params,
+        "issuer": issuer.render("issuer", params.get("issuer", ""), attrs={"id": "id_issuer"}),
+        "issuer_media": issuer.media,
         "types": DocumentType.choices,
         "urgencies": Urgency.choices,
         "statuses": STATUS_CHOICES,

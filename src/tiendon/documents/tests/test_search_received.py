@@ -330,6 +330,11 @@ def test_the_search_page_shows_received_documents_and_filters_alone(
     empty = client.get(reverse("document_search"), {"q": ""})
     assert empty.status_code == 200
     assert "Hãy nhập nội dung cần tìm hoặc chọn bộ lọc." in empty.content.decode()
+    # The issuer is chosen by name (the unit picker); its code is what the filter posts.
+    by_issuer = client.get(reverse("document_search"), {"issuer": tree.province.code})
+    html = by_issuer.content.decode()
+    assert 'class="unit-search' in html
+    assert reverse("incoming_detail", args=[received.pk]) in html
 
 
 def test_the_upgrade_indexes_the_documents_received_before_it(
