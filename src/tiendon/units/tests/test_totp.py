@@ -126,7 +126,7 @@ def test_an_admin_without_totp_is_sent_to_enrolment_and_can_reach_nothing_else(
         assert blocked.status_code == 302, url
         assert blocked["Location"] == reverse("totp_enrol")
     page = client.get(reverse("totp_enrol")).content.decode()
-    assert "Quản trị viên bắt buộc dùng đăng nhập hai bước" in page
+    assert "Quản trị viên và chỉ huy (người ký văn bản) bắt buộc dùng đăng nhập hai bước" in page
 
     secret = client.session[auth.SESSION_ENROL_SECRET]
     client.post(reverse("totp_enrol"), {"code": auth.code_for_step(secret, auth.current_step())})
