@@ -392,7 +392,7 @@ def test_the_search_page_in_chromium_at_desk_and_phone_widths(
         assert _fits_phone(page) or width > 390
         # Filters alone: "Văn bản đến", no words.
         page.fill("#q", "")
-        page.locator("details summary").click()
+        page.locator("summary:has-text('Bộ lọc')").click()
         page.select_option("select[name=direction]", "received")
         page.click("#search-form button[type=submit]")
         page.wait_for_selector("#search-results tbody tr.received")
