@@ -6,13 +6,31 @@ from collections.abc import Callable
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest, HttpResponse, HttpResponseNotFound
+from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, HttpResponseNotFound
 from django.middleware.locale import LocaleMiddleware
 from django.template import loader
 from django.utils import translation
+from django.utils.translation import gettext as _
 
 from tiendon.audit.actions import do_record
 from tiendon.errors import OutOfScope
+
+
+class ControlCharacterMiddleware:
+    """A NUL in the path or the query string is refused at once with 400 (PostgreSQL cannot
+    store or compare it, so it would otherwise end as a 500 deep in a query)."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        query = request.META.get("QUERY_STRING", "")
+        if "\x00" in request.path or "%00" in query or "\x00" in query:
+            return HttpResponseBadRequest(
+                _("The address holds a character that is not allowed (NUL).") + " (nul_byte)",
+                content_type="text/plain; charset=utf-8",
+            )
+        return self.get_response(request)
 
 
 class DenialAuditMiddleware:
