@@ -44,6 +44,22 @@ class Board:
         return auth.code_for_step(self.secret, step)
 
 
+def apart_from_the_browser(work: Callable[[], object]) -> None:
+    """Run `work` (the node's dispatcher, a signature) as it runs on a node: in its own
+    thread, away from a browser test's event loop (pyHanko's validation runs its own), on its
+    own database connection."""
+
+    def run() -> None:
+        try:
+            work()
+        finally:
+            connection.close()
+
+    worker = threading.Thread(target=run)
+    worker.start()
+    worker.join(timeout=300)
+
+
 def taken_in(person: Any, envelope_id: Any, *, recall: bool = False) -> IncomingDocument:
     """What the node's dispatcher makes of a delivery to the person's unit (run here, as the
     node would at arrival): the received document, or the one a recall names."""

@@ -5,17 +5,16 @@ ministry sees both recipients' statuses. Then the main lists at a phone's width.
 
 from __future__ import annotations
 
-import threading
 from pathlib import Path
 from typing import Any
 
 import pytest
 from conftest import PASSWORD
-from django.db import connection
 from django.test import RequestFactory
 
 from tiendon.documents.deadlines.reminders import add_working_days, today_in_vietnam
 from tiendon.documents.models import Document
+from tiendon.documents.tests.conftest import apart_from_the_browser
 from tiendon.exchange import dispatch
 from tiendon.pki.actions import do_issue_person_key, do_issue_unit_keys
 from tiendon.units import auth
@@ -120,21 +119,6 @@ def journey(tree: Any, pki: Any) -> dict[str, Any]:
     }
 
 
-def _dispatch() -> None:
-    """The node's dispatcher, run as it runs there: apart from the browser's event loop
-    (pyHanko's validation runs its own), on its own database connection."""
-
-    def run() -> None:
-        try:
-            dispatch.run_until_idle()
-        finally:
-            connection.close()
-
-    worker = threading.Thread(target=run)
-    worker.start()
-    worker.join(timeout=120)
-
-
 def test_a_document_from_drafting_to_done_in_two_communes(
     live_server: Any, browser: Any, tree: Any, journey: dict[str, Any]
 ) -> None:
@@ -182,7 +166,7 @@ def test_a_document_from_drafting_to_done_in_two_communes(
 
     # The node's dispatcher takes it in as it arrives; each commune clerk finds it in "Việc
     # cần làm", opens it (both signatures verified) and registers it.
-    _dispatch()
+    apart_from_the_browser(dispatch.run_until_idle)
     for clerk, name in ((tree.clerk_a, "dong-tien"), (tree.clerk_b, "truong-vinh")):
         page = _log_in(browser, base, clerk)
         page.goto(f"{base}/")

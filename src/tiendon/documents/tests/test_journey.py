@@ -10,17 +10,16 @@ done. The clicks are counted (printed) and every step is kept as screenshots at 
 from __future__ import annotations
 
 import re
-import threading
 from pathlib import Path
 from typing import Any
 
 import pytest
 from conftest import PASSWORD
-from django.db import connection
 from django.test import RequestFactory
 
 from tiendon.documents.deadlines.reminders import add_working_days, today_in_vietnam
 from tiendon.documents.models import Document, IncomingDocument
+from tiendon.documents.tests.conftest import apart_from_the_browser
 from tiendon.exchange import dispatch
 from tiendon.pki.actions import do_issue_person_key, do_issue_unit_keys
 from tiendon.units import auth
@@ -87,18 +86,8 @@ def fresh_code(person: Person, secret: str) -> str:
 
 
 def hand_over_arrivals() -> None:
-    """The node's dispatcher, as it runs there: in its own thread (away from the browser's
-    event loop, pyHanko's validation runs its own) and on its own connection."""
-
-    def run() -> None:
-        try:
-            dispatch.run_until_idle()
-        finally:
-            connection.close()
-
-    worker = threading.Thread(target=run)
-    worker.start()
-    worker.join(timeout=300)
+    """The node's dispatcher, as it runs there (apart from the browser's event loop)."""
+    apart_from_the_browser(dispatch.run_until_idle)
 
 
 @pytest.fixture

@@ -6,14 +6,13 @@ reading page may add its pictures (up to 600 KB more). Each fits a phone's width
 
 from __future__ import annotations
 
-import threading
 from typing import Any
 
 import pytest
 from conftest import PASSWORD
-from django.db import connection
 
 from tiendon.documents.models import IncomingDocument
+from tiendon.documents.tests.conftest import apart_from_the_browser
 from tiendon.documents.tests.test_flow import issue_to
 from tiendon.exchange import dispatch
 
@@ -48,16 +47,11 @@ def cold_load(browser: Any, base: str, person: Any, path: str) -> tuple[int, int
 def test_every_page_of_the_navigation_is_light_on_a_cold_cache(
     live_server: Any, browser: Any, tree: Any, board: Any, province_board: Any
 ) -> None:
-    def send() -> None:  # away from the browser's event loop (pyHanko runs its own)
-        try:
-            issue_to(province_board, [{"unit": tree.commune_a.code}])
-            dispatch.run_until_idle()
-        finally:
-            connection.close()
+    def send() -> None:
+        issue_to(province_board, [{"unit": tree.commune_a.code}])
+        dispatch.run_until_idle()
 
-    worker = threading.Thread(target=send)
-    worker.start()
-    worker.join(timeout=120)
+    apart_from_the_browser(send)
     incoming = IncomingDocument.objects.get(unit=tree.commune_a)
     base = live_server.url
     from tiendon import shell
